@@ -1,0 +1,5 @@
+import sys
+
+from deepcolor.cli import main
+
+sys.exit(main())

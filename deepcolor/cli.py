@@ -1,0 +1,58 @@
+"""The ``deepcolor`` command line.
+
+Every subcommand lives in its own module under :mod:`deepcolor.commands` with a
+``register(subparsers)`` function that adds its parser and sets ``func`` (the handler,
+which imports heavy dependencies only when run, so ``--help`` stays fast).
+"""
+
+import argparse
+import importlib
+import sys
+
+from deepcolor import __version__
+
+#: Subcommand modules, in the order ``deepcolor --help`` lists them.
+COMMAND_MODULES = [
+    "deepcolor.commands.benchmark",
+]
+
+
+class CommandError(Exception):
+    """A user-facing failure: printed as ``deepcolor: error: ...`` with exit status 2."""
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="deepcolor",
+        description=(
+            "Deep Colorization (Cheng, Yang, Sheng, ICCV 2015) reimplemented: colorize "
+            "grayscale photos, train models, and benchmark colorization methods with the "
+            "paper's PSNR protocol. Run 'deepcolor COMMAND --help' for each command."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"deepcolor {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(subparsers)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except (CommandError, FileNotFoundError, FileExistsError, ValueError, KeyError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"deepcolor {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"deepcolor {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

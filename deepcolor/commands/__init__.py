@@ -1,0 +1,1 @@
+"""Subcommands of the ``deepcolor`` CLI, one module each (see :mod:`deepcolor.cli`)."""
