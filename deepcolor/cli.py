@@ -13,6 +13,8 @@ from deepcolor import __version__
 
 #: Subcommand modules, in the order ``deepcolor --help`` lists them.
 COMMAND_MODULES = [
+    "deepcolor.commands.train",
+    "deepcolor.commands.colorize",
     "deepcolor.commands.benchmark",
 ]
 

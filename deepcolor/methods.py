@@ -25,6 +25,7 @@ import numpy as np
 #: Modules whose import registers methods. Add yours here.
 METHOD_MODULES = [
     "deepcolor.methods_basic",
+    "deepcolor.pipeline_methods",
 ]
 
 

@@ -1,0 +1,166 @@
+"""Adaptive image clustering (paper, Algorithm 3), resumable.
+
+::
+
+    layer l = 0, Lambda = all reference images, N = N0
+    while |Lambda| >= mu:
+        k-means the images of Lambda into N clusters (on gist)
+        for each cluster: semantic histogram; train its network
+        for each image I of the cluster: if PSNR(I) >= 26 dB: remove I from Lambda
+        l = l + 1; N = |Lambda| / mu
+
+Two guards the paper does not need to state: the loop also stops when a layer removes no
+image (it would otherwise repeat forever), and ``max_layers`` (optional) caps the depth.
+
+The driver is independent of features and networks: a ``trainer`` callable trains the
+networks of a list of clusters and judges their members. With a ``state_dir`` every layer's
+k-means and every finished cluster are written at once as JSON, so a killed run resumed
+with the same settings redoes nothing that finished.
+"""
+
+import json
+import os
+import time
+
+import numpy as np
+
+from clustering.hierarchy import Cluster, cluster_name
+
+DEFAULT_N0 = 24
+DEFAULT_MU = 80
+DEFAULT_MIN_PSNR = 26.0  # epsilon = -26 dB
+
+
+def kmeans(gists, n_clusters, seed=0):
+    """k-means of gist vectors: ``(centres (k, G) float32, labels (n,) int)``; k <= n."""
+    from sklearn.cluster import KMeans
+
+    gists = np.asarray(gists, dtype=np.float64)
+    n = gists.shape[0]
+    k = int(max(1, min(int(n_clusters), n)))
+    if k == 1:
+        return gists.mean(axis=0, keepdims=True).astype(np.float32), np.zeros(n, dtype=np.int64)
+    km = KMeans(n_clusters=k, n_init=4, random_state=int(seed)).fit(gists)
+    labels = km.labels_.astype(np.int64)
+    # relabel by first appearance so the numbering is stable and every label is used
+    centres = []
+    remap = {}
+    for lab in labels:
+        if lab not in remap:
+            remap[lab] = len(remap)
+    labels = np.array([remap[l] for l in labels], dtype=np.int64)
+    for new in range(len(remap)):
+        centres.append(gists[labels == new].mean(axis=0))
+    return np.asarray(centres, dtype=np.float32), labels
+
+
+def _write_json(path, obj):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(obj, handle)
+    os.replace(tmp, path)
+
+
+def _read_json(path):
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def build_hierarchy(names, gists, histograms, trainer, *, n0=DEFAULT_N0, mu=DEFAULT_MU,
+                    min_psnr=DEFAULT_MIN_PSNR, max_layers=None, seed=0, state_dir=None, log=None):
+    """Run Algorithm 3.
+
+    Parameters
+    ----------
+    names : list of str, unique image names
+    gists : ndarray (n, G)
+    histograms : ndarray (n, N) per-image semantic histograms (N may be 0)
+    trainer : callable(tasks) -> iterable of (task, result)
+        ``tasks`` is a list of ``(layer, index, member_indices)``; for each it yields a dict
+        ``{"network": file, "psnrs": [...], "history": [...], "train_seconds": s}`` with one
+        PSNR per member, in any order.
+    n0, mu, min_psnr, max_layers, seed : Algorithm 3's settings
+    state_dir : str, optional; where layers/ and clusters/ JSON checkpoints go
+    log : callable(str), optional
+
+    Returns
+    -------
+    clusters : list of Cluster, layer by layer
+    layers : list of dict (per layer: images, clusters, removed)
+    """
+    log = log or (lambda message: None)
+    names = list(names)
+    if len(set(names)) != len(names):
+        raise ValueError("image names must be unique")
+    gists = np.asarray(gists, dtype=np.float32)
+    histograms = np.asarray(histograms, dtype=np.float32).reshape(len(names), -1)
+    remaining = np.arange(len(names))
+    n_clusters = int(n0)
+    clusters, layers = [], []
+    layer = 0
+    while len(remaining) >= mu or (layer == 0 and len(remaining) > 0):
+        if max_layers and layer >= max_layers:
+            log(f"stopping: reached --max-layers {max_layers}")
+            break
+        layer_file = os.path.join(state_dir, "layers", f"L{layer}.json") if state_dir else None
+        lambda_names = [names[i] for i in remaining]
+        if layer_file and os.path.isfile(layer_file):
+            saved = _read_json(layer_file)
+            if saved["images"] != lambda_names:
+                raise ValueError(f"{layer_file}: the checkpoint's images differ from this run's; "
+                                 "resume with the same data and settings, or start a new model directory")
+            centres = np.asarray(saved["centres"], dtype=np.float32)
+            labels = np.asarray(saved["labels"], dtype=np.int64)
+        else:
+            centres, labels = kmeans(gists[remaining], n_clusters, seed=seed + layer)
+            if layer_file:
+                _write_json(layer_file, {"layer": layer, "images": lambda_names, "n_clusters": int(len(centres)),
+                                         "centres": centres.tolist(), "labels": labels.tolist()})
+        log(f"layer {layer}: {len(remaining)} images in {len(centres)} clusters")
+        layer_clusters = {}
+        tasks = []
+        for c in range(len(centres)):
+            members = remaining[labels == c]
+            hist = histograms[members].mean(axis=0) if histograms.shape[1] else np.zeros(0, np.float32)
+            cl = Cluster(layer, c, centres[c], hist, [names[i] for i in members])
+            ckpt = os.path.join(state_dir, "clusters", f"{cl.name}.json") if state_dir else None
+            if ckpt and os.path.isfile(ckpt):
+                done = Cluster.from_json(_read_json(ckpt))
+                if done.members == cl.members and len(done.psnrs) == len(done.members):
+                    layer_clusters[c] = done
+                    continue
+            layer_clusters[c] = cl
+            tasks.append((layer, c, members))
+        if len(tasks) < len(centres):
+            log(f"layer {layer}: {len(centres) - len(tasks)} clusters already trained (resumed)")
+        if tasks:
+            for task, result in trainer(tasks):
+                cl = layer_clusters[task[1]]
+                cl.network = result["network"]
+                cl.psnrs = [float(p) for p in result["psnrs"]]
+                cl.history = [float(h) for h in result.get("history", [])]
+                cl.train_seconds = float(result.get("train_seconds", 0.0))
+                if len(cl.psnrs) != len(cl.members):
+                    raise RuntimeError(f"trainer returned {len(cl.psnrs)} PSNRs for {len(cl.members)} members of {cl.name}")
+                if state_dir:
+                    _write_json(os.path.join(state_dir, "clusters", f"{cl.name}.json"), cl.to_json())
+        removed = set()
+        for c in range(len(centres)):
+            cl = layer_clusters[c]
+            clusters.append(cl)
+            for name, p in zip(cl.members, cl.psnrs):
+                if p >= min_psnr:
+                    removed.add(name)
+        keep = np.array([names[i] not in removed for i in remaining], dtype=bool)
+        layers.append({"layer": layer, "images": int(len(remaining)), "clusters": int(len(centres)),
+                       "removed": int(len(removed)),
+                       "mean_psnr": float(np.mean([p for c in layer_clusters.values() for p in c.psnrs]))})
+        log(f"layer {layer}: {len(removed)} of {len(remaining)} images reached {min_psnr:g} dB and leave")
+        remaining = remaining[keep]
+        layer += 1
+        if not removed:
+            log("stopping: no image left this layer")
+            break
+        n_clusters = max(1, int(len(remaining) // mu))
+    return clusters, layers

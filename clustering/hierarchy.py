@@ -1,0 +1,148 @@
+"""The cluster hierarchy of adaptive image clustering and its test-time lookup.
+
+Every cluster records its layer, gist centre, semantic histogram, members (image names),
+the members' training PSNR and the file of its network. :func:`lookup` implements the
+paper's cluster choice: over the clusters of all layers, the ``k`` nearest gist centres
+(Euclidean), then among them the highest cosine similarity of semantic histograms.
+"""
+
+import dataclasses
+from typing import Optional
+
+import numpy as np
+
+DEFAULT_K = 3
+
+
+@dataclasses.dataclass
+class Cluster:
+    """One cluster of one layer.
+
+    Attributes
+    ----------
+    layer, index : int
+    centre : ndarray (G,) float32, gist centre (k-means)
+    histogram : ndarray (N,) float32, semantic histogram of its members (fraction of
+        pixels whose most probable class is each class); empty when the model has no
+        semantic feature
+    members : list of str
+    psnrs : list of float, training PSNR of each member (full image, its cluster's network)
+    network : str, file of the network relative to the model directory
+    history : list of float, training loss per epoch
+    """
+
+    layer: int
+    index: int
+    centre: np.ndarray
+    histogram: np.ndarray
+    members: list
+    psnrs: list = dataclasses.field(default_factory=list)
+    network: str = ""
+    history: list = dataclasses.field(default_factory=list)
+    train_seconds: float = 0.0
+
+    @property
+    def name(self):
+        return cluster_name(self.layer, self.index)
+
+    @property
+    def mean_psnr(self):
+        return float(np.mean(self.psnrs)) if len(self.psnrs) else float("nan")
+
+    def to_json(self):
+        return {
+            "layer": int(self.layer),
+            "index": int(self.index),
+            "name": self.name,
+            "centre": [float(x) for x in np.asarray(self.centre).ravel()],
+            "histogram": [float(x) for x in np.asarray(self.histogram).ravel()],
+            "members": list(self.members),
+            "psnrs": [float(x) for x in self.psnrs],
+            "mean_psnr": None if not len(self.psnrs) else round(self.mean_psnr, 4),
+            "network": self.network,
+            "history": [float(x) for x in self.history],
+            "train_seconds": float(self.train_seconds),
+        }
+
+    @classmethod
+    def from_json(cls, obj):
+        return cls(
+            layer=int(obj["layer"]),
+            index=int(obj["index"]),
+            centre=np.asarray(obj["centre"], dtype=np.float32),
+            histogram=np.asarray(obj.get("histogram", []), dtype=np.float32),
+            members=list(obj.get("members", [])),
+            psnrs=list(obj.get("psnrs", [])),
+            network=obj.get("network", ""),
+            history=list(obj.get("history", [])),
+            train_seconds=float(obj.get("train_seconds", 0.0)),
+        )
+
+
+def cluster_name(layer, index):
+    return f"L{int(layer)}_C{int(index):03d}"
+
+
+def cosine_similarity(a, b):
+    """Cosine of the angle between ``a`` and ``b`` (0 when either is all zeros)."""
+    a = np.asarray(a, dtype=np.float64).ravel()
+    b = np.asarray(b, dtype=np.float64).ravel()
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    if na == 0 or nb == 0:
+        return 0.0
+    return float(a @ b / (na * nb))
+
+
+@dataclasses.dataclass
+class LookupResult:
+    cluster: Cluster
+    candidates: list  # [(cluster name, gist distance, cosine similarity)]
+
+    def describe(self):
+        parts = [f"{name} (gist dist {d:.4f}, cos {s:.3f})" for name, d, s in self.candidates]
+        return f"cluster {self.cluster.name} (layer {self.cluster.layer}); candidates: " + ", ".join(parts)
+
+
+def lookup(clusters, gist, histogram=None, k=DEFAULT_K):
+    """Pick the cluster for a target image.
+
+    Parameters
+    ----------
+    clusters : list of Cluster (all layers)
+    gist : ndarray (G,)
+    histogram : ndarray (N,) or None
+        Target's semantic histogram; ``None`` (or clusters without histograms) picks the
+        nearest gist centre.
+    k : int
+        How many nearest gist centres compete on semantic similarity (1 = gist only).
+
+    Returns
+    -------
+    LookupResult
+    """
+    if not clusters:
+        raise ValueError("the model has no clusters")
+    gist = np.asarray(gist, dtype=np.float64).ravel()
+    centres = np.stack([np.asarray(c.centre, dtype=np.float64).ravel() for c in clusters])
+    if centres.shape[1] != gist.shape[0]:
+        raise ValueError(f"gist has {gist.shape[0]} dims but the cluster centres have {centres.shape[1]}")
+    dist = np.linalg.norm(centres - gist[None], axis=1)
+    # stable order: ties broken by position (layer, index)
+    order = np.argsort(dist, kind="stable")[: max(1, int(k))]
+    use_semantic = histogram is not None and np.size(histogram) > 0 and all(np.size(clusters[i].histogram) for i in order)
+    candidates = []
+    best, best_sim = None, -np.inf
+    for i in order:
+        sim = cosine_similarity(histogram, clusters[i].histogram) if use_semantic else float("nan")
+        candidates.append((clusters[i].name, float(dist[i]), sim))
+        if best is None or (use_semantic and sim > best_sim + 1e-12):
+            best, best_sim = i, sim
+    return LookupResult(clusters[best], candidates)
+
+
+def semantic_histogram_of(probs):
+    """Fraction of pixels whose most probable class is each class: (H, W, N) -> (N,) float32."""
+    probs = np.asarray(probs)
+    n = probs.shape[-1]
+    counts = np.bincount(probs.reshape(-1, n).argmax(axis=1), minlength=n).astype(np.float64)
+    return (counts / max(1.0, counts.sum())).astype(np.float32)

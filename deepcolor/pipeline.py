@@ -1,0 +1,403 @@
+"""Deep Colorization end to end: training a model directory and colorizing with it.
+
+Python API::
+
+    from deepcolor import Colorizer
+    c = Colorizer.load()            # the shipped default model (deepcolor/models/default)
+    rgb = c.colorize(image)         # (H, W) uint8 gray or (H, W, 3) uint8 RGB -> (H, W, 3) uint8
+
+Colorization (paper, Algorithm 2): semantic probabilities of the gray image (scene
+parser), its gist and semantic histogram; the cluster from the lookup over all layers
+(k nearest gist centres, then the best cosine of semantic histograms); the cluster's
+network on the feature vector of every pixel (band by band, so memory stays bounded at
+any size); U, V refined guided by the gray image; combined with the input luminance.
+
+Model directory (portable: JSON + safetensors, no pickle)::
+
+    model.json                  features, lookup, refinement, hierarchy (every cluster's
+                                gist centre, histogram, members, training PSNRs, loss curve)
+    networks/L<l>_C<ccc>.safetensors
+    parser/                     copy of the scene parser used for the semantic feature
+    manifest.json               how it was made (command, data, commit, time, metrics)
+    checkpoints/                training state (resume); not needed to colorize
+"""
+
+import dataclasses
+import json
+import os
+import shutil
+import time
+
+import numpy as np
+
+from deepcolor.color import combine, to_gray
+
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_MODEL_DIR = os.path.join(PACKAGE_DIR, "models", "default")
+DEFAULT_PARSER_DIR = os.path.join(PACKAGE_DIR, "models", "parser")
+MODEL_FILE = "model.json"
+MODEL_FORMAT = "deepcolor-model"
+MODEL_VERSION = 1
+#: Used when a model directory does not name its refinement (see ``refine`` in model.json).
+DEFAULT_REFINE = "dt"
+
+
+def load_parser_dir(path):
+    """The scene parser stored at ``path`` (:func:`deepcolor.parser.load_parser`)."""
+    from deepcolor.parser import load_parser
+
+    return load_parser(path)
+
+
+def predict_chroma(network, gray, probs=None):
+    """The network's U/255, V/255 at every pixel of ``gray``: (H, W, 2) float32, band by band."""
+    from features import iter_feature_bands
+
+    h, w = gray.shape
+    out = np.empty((h, w, 2), dtype=np.float32)
+    for r0, r1, feats in iter_feature_bands(gray, semantic=probs):
+        feats = np.asarray(feats, dtype=np.float32)
+        out[r0:r1] = network.predict(feats.reshape(-1, feats.shape[-1])).reshape(r1 - r0, w, 2)
+    return out
+
+
+def colorize_with_network(network, gray, probs=None, refine="none"):
+    """RGB of ``gray`` colorized by one network (no cluster lookup)."""
+    from deepcolor.refine import refine_chroma
+
+    uv = refine_chroma(gray, predict_chroma(network, gray, probs), refine)
+    return combine(gray, uv)
+
+
+# ------------------------------------------------------------------------------------------
+# Colorizer
+# ------------------------------------------------------------------------------------------
+
+
+class Colorizer:
+    """A trained Deep Colorization model.
+
+    Use :meth:`load`; :meth:`colorize` does the rest.
+
+    Attributes
+    ----------
+    model_dir : str
+    config : dict, the parsed ``model.json``
+    clusters : list of :class:`clustering.Cluster`
+    refine : str, refinement used when ``colorize`` is given none
+    k : int, lookup's number of nearest gist centres
+    """
+
+    def __init__(self, model_dir, config, clusters, parser=None, refine=None, k=None, device=None):
+        self.model_dir = model_dir
+        self.config = config
+        self.clusters = clusters
+        self.parser = parser
+        self.refine = refine or config.get("refine") or DEFAULT_REFINE
+        self.k = int(k or config.get("lookup", {}).get("k", 3))
+        self.device = device
+        self.semantic = bool(config["features"].get("semantic", 0))
+        self._networks = {}
+
+    @classmethod
+    def load(cls, path=None, refine=None, k=None, device=None):
+        """Load a model directory (``None``: the shipped default model).
+
+        Raises
+        ------
+        FileNotFoundError
+            No model at ``path`` (or no default model shipped).
+        ValueError
+            The directory is not a deepcolor model.
+        """
+        from clustering.hierarchy import Cluster
+        from deepcolor.refine import REFINE_METHODS
+
+        model_dir = os.path.abspath(os.fspath(path)) if path is not None else DEFAULT_MODEL_DIR
+        model_file = os.path.join(model_dir, MODEL_FILE)
+        if not os.path.isfile(model_file):
+            if path is None:
+                raise FileNotFoundError(
+                    f"no default model at {model_dir}: train one with 'deepcolor train -o DIR' and pass --model DIR")
+            raise FileNotFoundError(f"{model_dir}: not a model directory (no {MODEL_FILE})")
+        try:
+            with open(model_file, encoding="utf-8") as handle:
+                config = json.load(handle)
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{model_file}: unreadable model file: {exc}") from exc
+        if config.get("format") != MODEL_FORMAT:
+            raise ValueError(f"{model_file}: not a deepcolor model (format {config.get('format')!r})")
+        if refine is not None and refine not in REFINE_METHODS:
+            raise ValueError(f"unknown refinement {refine!r}; choose one of {', '.join(REFINE_METHODS)}")
+        clusters = [Cluster.from_json(c) for c in config["clusters"]]
+        if not clusters:
+            raise ValueError(f"{model_file}: the model has no clusters")
+        parser = None
+        if config["features"].get("semantic", 0):
+            parser_dir = os.path.join(model_dir, config.get("parser") or "parser")
+            if not os.path.exists(parser_dir):
+                raise FileNotFoundError(f"{parser_dir}: the model's scene parser is missing")
+            parser = load_parser_dir(parser_dir)
+        return cls(model_dir, config, clusters, parser, refine, k, device)
+
+    def network(self, cluster):
+        from deepcolor.model import ChromaNetwork
+
+        if cluster.name not in self._networks:
+            self._networks[cluster.name] = ChromaNetwork.load(os.path.join(self.model_dir, cluster.network),
+                                                              device=self.device)
+        return self._networks[cluster.name]
+
+    def analyze(self, gray):
+        """``(probs or None, gist, histogram or None)`` of a gray image."""
+        from features import gist
+
+        probs = None
+        hist = None
+        if self.semantic:
+            from data.training_set import compute_semantic, semantic_histogram
+
+            probs = compute_semantic(gray, self.parser)
+            hist = semantic_histogram(probs)
+        return probs, np.asarray(gist(gray), dtype=np.float32), hist
+
+    def select(self, gray, probs=None, gist_vector=None, histogram=None):
+        """The cluster for ``gray``: a :class:`clustering.LookupResult`."""
+        from clustering.hierarchy import lookup
+
+        if gist_vector is None:
+            probs, gist_vector, histogram = self.analyze(gray)
+        return lookup(self.clusters, gist_vector, histogram, k=self.k)
+
+    def colorize(self, image, refine=None, return_info=False):
+        """Colorize an image.
+
+        Parameters
+        ----------
+        image : ndarray (H, W) uint8 gray, or (H, W, 3) uint8 RGB (converted to gray first)
+        refine : {"jbf", "dt", "none"}, default the model's
+        return_info : bool
+            Also return a dict (cluster, layer, candidates, seconds per stage).
+
+        Returns
+        -------
+        rgb : ndarray (H, W, 3) uint8, the input's luminance with predicted chrominance
+        """
+        from deepcolor.refine import refine_chroma
+
+        gray = to_gray(image)
+        t0 = time.perf_counter()
+        probs, gist_vector, hist = self.analyze(gray)
+        t1 = time.perf_counter()
+        result = self.select(gray, probs, gist_vector, hist)
+        network = self.network(result.cluster)
+        uv = predict_chroma(network, gray, probs)
+        t2 = time.perf_counter()
+        method = refine or self.refine
+        uv = refine_chroma(gray, uv, method)
+        rgb = combine(gray, uv)
+        t3 = time.perf_counter()
+        if not return_info:
+            return rgb
+        info = {
+            "cluster": result.cluster.name,
+            "layer": result.cluster.layer,
+            "candidates": result.candidates,
+            "lookup": result.describe(),
+            "refine": method,
+            "seconds": {"analyze": t1 - t0, "predict": t2 - t1, "refine": t3 - t2, "total": t3 - t0},
+        }
+        return rgb, info
+
+
+# ------------------------------------------------------------------------------------------
+# Training
+# ------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class TrainSettings:
+    """Settings of ``deepcolor train`` (everything that changes the result)."""
+
+    clusters: int = 24
+    mu: int = 80
+    min_psnr: float = 26.0
+    max_layers: int = 0  # 0: no cap (Algorithm 3 as written)
+    samples: int = 1000
+    epochs: int = 12
+    batch_size: int = 512
+    lr: float = 2e-3
+    seed: int = 0
+    semantic: bool = True
+    judge_refine: str = "none"
+    refine: str = DEFAULT_REFINE
+    lookup_k: int = 3
+
+    def to_json(self):
+        return dataclasses.asdict(self)
+
+
+def judge_image(network, tset, index, refine="none"):
+    """Training PSNR of image ``index`` of ``tset``: full image, its network, ``refine``."""
+    from deepcolor.color import rgb2gray
+    from deepcolor.io import load_rgb
+    from deepcolor.metrics import psnr
+
+    rgb = load_rgb(tset.paths[index])
+    gray = rgb2gray(rgb)
+    pred = colorize_with_network(network, gray, tset.semantic(index), refine)
+    return float(psnr(rgb, pred))
+
+
+def _cluster_job(task, tset, model_dir, settings, threads, device):
+    import torch
+
+    from clustering.hierarchy import cluster_name
+    from deepcolor.model import train_network
+
+    if threads:
+        torch.set_num_threads(threads)
+    layer, index, members = task
+    start = time.time()
+    feats, targets = tset.samples(members)
+    network = train_network(feats, targets, epochs=settings.epochs, batch_size=settings.batch_size,
+                            lr=settings.lr, seed=settings.seed * 100003 + layer * 1009 + index, device=device)
+    del feats, targets
+    rel = os.path.join("networks", f"{cluster_name(layer, index)}.safetensors")
+    network.save(os.path.join(model_dir, rel))
+    psnrs = [judge_image(network, tset, i, settings.judge_refine) for i in members]
+    return task, {"network": rel, "psnrs": psnrs, "history": network.history,
+                  "train_seconds": time.time() - start}
+
+
+def make_trainer(tset, model_dir, settings, jobs=1, device=None, progress=True):
+    """The ``trainer`` callable of :func:`clustering.build_hierarchy` for a training set."""
+    from tqdm import tqdm
+
+    light = dataclasses.replace(tset, gists=np.zeros((0, 0), np.float32), histograms=np.zeros((0, 0), np.float32))
+
+    def trainer(tasks):
+        layer = tasks[0][0]
+        bar = tqdm(total=len(tasks), desc=f"layer {layer} networks", unit="cluster", disable=not progress)
+        if jobs > 1:
+            from joblib import Parallel, delayed
+
+            results = Parallel(n_jobs=jobs, return_as="generator_unordered", batch_size=1)(
+                delayed(_cluster_job)(t, light, model_dir, settings, 1, device) for t in tasks)
+        else:
+            results = (_cluster_job(t, light, model_dir, settings, None, device) for t in tasks)
+        for item in results:
+            bar.update(1)
+            yield item
+        bar.close()
+
+    return trainer
+
+
+def _write_json(path, obj):
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(obj, handle, indent=1)
+    os.replace(tmp, path)
+
+
+def train_model(records, model_dir, settings=None, *, parser=None, cache=None, jobs=1, resume=False,
+                device=None, progress=True, log=print):
+    """Train a model directory on ``records`` (names must be unique).
+
+    Parameters
+    ----------
+    records : list of data.ImageRecord
+    model_dir : str, output (also the checkpoint location)
+    settings : TrainSettings
+    parser : parser folder (copied into the model) or None for the shipped one; ignored
+        when ``settings.semantic`` is False
+    cache : feature cache folder (default ``$DEEPCOLOR_CACHE`` / ``~/.cache/deepcolor``)
+    jobs : worker processes for features and networks
+    resume : continue the checkpoints in ``model_dir`` (settings must match)
+
+    Returns
+    -------
+    dict : summary (layers, clusters, times, failed images)
+    """
+    from clustering.adaptive import build_hierarchy
+    from data.cache import FeatureCache
+    from data.training_set import FeatureConfig, feature_version, parser_identity, prepare
+
+    settings = settings or TrainSettings()
+    model_dir = os.path.abspath(os.fspath(model_dir))
+    state_dir = os.path.join(model_dir, "checkpoints")
+    state_file = os.path.join(state_dir, "train_state.json")
+    if settings.semantic:
+        parser = os.path.abspath(os.fspath(parser or DEFAULT_PARSER_DIR))
+        if not os.path.exists(parser):
+            raise FileNotFoundError(f"{parser}: scene parser not found (pass --parser DIR or --no-semantic)")
+    else:
+        parser = None
+    names = [r.name for r in records]
+    if len(set(names)) != len(names):
+        raise ValueError("image names must be unique across the training data")
+    if not records:
+        raise ValueError("no training images")
+    state = {"settings": settings.to_json(), "images": names, "parser_id": parser_identity(parser)}
+    if os.path.isfile(state_file):
+        with open(state_file, encoding="utf-8") as handle:
+            old = json.load(handle)
+        if not resume:
+            raise FileExistsError(f"{model_dir} holds a training run: pass --resume to continue it, "
+                                  "or --force / another -o to start over")
+        if old != state:
+            diff = [k for k in state if old.get(k) != state[k]]
+            raise ValueError(f"{model_dir}: cannot resume, the run's {', '.join(diff)} differ from this one's")
+        log(f"resuming the training run in {model_dir}")
+    os.makedirs(state_dir, exist_ok=True)
+    _write_json(state_file, state)
+
+    t_start = time.time()
+    config = FeatureConfig(samples=settings.samples, seed=settings.seed, semantic=settings.semantic,
+                           parser_id=state["parser_id"], feature_version=feature_version())
+    cache = FeatureCache(cache)
+    tset = prepare(records, config, cache, parser=parser, jobs=jobs, progress=progress)
+    t_features = time.time() - t_start
+    if len(tset) == 0:
+        raise ValueError("no readable training image")
+    for rec, message in tset.failed:
+        log(f"skipped {message}")
+    log(f"features: {len(tset)} images ready in {t_features:.0f} s (cache {cache.root})")
+
+    trainer = make_trainer(tset, model_dir, settings, jobs=jobs, device=device, progress=progress)
+    clusters, layers = build_hierarchy(
+        tset.names, tset.gists, tset.histograms, trainer, n0=settings.clusters, mu=settings.mu,
+        min_psnr=settings.min_psnr, max_layers=settings.max_layers or None, seed=settings.seed,
+        state_dir=state_dir, log=log)
+    t_total = time.time() - t_start
+
+    if parser is not None:
+        dest = os.path.join(model_dir, "parser")
+        if os.path.abspath(parser) != dest:
+            if os.path.isdir(dest):
+                shutil.rmtree(dest)
+            if os.path.isdir(parser):
+                shutil.copytree(parser, dest)
+            else:
+                os.makedirs(dest)
+                shutil.copy2(parser, dest)
+    feat_dim = 81 + (tset.histograms.shape[1] if settings.semantic else 0)
+    model = {
+        "format": MODEL_FORMAT,
+        "version": MODEL_VERSION,
+        "features": {"patch": 49, "daisy": 32, "semantic": int(tset.histograms.shape[1]) if settings.semantic else 0,
+                     "input_dim": int(feat_dim), "samples_per_image": settings.samples,
+                     "feature_version": config.feature_version, "parser_id": config.parser_id},
+        "parser": "parser" if parser is not None else None,
+        "refine": settings.refine,
+        "lookup": {"k": settings.lookup_k, "gist": "euclidean", "semantic": "cosine"},
+        "training": settings.to_json(),
+        "judging": {"refine": settings.judge_refine, "metric": "PSNR, full image, RGB 8-bit"},
+        "hierarchy": {"layers": layers, "n_clusters": len(clusters)},
+        "timing": {"features_seconds": round(t_features, 1), "total_seconds": round(t_total, 1)},
+        "clusters": [c.to_json() for c in clusters],
+    }
+    _write_json(os.path.join(model_dir, MODEL_FILE), model)
+    return {"layers": layers, "clusters": clusters, "features_seconds": t_features, "total_seconds": t_total,
+            "failed": tset.failed, "images": len(tset)}

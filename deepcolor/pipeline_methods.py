@@ -1,0 +1,85 @@
+"""Benchmark methods of the learned pipeline: ``deepcolor`` and its ablations.
+
+* ``deepcolor``            -- ``options["model"]`` or the shipped default model, its refinement
+                              (``options["refine"]`` overrides).
+* ``deepcolor-norefine``   -- the same model, no refinement.
+* ``deepcolor-single``     -- one network for all images (``--clusters 1 --max-layers 1``).
+* ``deepcolor-nosemantic`` -- adaptive clustering, features without the semantic part.
+* ``deepcolor-paper``      -- the paper's configuration: Algorithm 3 with no layer cap, and the
+                              joint bilateral filter as refinement.
+
+The ablation models live in ``<ablation dir>/<name>/`` where the ablation dir is
+``options["ablation_dir"]``, else ``$DEEPCOLOR_ABLATIONS``, else
+``<cache_dir or ~/.cache/deepcolor>/ablations``; ``benchmarks/train_ablations.py`` trains them.
+``options["<name>_model"]`` (e.g. ``single_model``) points at one directly.
+"""
+
+import os
+
+from deepcolor.methods import register_method
+
+ABLATION_ENV = "DEEPCOLOR_ABLATIONS"
+
+#: name -> extra ``deepcolor train`` arguments (see benchmarks/train_ablations.py)
+ABLATIONS = {
+    "single": ["--clusters", "1", "--max-layers", "1"],
+    "nosemantic": ["--no-semantic"],
+    "paper": ["--max-layers", "0", "--judge-refine", "jbf", "--refine", "jbf"],
+}
+
+
+def ablation_dir(options=None):
+    options = options or {}
+    if options.get("ablation_dir"):
+        return os.path.abspath(options["ablation_dir"])
+    if os.environ.get(ABLATION_ENV):
+        return os.path.abspath(os.environ[ABLATION_ENV])
+    base = options.get("cache_dir") or os.environ.get("DEEPCOLOR_CACHE") or os.path.join(
+        os.path.expanduser("~"), ".cache", "deepcolor")
+    return os.path.join(base, "ablations")
+
+
+def ablation_model(name, options=None):
+    options = options or {}
+    path = options.get(f"{name}_model") or os.path.join(ablation_dir(options), name)
+    if not os.path.isfile(os.path.join(path, "model.json")):
+        raise FileNotFoundError(
+            f"ablation model {name!r} not found at {path}: train it with "
+            f"'python benchmarks/train_ablations.py --only {name}' (or set {ABLATION_ENV})")
+    return path
+
+
+def _method(model, refine):
+    from deepcolor.pipeline import Colorizer
+
+    colorizer = Colorizer.load(model, refine=refine)
+    return lambda sample: colorizer.colorize(sample.gray)
+
+
+@register_method("deepcolor", "Deep Colorization: adaptive clusters of per-pixel networks (patch + DAISY + semantic), refined")
+def _deepcolor(options):
+    return _method(options.get("model"), options.get("refine"))
+
+
+@register_method("deepcolor-norefine", "Deep Colorization without chroma refinement (ablation)")
+def _deepcolor_norefine(options):
+    return _method(options.get("model"), "none")
+
+
+@register_method("deepcolor-single", "Deep Colorization with a single network for all images (ablation)")
+def _deepcolor_single(options):
+    return _method(ablation_model("single", options), options.get("refine"))
+
+
+@register_method("deepcolor-nosemantic", "Deep Colorization without the semantic feature (ablation)")
+def _deepcolor_nosemantic(options):
+    return _method(ablation_model("nosemantic", options), options.get("refine"))
+
+
+@register_method("deepcolor-paper", "Deep Colorization in the paper's configuration: uncapped Algorithm 3, joint bilateral refinement")
+def _deepcolor_paper(options):
+    try:
+        model = ablation_model("paper", options)
+    except FileNotFoundError:
+        model = options.get("model")  # same training settings as the default when uncapped
+    return _method(model, "jbf")
