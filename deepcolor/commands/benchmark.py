@@ -1,0 +1,218 @@
+"""``deepcolor benchmark``: score a method or a predictions folder with the paper's PSNR protocol."""
+
+import argparse
+import json
+import os
+import shutil
+
+EPILOG = """\
+examples:
+  deepcolor benchmark --data ~/datasets --dataset siftflow --method gray -o runs/gray
+  deepcolor benchmark --dataset sun --method deepcolor --jobs 2 -o runs/dc-sun
+  deepcolor benchmark --dataset sun --predictions ~/zhang16/sun -o runs/zhang16
+  deepcolor benchmark --dataset siftflow --method levin-hints --hints-sweep 1,2,5,10,20,50,100 -o runs/levin
+  deepcolor benchmark --dataset folder --folder ~/my_photos --method gray -o runs/mine
+
+output: OUTDIR/per_image.csv (image, category, psnr, ssim, auc, colorfulness, seconds),
+OUTDIR/summary.json, and with --hints-sweep OUTDIR/hints_sweep.csv plus one sub-folder per
+hint count. An interrupted run continues with --resume; --force starts over.
+"""
+
+
+def register(subparsers):
+    p = subparsers.add_parser(
+        "benchmark",
+        help="score a colorization method (or another model's outputs) on a dataset",
+        description=(
+            "Colorize every image of a dataset split from its grayscale version and score it "
+            "against the ground truth: 8-bit RGB PSNR over three channels (the paper's protocol), "
+            "SSIM, raw-accuracy AuC and colorfulness."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--data", metavar="ROOT", help="data root holding siftflow/, sun/, stanford_background/ (default: $DEEPCOLOR_DATA)")
+    p.add_argument("--dataset", default="siftflow", choices=["siftflow", "sun", "stanford", "folder"], help="dataset (default: siftflow)")
+    p.add_argument("--split", default="test", help="split list: siftflow train|test, sun test|extra, stanford train|val (default: test)")
+    p.add_argument("--folder", metavar="DIR", help="with --dataset folder: the folder of ground-truth color images")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--method", default="gray", help="registered method to run (default: gray); see --list-methods")
+    what.add_argument("--predictions", metavar="DIR", help="score these colorized images instead (matched by file name, same size)")
+    what.add_argument("--list-methods", action="store_true", help="list the registered methods and exit")
+    p.add_argument("-o", "--output", metavar="OUTDIR", help="folder for per_image.csv and summary.json")
+    p.add_argument("--limit", type=int, metavar="N", help="only the first N images of the list")
+    p.add_argument("--jobs", type=int, default=1, metavar="J", help="worker processes (default: 1)")
+    p.add_argument("--model", metavar="DIR", help="model directory for learned methods (default: the shipped model)")
+    p.add_argument("--hints", type=int, default=10, metavar="K", help="simulated hints per image for hint methods (default: 10)")
+    p.add_argument("--hint-size", type=int, default=3, metavar="P", help="each hint reveals a PxP patch of true chroma (default: 3)")
+    p.add_argument("--hints-sweep", metavar="K1,K2,...", help="run a hint method once per hint count and write hints_sweep.csv")
+    p.add_argument("--seed", type=int, default=0, help="seed of any randomness in the method (default: 0)")
+    p.add_argument("--cache-dir", metavar="DIR", help="cache for reusable intermediate data (default: ~/.cache/deepcolor)")
+    p.add_argument("--save-images", action="store_true", help="also write the colorized images to OUTDIR/images/")
+    state = p.add_mutually_exclusive_group()
+    state.add_argument("--resume", action="store_true", help="continue an interrupted run in OUTDIR (same settings)")
+    state.add_argument("--force", action="store_true", help="replace existing results in OUTDIR")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run_command)
+
+
+def _records(args):
+    from data import load_dataset, resolve_data_root
+
+    root = None if args.dataset == "folder" else resolve_data_root(args.data)
+    records = load_dataset(args.dataset, root, args.split, folder=args.folder)
+    if args.limit is not None:
+        if args.limit < 1:
+            raise ValueError(f"--limit must be positive, got {args.limit}")
+        records = records[: args.limit]
+    return root, records
+
+
+def _parse_sweep(text):
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"--hints-sweep must be comma-separated integers, got {text!r}") from None
+    if not values or min(values) < 0:
+        raise ValueError(f"--hints-sweep needs non-negative counts, got {text!r}")
+    return values
+
+
+def _prepare_outdir(outdir, config, *, resume, force):
+    """Create OUTDIR; refuse to clobber results unless --force; check --resume settings."""
+    config_path = os.path.join(outdir, "run.json")
+    has_results = os.path.exists(os.path.join(outdir, "summary.json")) or os.path.exists(os.path.join(outdir, "per_image.partial.csv"))
+    if has_results and force:
+        for name in ("summary.json", "per_image.csv", "per_image.partial.csv", "run.json", "hints_sweep.csv"):
+            if os.path.exists(os.path.join(outdir, name)):
+                os.remove(os.path.join(outdir, name))
+        if os.path.isdir(os.path.join(outdir, "images")):
+            shutil.rmtree(os.path.join(outdir, "images"))
+    elif has_results and not resume:
+        raise FileExistsError(f"{outdir}: already holds benchmark results; use --resume to continue or --force to replace them")
+    elif has_results and resume and os.path.exists(config_path):
+        with open(config_path, encoding="utf-8") as handle:
+            old = json.load(handle)
+        if old != config:
+            changed = sorted(k for k in set(old) | set(config) if old.get(k) != config.get(k))
+            raise ValueError(f"{outdir}: --resume with different settings ({', '.join(changed)}); use another -o or --force")
+    os.makedirs(outdir, exist_ok=True)
+    with open(config_path, "w", encoding="utf-8") as handle:
+        json.dump(config, handle, indent=2)
+
+
+def _run_one(args, records, method, options, predictions, outdir):
+    from deepcolor import benchmark as bm
+
+    partial = os.path.join(outdir, bm.PARTIAL)
+    done = {}
+    if os.path.exists(partial):
+        done = {r["image"]: r for r in bm.read_rows(partial)}
+    elif os.path.exists(os.path.join(outdir, "per_image.csv")) and args.resume:
+        done = {r["image"]: r for r in bm.read_rows(os.path.join(outdir, "per_image.csv"))}
+    todo = [r for r in records if r.name not in done]
+    if done and not args.quiet:
+        print(f"resuming: {len(done)} images already scored, {len(todo)} to go")
+    rows = list(done.values())
+
+    import csv
+
+    new_file = not os.path.exists(partial)
+    with open(partial, "a", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=bm.FIELDS, extrasaction="ignore")
+        if new_file:
+            writer.writeheader()
+            for row in rows:
+                writer.writerow(row)
+
+        def on_row(row):
+            if not row.get("error"):
+                writer.writerow(row)
+                handle.flush()
+
+        rows += bm.run(todo, method, options, jobs=args.jobs, predictions=predictions, progress=not args.quiet, on_row=on_row)
+
+    order = {r.name: i for i, r in enumerate(records)}
+    rows.sort(key=lambda r: order.get(r["image"], len(order)))
+    scored = [r for r in rows if not r.get("error")]
+    for r in rows:
+        if r.get("error"):
+            print(f"warning: skipped {r['error']}")
+    summary = bm.summarize(rows, dataset=args.dataset, split=args.split, method=method,
+                           extra={"hints": options.get("hints")} if options.get("_sweep") else None)
+    bm.write_rows(os.path.join(outdir, "per_image.csv"), scored)
+    with open(os.path.join(outdir, "summary.json"), "w", encoding="utf-8") as handle:
+        json.dump(summary, handle, indent=2)
+    os.remove(partial)
+    return summary
+
+
+def run_command(args):
+    from deepcolor import benchmark as bm
+    from deepcolor.methods import available_methods, get_method
+
+    if args.list_methods:
+        for name, spec in available_methods().items():
+            flags = " [uses simulated hints]" if spec.accepts_hints else ""
+            print(f"{name:<22} {spec.description}{flags}")
+        return 0
+    if not args.output:
+        raise ValueError("-o/--output OUTDIR is required")
+    if args.jobs < 1:
+        raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
+    root, records = _records(args)
+    predictions = None
+    if args.predictions:
+        predictions = bm.match_predictions(args.predictions, records)
+        method = f"predictions:{os.path.basename(os.path.normpath(args.predictions))}"
+    else:
+        spec = get_method(args.method)
+        method = spec.name
+        if args.hints_sweep and not spec.accepts_hints:
+            raise ValueError(f"method {method!r} takes no hints; --hints-sweep needs one of: "
+                             + ", ".join(n for n, s in available_methods().items() if s.accepts_hints))
+    options = {
+        "data_root": root, "model": args.model, "hints": args.hints, "hint_size": args.hint_size,
+        "seed": args.seed, "cache_dir": args.cache_dir, "jobs": args.jobs,
+    }
+    config = {"dataset": args.dataset, "split": args.split, "folder": args.folder, "method": method,
+              "predictions": args.predictions, "limit": args.limit, "model": args.model, "hints": args.hints,
+              "hint_size": args.hint_size, "hints_sweep": args.hints_sweep, "seed": args.seed}
+    outdir = args.output
+    _prepare_outdir(outdir, config, resume=args.resume, force=args.force)
+
+    if args.hints_sweep:
+        summaries = []
+        for k in _parse_sweep(args.hints_sweep):
+            sub = os.path.join(outdir, f"hints_{k}")
+            _prepare_outdir(sub, {**config, "hints": k, "hints_sweep": None}, resume=args.resume, force=args.force)
+            opts = {**options, "hints": k, "_sweep": True,
+                    "save_images_dir": os.path.join(sub, "images") if args.save_images else None}
+            summaries.append(_run_one(args, records, method, opts, predictions, sub))
+        _write_sweep(outdir, summaries, args, method)
+        print(bm.format_table([{**s, "method": f"{s['method']} k={s['hints']}"} for s in summaries]))
+        return 0
+
+    options["save_images_dir"] = os.path.join(outdir, "images") if args.save_images else None
+    summary = _run_one(args, records, method, options, predictions, outdir)
+    print(bm.format_table([summary]))
+    if summary["n_skipped"]:
+        print(f"{summary['n_skipped']} unreadable image(s) skipped (listed in summary.json)")
+    return 0
+
+
+def _write_sweep(outdir, summaries, args, method):
+    import csv
+
+    keys = ("hints", "n_images", "psnr_mean", "psnr_median", "ssim_mean", "auc_mean", "seconds_median")
+    with open(os.path.join(outdir, "hints_sweep.csv"), "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(keys)
+        for s in summaries:
+            writer.writerow([s[k] if isinstance(s[k], int) else f"{s[k]:.4f}" for k in keys])
+    summary = {"dataset": args.dataset, "split": args.split, "method": method,
+               "n_images": summaries[0]["n_images"], "hints_sweep": summaries}
+    for key in ("psnr_mean", "psnr_median", "ssim_mean", "auc_mean", "seconds_median"):
+        summary[key] = summaries[-1][key]
+    with open(os.path.join(outdir, "summary.json"), "w", encoding="utf-8") as handle:
+        json.dump(summary, handle, indent=2)

@@ -1,0 +1,109 @@
+"""Colorization quality metrics, on 8-bit RGB images of the same size.
+
+- :func:`psnr`: the paper's protocol (release ``qx_psnr.m``): PSNR over all three RGB
+  channels with peak 255, identical to
+  ``skimage.metrics.peak_signal_noise_ratio(gt, pred, data_range=255)``.
+- :func:`ssim`: mean structural similarity over RGB (scikit-image, default window).
+- :func:`auc`: raw accuracy of Zhang, Isola, Efros (ECCV 2016): the fraction of pixels
+  whose Lab ab error is within a threshold, swept over 0..150, area normalized to 1.
+- :func:`colorfulness`: Hasler & Suesstrunk (2003), computed on the prediction alone.
+"""
+
+import numpy as np
+
+AUC_THRESHOLDS = np.arange(0, 151)
+
+
+def _check_pair(gt, pred):
+    gt = np.asarray(gt)
+    pred = np.asarray(pred)
+    for name, im in (("gt", gt), ("pred", pred)):
+        if im.dtype != np.uint8 or im.ndim != 3 or im.shape[2] != 3:
+            raise ValueError(f"{name} must be (H, W, 3) uint8 RGB, got {im.dtype} {im.shape}")
+    if gt.shape != pred.shape:
+        raise ValueError(f"gt and pred differ in size: {gt.shape} vs {pred.shape}")
+    if gt.size == 0:
+        raise ValueError("images are empty")
+    return gt, pred
+
+
+def psnr(gt, pred):
+    """PSNR in dB of 8-bit RGB ``pred`` against ``gt`` over all three channels.
+
+    Parameters
+    ----------
+    gt, pred : ndarray, shape (H, W, 3), uint8
+
+    Returns
+    -------
+    float
+        ``10 log10(255^2 / MSE)``; ``inf`` when the images are identical.
+    """
+    gt, pred = _check_pair(gt, pred)
+    mse = np.mean((gt.astype(np.float64) - pred.astype(np.float64)) ** 2)
+    if mse == 0:
+        return float("inf")
+    return float(10.0 * np.log10(255.0**2 / mse))
+
+
+def ssim(gt, pred):
+    """Mean SSIM over the RGB channels (scikit-image defaults, ``data_range=255``).
+
+    Images smaller than the 7x7 window use the largest odd window that fits.
+    """
+    from skimage.metrics import structural_similarity
+
+    gt, pred = _check_pair(gt, pred)
+    win = min(7, *(s - (1 - s % 2) for s in gt.shape[:2]))
+    if win < 3:
+        return float("nan")
+    return float(structural_similarity(gt, pred, data_range=255, channel_axis=2, win_size=win))
+
+
+def ab_errors(gt, pred):
+    """Per-pixel Euclidean distance between the Lab ab of ``gt`` and ``pred``: (H*W,) float64."""
+    from skimage.color import rgb2lab
+
+    gt, pred = _check_pair(gt, pred)
+    ab_gt = rgb2lab(gt)[..., 1:]
+    ab_pred = rgb2lab(pred)[..., 1:]
+    return np.sqrt(np.sum((ab_gt - ab_pred) ** 2, axis=-1)).ravel()
+
+
+def accuracy_curve(errors, thresholds=AUC_THRESHOLDS):
+    """Fraction of ``errors`` that are <= each threshold."""
+    errors = np.sort(np.asarray(errors, dtype=np.float64).ravel())
+    if errors.size == 0:
+        raise ValueError("no errors to build an accuracy curve from")
+    return np.searchsorted(errors, thresholds, side="right") / errors.size
+
+
+def auc(gt, pred):
+    """Raw-accuracy AuC (Zhang et al. 2016): mean over thresholds 0..150 of the fraction of
+    pixels whose ab error is within the threshold. 1.0 for a perfect prediction."""
+    return float(np.mean(accuracy_curve(ab_errors(gt, pred))))
+
+
+def colorfulness(rgb):
+    """Hasler & Suesstrunk (2003) colorfulness of an 8-bit RGB image (0 for a gray image).
+
+    ``M = sqrt(std_rg^2 + std_yb^2) + 0.3 sqrt(mean_rg^2 + mean_yb^2)`` with
+    ``rg = R - G`` and ``yb = (R + G) / 2 - B``.
+    """
+    rgb = np.asarray(rgb)
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.size == 0:
+        raise ValueError(f"rgb must be non-empty (H, W, 3) uint8, got {rgb.dtype} {rgb.shape}")
+    r, g, b = (rgb[..., i].astype(np.float64) for i in range(3))
+    rg = r - g
+    yb = 0.5 * (r + g) - b
+    return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+
+
+def all_metrics(gt, pred):
+    """``{"psnr", "ssim", "auc", "colorfulness"}`` of one prediction."""
+    return {
+        "psnr": psnr(gt, pred),
+        "ssim": ssim(gt, pred),
+        "auc": auc(gt, pred),
+        "colorfulness": colorfulness(pred),
+    }
