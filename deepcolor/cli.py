@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "deepcolor.commands.train",
     "deepcolor.commands.colorize",
     "deepcolor.commands.benchmark",
+    "deepcolor.commands.parser",
 ]
 
 

@@ -1,0 +1,114 @@
+"""``deepcolor train-parser`` and ``deepcolor eval-parser``: the grayscale scene parser."""
+
+import os
+import shlex
+import sys
+
+
+def register(subparsers):
+    p = subparsers.add_parser(
+        "train-parser",
+        help="train the grayscale scene parser (semantic feature)",
+        description=(
+            "Train the grayscale scene parser on Stanford Background (8 classes) or the original "
+            "SIFT Flow download (33 classes, SemanticLabels/*.mat). Writes a checkpoint after every "
+            "epoch into the output folder; --resume continues a killed run."
+        ),
+    )
+    p.add_argument("--data", help="data root (holds stanford_background/; default $DEEPCOLOR_DATA) or the SiftFlowDataset folder")
+    p.add_argument("--dataset", choices=("stanford", "siftflow"), default="stanford")
+    p.add_argument("-o", "--output", required=True, help="output folder (checkpoint.pt, parser.safetensors, config.json, best.*)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs (default 30; on --resume, the run's own)")
+    p.add_argument("--resume", action="store_true", help="continue the run in the output folder from its last checkpoint")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--crop", type=int, nargs=2, default=(96, 128), metavar=("H", "W"), help="training crop at working resolution")
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--class-weights", choices=("none", "sqrt", "inverse"), default="none", help="loss class balancing")
+    p.add_argument("--input-scale", type=float, default=0.5, help="working resolution relative to the image (default 0.5)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default torch's)")
+    p.add_argument("--time-limit", type=float, default=None, metavar="MIN", help="stop after the epoch that passes MIN minutes")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=run_train)
+
+    e = subparsers.add_parser(
+        "eval-parser",
+        help="evaluate a scene parser: pixel accuracy, IoU, confusion matrix",
+        description="Evaluate a scene parser on grayscale versions of a labelled split; writes OUTDIR/summary.json and OUTDIR/confusion.png.",
+    )
+    e.add_argument("--data", help="data root (default $DEEPCOLOR_DATA) or the SiftFlowDataset folder")
+    e.add_argument("--dataset", choices=("stanford", "siftflow"), default="stanford")
+    e.add_argument("--split", default="val", help="stanford: train, val or all; siftflow: train or test")
+    e.add_argument("--model", default=None, help="parser folder or .safetensors file (default: the shipped parser)")
+    e.add_argument("-o", "--output", required=True, help="output folder")
+    e.add_argument("--quiet", action="store_true")
+    e.set_defaults(func=run_eval)
+
+
+def run_train(args):
+    from deepcolor.parser.train import train
+
+    if args.epochs is not None and args.epochs < 1:
+        raise ValueError("--epochs must be at least 1")
+    if args.input_scale <= 0 or args.input_scale > 4:
+        raise ValueError("--input-scale must be in (0, 4]")
+    command = "deepcolor " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    train(
+        args.dataset,
+        args.data,
+        args.output,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        crop=tuple(args.crop),
+        lr=args.lr,
+        weighting=args.class_weights,
+        input_scale=args.input_scale,
+        resume=args.resume,
+        seed=args.seed,
+        threads=args.threads,
+        time_limit=args.time_limit * 60 if args.time_limit else None,
+        progress=not args.quiet,
+        command=command,
+    )
+    return 0
+
+
+def eval_records(dataset, root, split):
+    import data
+
+    if dataset == "stanford":
+        root = data.resolve_data_root(root)
+        return data.stanford_background(root, split)
+    if root is None:
+        raise ValueError("--dataset siftflow needs --data pointing at the original SiftFlowDataset folder")
+    base = root if os.path.isdir(os.path.join(root, "SemanticLabels")) else os.path.join(root, "SiftFlowDataset")
+    return data.siftflow_original(base, None if split == "all" else split)
+
+
+def run_eval(args):
+    from deepcolor.parser import load_parser
+    from deepcolor.parser.evaluate import evaluate_records, write_report
+
+    records = eval_records(args.dataset, args.data, args.split)
+    if not records:
+        raise ValueError(f"no images in split {args.split!r}")
+    parser = load_parser(args.model)
+    conf, seconds = evaluate_records(parser, records, progress=not args.quiet)
+    summary = write_report(
+        args.output,
+        conf,
+        parser.class_names,
+        extra={
+            "dataset": args.dataset,
+            "split": args.split,
+            "images": len(records),
+            "model": os.path.abspath(args.model) if args.model else "shipped (deepcolor/models/parser)",
+            "input": "grayscale (release luminance)",
+            "seconds": round(seconds, 2),
+        },
+    )
+    print(f"{len(records)} images: pixel accuracy {summary['pixel_accuracy']:.4f}, mean IoU {summary['mean_iou']:.4f}")
+    for name, iou in summary["per_class_iou"].items():
+        print(f"  {name:>12s}  IoU {'n/a' if iou is None else f'{iou:.4f}'}")
+    print(f"wrote {os.path.join(args.output, 'summary.json')} and confusion.png")
+    return 0
