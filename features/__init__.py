@@ -1,0 +1,58 @@
+"""Features of Deep Colorization (Cheng, Yang, Sheng, ICCV 2015, Sec. 3.2 and 4).
+
+Per pixel (81 + N dims, :func:`pixel_features`):
+
+* low level: the 7x7 gray patch / 255 (:func:`extract_patches`, 49 dims);
+* mid level: DAISY, radius 7, 1 ring, 3 + 1 histograms, 8 orientations
+  (:func:`extract_daisy`, 32 dims);
+* high level: N semantic class probabilities (:func:`semantic_probabilities`, from
+  :mod:`features.semantic`).
+
+Per image: the 512-dim gist of LMgist (:func:`gist`) and the semantic histogram
+(:func:`semantic_histogram`), used to pick a cluster.
+
+``semantic_probabilities`` and ``semantic_histogram`` are loaded lazily, so importing
+:mod:`features` never imports torch.
+"""
+
+from .daisy import DAISY_DIMS, daisy_at, extract_daisy
+from .gist import GIST_DIMS, gist
+from .patch import PATCH_DIMS, extract_patches, patches_at
+from .pixel import LOW_MID_DIMS, feature_dims, features_at, iter_feature_bands, pixel_features
+
+_LAZY = {
+    "semantic_probabilities": "features.semantic",
+    "semantic_histogram": "features.semantic",
+}
+
+__all__ = [
+    "DAISY_DIMS",
+    "GIST_DIMS",
+    "LOW_MID_DIMS",
+    "PATCH_DIMS",
+    "daisy_at",
+    "extract_daisy",
+    "extract_patches",
+    "feature_dims",
+    "features_at",
+    "gist",
+    "iter_feature_bands",
+    "patches_at",
+    "pixel_features",
+    *_LAZY,
+]
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'features' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

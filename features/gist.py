@@ -1,0 +1,317 @@
+"""Global descriptor: the gist of Oliva & Torralba as computed by their ``LMgist.m``.
+
+The Deep Colorization release clusters reference images on ``LMgist`` with
+``param.imageSize = [256 256]``, ``param.orientationsPerScale = [8 8 8 8]``,
+``param.numberBlocks = 4``, ``param.fc_prefilt = 4`` and ``param.boundaryExtension = 32``,
+giving 4 scales x 8 orientations x 4 x 4 blocks = 512 dims. This module ports that
+pipeline:
+
+1. **Size normalization** (``imresizecrop``): the image is scaled by
+   ``s = max(256 / H, 256 / W)`` to ``round([H W] * s)`` with MATLAB's ``imresize``
+   ``'bilinear'`` (triangle kernel, widened by ``1 / s`` when shrinking: MATLAB's
+   antialiasing; mirrored borders), then the central 256 x 256 window is cut out
+   (offsets ``floor((size - 256) / 2)``). The aspect ratio is kept; the longer side is
+   cropped. A 256 x 256 input is used as is (MATLAB's resize at scale 1 is the identity).
+2. Intensities are stretched to 0..255 (``img - min``, then ``255 * img / max``); a
+   constant image stays all zero (MATLAB would divide 0 by 0).
+3. **Prefilter** (``prefilt``, fc = 4): ``log(img + 1)``, symmetric padding of 5 px,
+   whitening by subtracting a Gaussian low-pass (``exp(-(fx^2 + fy^2) / s1^2)``,
+   ``s1 = fc / sqrt(log 2)``, frequencies in cycles per image), division by
+   ``0.2 + sqrt(low-passed output^2)`` (local contrast normalization), crop back.
+4. **Gabor energy** (``gistGabor``): symmetric padding of 32 px to 320 x 320, FFT,
+   multiplication by each transfer function of ``createGabor([8 8 8 8], [320 320])``,
+   inverse FFT, modulus, crop back to 256 x 256, mean over each cell of a 4 x 4 grid
+   (``downN``: cell bounds ``fix(linspace(0, 256, 5))``).
+
+Layout of the 512-vector (as ``LMgist``): filter-major, filter ``f = 8 * scale +
+orientation`` (scale 0 is the finest, orientation ``j`` at angle ``pi * j / 8``); within
+a filter the 16 cells in MATLAB column-major order, ``index = 16 * f + 4 * block_col +
+block_row``.
+
+Implementation: the filter bank for a given padded size is built once and cached; the
+forward FFT is done once per image and the 32 inverse FFTs use OpenCV's ``cv2.dft``
+(float32), split over 2 threads (OpenCV releases the GIL). Resizing and the prefilter run
+in float64, the Gabor stage in float32 (LMgist runs in single precision throughout).
+"""
+
+import functools
+import math
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import cv2
+import numpy as np
+
+from ._validate import check_gray
+
+#: LMgist parameters used by the release.
+IMAGE_SIZE = 256
+ORIENTATIONS_PER_SCALE = (8, 8, 8, 8)
+NUMBER_BLOCKS = 4
+FC_PREFILT = 4
+BOUNDARY_EXTENSION = 32
+#: Length of the descriptor (512).
+GIST_DIMS = sum(ORIENTATIONS_PER_SCALE) * NUMBER_BLOCKS * NUMBER_BLOCKS
+
+#: Threads used for the 32 inverse FFTs (at most 2: the project targets 2 cores).
+_N_THREADS = max(1, min(2, os.cpu_count() or 1))
+
+
+# --------------------------------------------------------------------------- resize
+@functools.lru_cache(maxsize=64)
+def _resize_matrix(in_len, out_len):
+    """MATLAB ``imresize(..., 'bilinear')`` along one axis as an (out_len, in_len) matrix.
+
+    Output pixel ``x`` (1-based) maps to ``u = x / s + (1 - 1 / s) / 2`` in the input;
+    its weights are the triangle kernel ``max(0, 1 - |u - i|)`` over input pixels ``i``,
+    widened to ``s * max(0, 1 - s |u - i|)`` when ``s < 1`` (antialiasing), normalized to
+    sum 1; input indices beyond the ends are mirrored (``[1:n, n:-1:1]`` periodically).
+    """
+    s = out_len / in_len
+    width = 2.0
+    if s < 1:
+        width = width / s
+    x = np.arange(1, out_len + 1, dtype=np.float64)
+    u = x / s + 0.5 * (1 - 1 / s)
+    left = np.floor(u - width / 2)
+    taps = int(math.ceil(width)) + 2
+    idx = left[:, None] + np.arange(taps)[None, :]
+    d = u[:, None] - idx
+    if s < 1:
+        wts = s * np.maximum(0.0, 1 - np.abs(s * d))
+    else:
+        wts = np.maximum(0.0, 1 - np.abs(d))
+    wts /= wts.sum(axis=1, keepdims=True)
+    aux = np.concatenate([np.arange(in_len), np.arange(in_len)[::-1]])
+    idx0 = aux[np.mod(idx.astype(np.int64) - 1, 2 * in_len)]
+    mat = np.zeros((out_len, in_len), dtype=np.float64)
+    np.add.at(mat, (np.repeat(np.arange(out_len), taps), idx0.ravel()), wts.ravel())
+    return mat
+
+
+def imresize_bilinear(img, out_shape):
+    """MATLAB ``imresize(img, out_shape, 'bilinear')`` (antialiased when shrinking).
+
+    Parameters
+    ----------
+    img : ndarray, shape (H, W), float
+    out_shape : (int, int)
+
+    Returns
+    -------
+    out : ndarray, shape out_shape, float64
+        The axis with the smaller scale factor is resized first, as MATLAB does.
+    """
+    img = np.asarray(img, dtype=np.float64)
+    (h, w), (oh, ow) = img.shape, out_shape
+    if (h, w) == (oh, ow):
+        return img.copy()
+    rows_first = oh / h <= ow / w
+    if rows_first:
+        img = _resize_matrix(h, oh) @ img
+        return img @ _resize_matrix(w, ow).T
+    img = img @ _resize_matrix(w, ow).T
+    return _resize_matrix(h, oh) @ img
+
+
+def imresizecrop(img, size=IMAGE_SIZE):
+    """LMgist's ``imresizecrop``: scale so that both sides are at least ``size``, then cut
+    the central ``size x size`` window.
+
+    Parameters
+    ----------
+    img : ndarray, shape (H, W), float
+
+    Returns
+    -------
+    out : ndarray, shape (size, size), float64
+    """
+    h, w = img.shape
+    scale = max(size / h, size / w)
+    newsize = (int(np.round(h * scale)), int(np.round(w * scale)))
+    img = imresize_bilinear(img, newsize)
+    sr = (newsize[0] - size) // 2
+    sc = (newsize[1] - size) // 2
+    return img[sr : sr + size, sc : sc + size]
+
+
+# --------------------------------------------------------------------------- prefilter
+@functools.lru_cache(maxsize=8)
+def _prefilt_gaussian(n, fc):
+    """``fftshift(exp(-(fx^2 + fy^2) / s1^2))`` on an n x n grid, rfft half (n, n//2+1)."""
+    s1 = fc / math.sqrt(math.log(2))
+    f = np.fft.fftfreq(n) * n  # 0, 1, ..., n/2 - 1, -n/2, ..., -1 (= fftshift of -n/2..n/2-1)
+    gf = np.exp(-(f[:, None] ** 2 + f[None, : n // 2 + 1] ** 2) / s1**2)
+    gf.setflags(write=False)
+    return gf
+
+
+def prefilt(img, fc=FC_PREFILT):
+    """LMgist's ``prefilt``: log, whitening and local contrast normalization.
+
+    Parameters
+    ----------
+    img : ndarray, shape (N, N), float, values 0..255
+    fc : float
+        Cut-off of the Gaussian low-pass, in cycles per image (release: 4).
+
+    Returns
+    -------
+    out : ndarray, shape (N, N), float64
+    """
+    w = 5
+    img = np.log(np.asarray(img, dtype=np.float64) + 1)
+    img = np.pad(img, w, mode="symmetric")
+    sn = img.shape[0]
+    n = sn + sn % 2
+    if n != sn:
+        img = np.pad(img, ((0, n - sn), (0, n - sn)), mode="symmetric")
+    gf = _prefilt_gaussian(n, fc)
+    out = img - np.fft.irfft2(np.fft.rfft2(img) * gf, s=img.shape)
+    localstd = np.sqrt(np.abs(np.fft.irfft2(np.fft.rfft2(out**2) * gf, s=img.shape)))
+    out = out / (0.2 + localstd)
+    return out[w : sn - w, w : sn - w]
+
+
+# --------------------------------------------------------------------------- Gabor bank
+@functools.lru_cache(maxsize=8)
+def create_gabor(orientations_per_scale=ORIENTATIONS_PER_SCALE, n=IMAGE_SIZE + 2 * BOUNDARY_EXTENSION):
+    """LMgist's ``createGabor``: transfer functions of the Gabor bank, FFT layout.
+
+    Filter ``l`` (scale ``i``, orientation ``j``; 0-based, ``j`` fastest) has parameters
+    ``(0.35, 0.3 / 1.85**i, 16 * o_i**2 / 32**2, pi / o_i * j)`` and transfer function
+    ``exp(-10 a (fr / n / f0 - 1)^2 - 2 pi b tr^2)`` with ``fr`` the radial frequency (cycles
+    per image), ``tr`` the frequency angle plus ``pi j / o_i``, wrapped to [-pi, pi].
+
+    Parameters
+    ----------
+    orientations_per_scale : tuple of int
+    n : int
+        Side of the (square, padded) image the bank applies to.
+
+    Returns
+    -------
+    G : ndarray, shape (n_filters, n, n), float32, read-only
+        Zero frequency at index [.., 0, 0] (``fftshift`` of the centred grid).
+    """
+    params = []
+    for i, n_or in enumerate(orientations_per_scale):
+        for j in range(n_or):
+            params.append((0.35, 0.3 / (1.85**i), 16 * n_or**2 / 32**2, math.pi / n_or * j))
+    f = np.fft.fftfreq(n) * n
+    fx = f[None, :]
+    fy = f[:, None]
+    fr = np.sqrt(fx**2 + fy**2)
+    t = np.arctan2(fy, fx)  # MATLAB angle(fx + i fy)
+    G = np.empty((len(params), n, n), dtype=np.float32)
+    for l, (a, f0, b, theta) in enumerate(params):
+        tr = t + theta
+        tr = tr + 2 * np.pi * (tr < -np.pi) - 2 * np.pi * (tr > np.pi)
+        G[l] = np.exp(-10 * a * (fr / n / f0 - 1) ** 2 - 2 * b * np.pi * tr**2)
+    G.setflags(write=False)
+    return G
+
+
+@functools.lru_cache(maxsize=8)
+def _gabor_bank_2ch(orientations_per_scale, n):
+    """The bank duplicated on 2 channels, (n_filters, n, n, 2) float32, for cv2.multiply."""
+    G = create_gabor(orientations_per_scale, n)
+    G2 = np.ascontiguousarray(np.repeat(G[..., None], 2, axis=3))
+    G2.setflags(write=False)
+    return G2
+
+
+def _block_bounds(size, n_blocks):
+    """``fix(linspace(0, size, n_blocks + 1))``."""
+    return np.fix(np.linspace(0, size, n_blocks + 1)).astype(np.int64)
+
+
+_POOL = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool():
+    """A small thread pool for the inverse FFTs (OpenCV releases the GIL)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=_N_THREADS, thread_name_prefix="gist")
+        return _POOL
+
+
+def _gabor_energy(F, G2, ks, size, off, bounds, g):
+    """Block means of |ifft2(F * G[k])| over the crop, for filters ks, into g[k] ([col, row])."""
+    prod = np.empty_like(F)
+    cnt = np.diff(bounds)
+    even = bool(np.all(cnt == cnt[0]))
+    nb_ = len(cnt)
+    for k in ks:
+        cv2.multiply(F, G2[k], dst=prod)
+        z = cv2.dft(prod, flags=cv2.DFT_INVERSE | cv2.DFT_SCALE)
+        crop = z[off : off + size, off : off + size]
+        mag = cv2.magnitude(crop[..., 0].copy(), crop[..., 1].copy())
+        if even:
+            # block sums in float64: sum each 64-row strip, then each 64-column cell
+            rs = mag.reshape(nb_, cnt[0], size).sum(axis=1, dtype=np.float64)
+            bs = rs.reshape(nb_, nb_, cnt[0]).sum(axis=2)
+        else:
+            rs = np.add.reduceat(mag, bounds[:-1], axis=0, dtype=np.float64)
+            bs = np.add.reduceat(rs, bounds[:-1], axis=1)
+        g[k] = (bs / np.outer(cnt, cnt)).T
+
+
+def gist_gabor(img, orientations_per_scale=ORIENTATIONS_PER_SCALE, n_blocks=NUMBER_BLOCKS, boundary=BOUNDARY_EXTENSION):
+    """LMgist's ``gistGabor`` on a prefiltered square image.
+
+    Parameters
+    ----------
+    img : ndarray, shape (N, N), float
+
+    Returns
+    -------
+    g : ndarray, shape (n_filters * n_blocks**2,), float32 (layout: module docstring)
+    """
+    size = img.shape[0]
+    p = size + 2 * boundary
+    G2 = _gabor_bank_2ch(tuple(orientations_per_scale), p)
+    padded = np.pad(np.asarray(img, dtype=np.float32), boundary, mode="symmetric")
+    F = cv2.dft(padded, flags=cv2.DFT_COMPLEX_OUTPUT)
+    bounds = _block_bounds(size, n_blocks)
+    n_filters = G2.shape[0]
+    g = np.empty((n_filters, n_blocks, n_blocks), dtype=np.float64)  # [filter, col, row]
+    if _N_THREADS > 1:
+        chunks = [range(i, n_filters, _N_THREADS) for i in range(_N_THREADS)]
+        futures = [_pool().submit(_gabor_energy, F, G2, ks, size, boundary, bounds, g) for ks in chunks]
+        for f in futures:
+            f.result()
+    else:
+        _gabor_energy(F, G2, range(n_filters), size, boundary, bounds, g)
+    return g.reshape(-1).astype(np.float32)
+
+
+def gist(gray):
+    """512-dim gist descriptor of a gray image, as the release's ``LMgist`` computes it.
+
+    Parameters
+    ----------
+    gray : ndarray, shape (H, W), uint8 or float
+        Any size; normalized to 256 x 256 by ``imresizecrop`` (scale the shorter side to
+        256 with MATLAB-style antialiased bilinear resizing, centre crop), then stretched
+        to 0..255, so the input's scale does not matter.
+
+    Returns
+    -------
+    g : ndarray, shape (512,), float32
+        ``g[16 * (8 * scale + orientation) + 4 * block_col + block_row]`` (see module
+        docstring).
+    """
+    gray = check_gray(gray)
+    img = np.asarray(gray, dtype=np.float64)
+    img = imresizecrop(img, IMAGE_SIZE)
+    img = img - img.min()
+    mx = img.max()
+    if mx > 0:
+        img = 255 * img / mx
+    out = prefilt(img, FC_PREFILT)
+    return gist_gabor(out, ORIENTATIONS_PER_SCALE, NUMBER_BLOCKS, BOUNDARY_EXTENSION)
