@@ -111,7 +111,7 @@ def _run_one(args, records, method, options, predictions, outdir):
     elif os.path.exists(os.path.join(outdir, "per_image.csv")) and args.resume:
         done = {r["image"]: r for r in bm.read_rows(os.path.join(outdir, "per_image.csv"))}
     todo = [r for r in records if r.name not in done]
-    if done and not args.quiet:
+    if done:
         print(f"resuming: {len(done)} images already scored, {len(todo)} to go")
     rows = list(done.values())
 

@@ -1,0 +1,166 @@
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from deepcolor.benchmark import PredictionsError, match_predictions, read_rows
+from deepcolor.cli import build_parser, main
+from deepcolor.color import gray_to_rgb, rgb2gray
+from deepcolor.metrics import psnr
+
+import data
+
+
+def _truth(folder, n=4, size=(18, 22)):
+    rng = np.random.default_rng(0)
+    images = {}
+    for i in range(n):
+        rgb = rng.integers(0, 256, size + (3,), dtype=np.uint8)
+        name = f"img{i}.png"
+        os.makedirs(folder, exist_ok=True)
+        Image.fromarray(rgb).save(os.path.join(folder, name))
+        images[name] = rgb
+    return images
+
+
+def _bench(*args):
+    return main(["benchmark", "--dataset", "folder", "--quiet", *args])
+
+
+def test_gray_on_a_folder(tmp_path, capsys):
+    images = _truth(tmp_path / "gt")
+    out = tmp_path / "run"
+    assert _bench("--folder", str(tmp_path / "gt"), "--method", "gray", "-o", str(out)) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("dataset", "split", "method", "n_images", "psnr_mean", "psnr_median", "ssim_mean", "auc_mean", "seconds_median"):
+        assert key in summary
+    expected = [psnr(rgb, gray_to_rgb(rgb2gray(rgb))) for rgb in images.values()]
+    assert summary["n_images"] == 4
+    assert summary["psnr_mean"] == pytest.approx(np.mean(expected), abs=1e-9)
+    rows = read_rows(out / "per_image.csv")
+    assert [r["image"] for r in rows] == sorted(images)
+    assert set(rows[0]) >= {"image", "psnr", "ssim", "auc", "colorfulness", "seconds"}
+    assert "PSNR mean" in capsys.readouterr().out
+
+
+def test_existing_results_are_not_overwritten(tmp_path, capsys):
+    _truth(tmp_path / "gt")
+    args = ("--folder", str(tmp_path / "gt"), "-o", str(tmp_path / "run"))
+    assert _bench(*args) == 0
+    before = (tmp_path / "run" / "summary.json").read_text()
+    assert _bench(*args) == 2
+    assert "already holds benchmark results" in capsys.readouterr().err
+    assert (tmp_path / "run" / "summary.json").read_text() == before
+    assert _bench(*args, "--force") == 0
+
+
+def test_resume_reuses_scored_images(tmp_path, capsys):
+    _truth(tmp_path / "gt")
+    out = tmp_path / "run"
+    assert _bench("--folder", str(tmp_path / "gt"), "--limit", "2", "-o", str(out)) == 0
+    # simulate an interrupted run of the full list: partial rows of the first two images
+    os.rename(out / "per_image.csv", out / "per_image.partial.csv")
+    os.remove(out / "summary.json")
+    run = json.loads((out / "run.json").read_text())
+    run["limit"] = None
+    (out / "run.json").write_text(json.dumps(run))
+    assert _bench("--folder", str(tmp_path / "gt"), "-o", str(out), "--resume") == 0
+    assert "2 images already scored, 2 to go" in capsys.readouterr().out
+    assert json.loads((out / "summary.json").read_text())["n_images"] == 4
+    assert not (out / "per_image.partial.csv").exists()
+
+
+def test_resume_with_other_settings_is_refused(tmp_path, capsys):
+    _truth(tmp_path / "gt")
+    out = tmp_path / "run"
+    (out).mkdir()
+    (out / "per_image.partial.csv").write_text("image,category,psnr,ssim,auc,colorfulness,seconds\n")
+    (out / "run.json").write_text(json.dumps({"method": "other"}))
+    assert _bench("--folder", str(tmp_path / "gt"), "-o", str(out), "--resume") == 2
+    assert "different settings" in capsys.readouterr().err
+
+
+def test_predictions_folder_is_scored(tmp_path):
+    images = _truth(tmp_path / "gt")
+    for name, rgb in images.items():
+        os.makedirs(tmp_path / "pred", exist_ok=True)
+        Image.fromarray(rgb).save(tmp_path / "pred" / name.replace(".png", ".bmp"))  # any extension
+    out = tmp_path / "run"
+    assert _bench("--folder", str(tmp_path / "gt"), "--predictions", str(tmp_path / "pred"), "-o", str(out)) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["method"] == "predictions:pred"
+    assert summary["psnr_median"] == float("inf")  # identical to ground truth
+
+
+def test_predictions_mismatch_lists_files(tmp_path, capsys):
+    images = _truth(tmp_path / "gt")
+    os.makedirs(tmp_path / "pred")
+    names = sorted(images)
+    Image.fromarray(images[names[0]]).save(tmp_path / "pred" / names[0])
+    Image.fromarray(np.zeros((5, 5, 3), np.uint8)).save(tmp_path / "pred" / names[1])
+    records = data.folder_dataset(str(tmp_path / "gt"))
+    with pytest.raises(PredictionsError) as err:
+        match_predictions(str(tmp_path / "pred"), records)
+    message = str(err.value)
+    assert "missing 2: img2.png, img3.png" in message
+    assert "img1.png is 5x5, ground truth 22x18" in message
+    assert _bench("--folder", str(tmp_path / "gt"), "--predictions", str(tmp_path / "nowhere"), "-o", str(tmp_path / "r")) == 2
+    assert "predictions folder not found" in capsys.readouterr().err
+
+
+def test_unknown_method_and_bad_options(tmp_path, capsys):
+    _truth(tmp_path / "gt")
+    assert _bench("--folder", str(tmp_path / "gt"), "--method", "nope", "-o", str(tmp_path / "r")) == 2
+    err = capsys.readouterr().err
+    assert "unknown method 'nope'" in err and "gray" in err
+    assert _bench("--folder", str(tmp_path / "gt"), "--hints-sweep", "1,2", "-o", str(tmp_path / "r")) == 2
+    assert "takes no hints" in capsys.readouterr().err
+    assert main(["benchmark", "--dataset", "siftflow", "--data", str(tmp_path / "missing"), "-o", str(tmp_path / "r")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_unreadable_ground_truth_is_skipped_and_reported(tmp_path, capsys):
+    _truth(tmp_path / "gt", n=2)
+    (tmp_path / "gt" / "zbroken.png").write_bytes(b"garbage")
+    out = tmp_path / "run"
+    assert _bench("--folder", str(tmp_path / "gt"), "-o", str(out)) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n_images"] == 2 and summary["n_skipped"] == 1
+    assert "zbroken.png" in summary["skipped"][0]
+
+
+def test_list_methods(capsys):
+    assert main(["benchmark", "--list-methods"]) == 0
+    assert "gray" in capsys.readouterr().out
+
+
+def test_every_subcommand_has_help(capsys):
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    assert "benchmark" in commands
+    for name in commands:
+        with pytest.raises(SystemExit) as exit_:
+            main([name, "--help"])
+        assert exit_.value.code == 0
+        assert "usage: deepcolor " + name in capsys.readouterr().out
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.startswith("deepcolor ")
+
+
+def test_harness_on_shared_siftflow_slice(data_root, tmp_path):
+    out = tmp_path / "g"
+    assert main(["benchmark", "--data", data_root, "--dataset", "siftflow", "--method", "gray",
+                 "--limit", "10", "--jobs", "2", "--quiet", "-o", str(out)]) == 0
+    rows = read_rows(out / "per_image.csv")
+    records = data.siftflow(data_root, "test")[:10]
+    assert [r["image"] for r in rows] == [r.name for r in records]
+    from deepcolor.io import load_rgb
+
+    gt = load_rgb(records[3].path)
+    assert rows[3]["psnr"] == pytest.approx(psnr(gt, gray_to_rgb(rgb2gray(gt))), abs=1e-5)
