@@ -1,0 +1,262 @@
+"""Per-pixel features: patch order and border rule, DAISY vs scikit-image, assembly, bands."""
+
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+import features
+from features import daisy as daisy_mod
+
+SK_ARGS = dict(step=1, radius=7, rings=1, histograms=3, orientations=8)
+
+
+def smooth_image(h, w, seed=0):
+    """A random image with some structure (smoothed noise), uint8."""
+    rng = np.random.default_rng(seed)
+    img = ndimage.gaussian_filter(rng.random((h, w)) * 255, 1.5)
+    img = (img - img.min()) / (img.max() - img.min()) * 255
+    return np.rint(img).astype(np.uint8)
+
+
+# ----------------------------------------------------------------------------- patch
+def test_patch_order_and_border_rule_hand_built():
+    h, w = 5, 6
+    gray = (np.arange(h * w).reshape(h, w) * 7 + 3).astype(np.uint8)  # all values distinct
+    p = features.extract_patches(gray)
+    assert p.shape == (h, w, 49) and p.dtype == np.float32
+    for r in range(h):
+        for c in range(w):
+            for dx in range(-3, 4):
+                for dy in range(-3, 4):
+                    k = (dx + 3) * 7 + (dy + 3)
+                    rr, cc = r + dy, c + dx
+                    inside = 0 <= rr < h and 0 <= cc < w
+                    expected = gray[rr, cc] if inside else gray[r, c]
+                    assert p[r, c, k] == np.float32(expected / 255.0), (r, c, dy, dx)
+    # entry 24 is the centre, entries 0..6 the left column top to bottom
+    assert np.array_equal(p[..., 24], (gray / 255.0).astype(np.float32))
+
+
+def test_patch_interior_is_matlab_column_major():
+    gray = smooth_image(20, 21)
+    p = features.extract_patches(gray)
+    r, c = 9, 11
+    window = gray[r - 3 : r + 4, c - 3 : c + 4]
+    assert np.array_equal(p[r, c], (window.ravel(order="F") / 255.0).astype(np.float32))
+
+
+def test_patch_single_pixel_and_float_input():
+    p = features.extract_patches(np.array([[51]], dtype=np.uint8))
+    assert p.shape == (1, 1, 49)
+    assert np.all(p == np.float32(0.2))
+    gray = smooth_image(12, 9, seed=3)
+    assert np.array_equal(features.extract_patches(gray), features.extract_patches(gray.astype(np.float64)))
+    rows, cols = np.array([0, 11, 5]), np.array([8, 0, 4])
+    assert np.array_equal(features.patches_at(gray, rows, cols), features.extract_patches(gray)[rows, cols])
+
+
+# ----------------------------------------------------------------------------- DAISY
+def test_daisy_ring_offsets_match_scikit_image_layout():
+    assert daisy_mod.RING_OFFSETS.tolist() == [[0, 7], [6, -3], [-6, -4]]
+    assert daisy_mod.KERNEL_RADIUS == 14 and daisy_mod.SIGMA == 3.5
+
+
+@pytest.mark.parametrize("normalization", ["daisy", "l2", "off"])
+def test_daisy_matches_scikit_image_interior(normalization):
+    skfeature = pytest.importorskip("skimage.feature")
+    gray = smooth_image(72, 90, seed=1)
+    ref = skfeature.daisy(gray, normalization=normalization, **SK_ARGS)  # rows 7..H-8
+    ours = features.extract_daisy(gray, normalization=normalization)
+    assert ours.shape == (72, 90, 32) and ours.dtype == np.float32
+    m = 20  # pixels at least 20 px from the border
+    diff = np.abs(ours[m:-m, m:-m] - ref[m - 7 : -(m - 7), m - 7 : -(m - 7)])
+    assert diff.max() <= 1e-4
+    # in fact everywhere scikit-image has a descriptor, up to float32 rounding
+    assert np.abs(ours[7:-7, 7:-7] - ref).max() <= 1e-5
+
+
+def test_daisy_histograms_are_unit_l2():
+    gray = smooth_image(30, 33, seed=2)
+    d = features.extract_daisy(gray)
+    norms = np.linalg.norm(d.reshape(30, 33, 4, 8).astype(np.float64), axis=3)
+    assert np.allclose(norms, 1.0, atol=1e-5)
+    d2 = features.extract_daisy(gray, normalization="l2")
+    assert np.allclose(np.linalg.norm(d2.astype(np.float64), axis=2), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("k", range(8))
+def test_daisy_oriented_edge_lands_in_expected_bin(k):
+    # bin k is centred on angle 2 pi k / 8 - pi (scikit-image's order); an edge whose
+    # gradient (dark to bright; x to the right, y downwards) points along that angle.
+    # The edge is soft (blurred step), so that forward differences see its direction
+    # rather than a staircase.
+    angle = 2 * math.pi * k / 8 - math.pi
+    n = 41
+    y, x = np.mgrid[0:n, 0:n] - n // 2
+    proj = x * math.cos(angle) + y * math.sin(angle)
+    gray = 128 + 100 * np.tanh(proj / 3)  # float input, 0..255 scale
+    d = features.extract_daisy(gray, normalization="off")
+    centre = d[n // 2, n // 2, :8]
+    assert int(np.argmax(centre)) == k
+    # the opposite direction gets (almost) nothing
+    assert centre[(k + 4) % 8] < 0.01 * centre[k]
+    # the same with a 8-bit blurred step edge
+    step = ndimage.gaussian_filter(np.where(proj > 0, 220.0, 30.0), 2.0)
+    d8 = features.extract_daisy(np.rint(step).astype(np.uint8), normalization="off")
+    assert int(np.argmax(d8[n // 2, n // 2, :8])) == k
+
+
+def test_daisy_rotation_by_90_degrees_shifts_bins_by_two():
+    gray = np.zeros((41, 41), dtype=np.uint8)
+    gray[:, 21:] = 255  # gradient along +x: bin 4
+    d = features.extract_daisy(gray, normalization="off")[20, 20, :8]
+    # transpose: gradient along +y (angle pi/2): bin 6
+    dt = features.extract_daisy(np.ascontiguousarray(gray.T), normalization="off")[20, 20, :8]
+    assert np.argmax(d) == 4 and np.argmax(dt) == 6
+    assert np.allclose(np.roll(d, 2), dt, rtol=1e-5, atol=1e-6)
+
+
+def test_daisy_ring_histograms_and_mirrored_border():
+    gray = smooth_image(40, 45, seed=4)
+    d = features.extract_daisy(gray, normalization="off")
+    centre = d[..., :8]
+    # ring histogram j of pixel (r, c) is the centre histogram of (r + dy_j, c + dx_j)
+    r, c = 20, 20
+    for j, (dy, dx) in enumerate(daisy_mod.RING_OFFSETS):
+        assert np.array_equal(d[r, c, 8 * (j + 1) : 8 * (j + 2)], centre[r + dy, c + dx])
+    # outside the image the position is mirrored: -1 -> 0, -2 -> 1, W -> W - 1, ...
+    r, c = 2, 41  # ring 0 at (2, 48) -> col 2*45-1-48 = 41; ring 2 at (-4, 37) -> row 3
+    assert np.array_equal(d[r, c, 8:16], centre[2, 41])
+    assert np.array_equal(d[r, c, 24:32], centre[3, 37])
+    r, c = 38, 1  # ring 1 at (44, -2) -> (2*40-1-44, 1) = (35, 1)
+    assert np.array_equal(d[r, c, 16:24], centre[35, 1])
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 9), (3, 5), (8, 2), (14, 15)])
+def test_daisy_tiny_images(shape):
+    rng = np.random.default_rng(5)
+    gray = (rng.random(shape) * 255).astype(np.uint8)
+    d = features.extract_daisy(gray)
+    assert d.shape == shape + (32,) and np.all(np.isfinite(d))
+    f = features.pixel_features(gray)
+    assert f.shape == shape + (81,) and np.all(np.isfinite(f))
+
+
+def test_daisy_constant_image_is_uniform():
+    d = features.extract_daisy(np.full((20, 20), 77, dtype=np.uint8))
+    # only the 1e-10 offset remains: every bin 1 / sqrt(8) after normalization
+    assert np.allclose(d, 1 / math.sqrt(8))
+
+
+def test_daisy_band_size_does_not_change_result():
+    gray = smooth_image(61, 37, seed=6)
+    whole = features.extract_daisy(gray)
+    for rows in (1, 5, 22, 60):
+        assert np.array_equal(features.extract_daisy(gray, band_rows=rows), whole)
+    rows, cols = np.array([0, 60, 30, 30, 12]), np.array([36, 0, 18, 18, 5])
+    assert np.array_equal(features.daisy_at(gray, rows, cols, band_rows=7), whole[rows, cols])
+
+
+# ----------------------------------------------------------------------------- assembly
+def test_pixel_features_layout_dtype_and_determinism():
+    gray = smooth_image(33, 29, seed=7)
+    rng = np.random.default_rng(7)
+    sem = rng.random((33, 29, 5))
+    f = features.pixel_features(gray, sem)
+    assert f.shape == (33, 29, 86) and f.dtype == np.float32
+    assert np.array_equal(f[..., :49], features.extract_patches(gray))
+    assert np.array_equal(f[..., 49:81], features.extract_daisy(gray))
+    assert np.array_equal(f[..., 81:], sem.astype(np.float32))
+    assert np.array_equal(f, features.pixel_features(gray, sem))
+    assert features.pixel_features(gray).shape == (33, 29, 81)
+    assert features.feature_dims(33) == 114
+
+
+def test_bands_equal_whole_image():
+    gray = smooth_image(150, 47, seed=8)
+    sem = np.random.default_rng(8).random((150, 47, 3)).astype(np.float32)
+    whole = features.pixel_features(gray, sem, band_rows=1000)
+    for band_rows in (1, 13, 64, None):
+        assert np.array_equal(features.pixel_features(gray, sem, band_rows=band_rows), whole)
+        bands = list(features.iter_feature_bands(gray, sem, band_rows=band_rows))
+        starts = [b[0] for b in bands]
+        assert starts[0] == 0 and bands[-1][1] == 150
+        assert all(b[1] == n[0] for b, n in zip(bands, bands[1:]))
+        assert np.array_equal(np.concatenate([b[2] for b in bands]), whole)
+    assert len(list(features.iter_feature_bands(gray, band_rows=40))) == 4
+
+
+def test_features_at_equals_gather():
+    gray = smooth_image(90, 70, seed=9)
+    sem = np.random.default_rng(9).random((90, 70, 4))
+    whole = features.pixel_features(gray, sem)
+    rng = np.random.default_rng(10)
+    rows = rng.integers(0, 90, 300)
+    cols = rng.integers(0, 70, 300)
+    rows[:4] = [0, 89, 0, 89]
+    cols[:4] = [0, 69, 69, 0]
+    for band_rows in (None, 8):
+        at = features.features_at(gray, rows, cols, sem, band_rows=band_rows)
+        assert at.shape == (300, 85) and at.dtype == np.float32
+        assert np.array_equal(at, whole[rows, cols])
+    assert features.features_at(gray, [], [], sem).shape == (0, 85)
+
+
+# ----------------------------------------------------------------------------- checks
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (np.zeros((4, 4, 3), np.uint8), "2-D"),
+        (np.zeros(5, np.uint8), "2-D"),
+        (np.zeros((0, 4), np.uint8), "empty"),
+        (np.zeros((4, 4), np.int16), "uint8 or float"),
+        (np.zeros((4, 4), bool), "uint8 or float"),
+        (np.zeros((4, 4), np.complex64), "uint8 or float"),
+        (np.array([[1.0, np.nan]]), "NaN or inf"),
+        (np.array([[1.0, np.inf]]), "NaN or inf"),
+    ],
+)
+@pytest.mark.parametrize("fn", ["extract_patches", "extract_daisy", "pixel_features", "gist", "iter_feature_bands"])
+def test_bad_gray_raises(bad, match, fn):
+    with pytest.raises(ValueError, match=match):
+        getattr(features, fn)(bad)
+
+
+def test_bad_semantic_and_coords_raise():
+    gray = smooth_image(10, 12)
+    with pytest.raises(ValueError, match="spatial shape"):
+        features.pixel_features(gray, np.zeros((10, 11, 3)))
+    with pytest.raises(ValueError, match=r"\(H, W, N\)"):
+        features.pixel_features(gray, np.zeros((10, 12)))
+    with pytest.raises(ValueError, match="float"):
+        features.pixel_features(gray, np.zeros((10, 12, 2), np.int32))
+    with pytest.raises(ValueError, match="NaN"):
+        features.pixel_features(gray, np.full((10, 12, 2), np.nan))
+    with pytest.raises(ValueError, match="rows must lie"):
+        features.features_at(gray, [10], [0])
+    with pytest.raises(ValueError, match="cols must lie"):
+        features.features_at(gray, [0], [-1])
+    with pytest.raises(ValueError, match="same length"):
+        features.features_at(gray, [0, 1], [0])
+    with pytest.raises(ValueError, match="integers"):
+        features.features_at(gray, [0.5], [0])
+    with pytest.raises(ValueError, match="band_rows"):
+        features.pixel_features(gray, band_rows=0)
+    with pytest.raises(ValueError, match="normalization"):
+        features.extract_daisy(gray, normalization="l1")
+
+
+def test_import_does_not_import_torch_and_semantic_is_lazy():
+    code = (
+        "import sys, features; assert 'torch' not in sys.modules; "
+        "assert 'features.semantic' not in sys.modules; "
+        "assert 'semantic_probabilities' in dir(features); print('ok')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    with pytest.raises(AttributeError):
+        features.no_such_thing  # noqa: B018
