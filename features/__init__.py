@@ -16,7 +16,7 @@ Per image: the 512-dim gist of LMgist (:func:`gist`) and the semantic histogram
 """
 
 from .daisy import DAISY_DIMS, daisy_at, extract_daisy
-from .gist import GIST_DIMS, gist
+from .lmgist import GIST_DIMS, gist
 from .patch import PATCH_DIMS, extract_patches, patches_at
 from .pixel import LOW_MID_DIMS, feature_dims, features_at, iter_feature_bands, pixel_features
 
