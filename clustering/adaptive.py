@@ -68,7 +68,8 @@ def _read_json(path):
 
 
 def build_hierarchy(names, gists, histograms, trainer, *, n0=DEFAULT_N0, mu=DEFAULT_MU,
-                    min_psnr=DEFAULT_MIN_PSNR, max_layers=None, seed=0, state_dir=None, log=None):
+                    min_psnr=DEFAULT_MIN_PSNR, max_layers=None, seed=0, state_dir=None, log=None,
+                    on_layer=None):
     """Run Algorithm 3.
 
     Parameters
@@ -83,6 +84,8 @@ def build_hierarchy(names, gists, histograms, trainer, *, n0=DEFAULT_N0, mu=DEFA
     n0, mu, min_psnr, max_layers, seed : Algorithm 3's settings
     state_dir : str, optional; where layers/ and clusters/ JSON checkpoints go
     log : callable(str), optional
+    on_layer : callable(clusters, layers), optional; called after each finished layer
+        (e.g. to write a usable partial model)
 
     Returns
     -------
@@ -158,6 +161,8 @@ def build_hierarchy(names, gists, histograms, trainer, *, n0=DEFAULT_N0, mu=DEFA
                        "mean_psnr": float(np.mean([p for c in layer_clusters.values() for p in c.psnrs]))})
         log(f"layer {layer}: {len(removed)} of {len(remaining)} images reached {min_psnr:g} dB and leave")
         remaining = remaining[keep]
+        if on_layer is not None:
+            on_layer(list(clusters), list(layers))
         layer += 1
         if not removed:
             log("stopping: no image left this layer")

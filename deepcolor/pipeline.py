@@ -61,12 +61,35 @@ def predict_chroma(network, gray, probs=None):
     return out
 
 
-def colorize_with_network(network, gray, probs=None, refine="none"):
-    """RGB of ``gray`` colorized by one network (no cluster lookup)."""
+def predict_chroma_grid(network, gray, probs=None, stride=2):
+    """Like :func:`predict_chroma`, but the network runs only at every ``stride``-th row and
+    column and U, V are interpolated bilinearly in between (exactly at the grid points)."""
+    from scipy.ndimage import map_coordinates
+
+    from features import features_at
+
+    if stride <= 1:
+        return predict_chroma(network, gray, probs)
+    h, w = gray.shape
+    gr = np.arange(0, h, stride)
+    gc = np.arange(0, w, stride)
+    rr, cc = np.meshgrid(gr, gc, indexing="ij")
+    feats = np.asarray(features_at(gray, rr.ravel(), cc.ravel(), semantic=probs), dtype=np.float32)
+    coarse = network.predict(feats).reshape(len(gr), len(gc), 2)
+    yy, xx = np.meshgrid(np.arange(h) / stride, np.arange(w) / stride, indexing="ij")
+    out = np.empty((h, w, 2), dtype=np.float32)
+    for c in range(2):
+        out[..., c] = map_coordinates(coarse[..., c], [yy, xx], order=1, mode="nearest")
+    return out
+
+
+def colorize_with_network(network, gray, probs=None, refine="none", stride=1):
+    """RGB of ``gray`` colorized by one network (no cluster lookup); ``stride`` > 1 runs the
+    network on a grid only (see :func:`predict_chroma_grid`)."""
     from deepcolor.refine import refine_chroma
 
-    uv = refine_chroma(gray, predict_chroma(network, gray, probs), refine)
-    return combine(gray, uv)
+    uv = predict_chroma_grid(network, gray, probs, stride) if stride > 1 else predict_chroma(network, gray, probs)
+    return combine(gray, refine_chroma(gray, uv, refine))
 
 
 # ------------------------------------------------------------------------------------------
@@ -225,11 +248,12 @@ class TrainSettings:
     max_layers: int = 0  # 0: no cap (Algorithm 3 as written)
     samples: int = 1000
     epochs: int = 12
-    batch_size: int = 512
+    batch_size: int = 1024
     lr: float = 2e-3
     seed: int = 0
     semantic: bool = True
     judge_refine: str = "none"
+    judge_stride: int = 2
     refine: str = DEFAULT_REFINE
     lookup_k: int = 3
 
@@ -237,15 +261,16 @@ class TrainSettings:
         return dataclasses.asdict(self)
 
 
-def judge_image(network, tset, index, refine="none"):
-    """Training PSNR of image ``index`` of ``tset``: full image, its network, ``refine``."""
+def judge_image(network, tset, index, refine="none", stride=1):
+    """Training PSNR of image ``index`` of ``tset``: the full image colorized by ``network``
+    (at every ``stride``-th pixel, interpolated in between), refined by ``refine``."""
     from deepcolor.color import rgb2gray
     from deepcolor.io import load_rgb
     from deepcolor.metrics import psnr
 
     rgb = load_rgb(tset.paths[index])
     gray = rgb2gray(rgb)
-    pred = colorize_with_network(network, gray, tset.semantic(index), refine)
+    pred = colorize_with_network(network, gray, tset.semantic(index), refine, stride)
     return float(psnr(rgb, pred))
 
 
@@ -265,7 +290,7 @@ def _cluster_job(task, tset, model_dir, settings, threads, device):
     del feats, targets
     rel = os.path.join("networks", f"{cluster_name(layer, index)}.safetensors")
     network.save(os.path.join(model_dir, rel))
-    psnrs = [judge_image(network, tset, i, settings.judge_refine) for i in members]
+    psnrs = [judge_image(network, tset, i, settings.judge_refine, settings.judge_stride) for i in members]
     return task, {"network": rel, "psnrs": psnrs, "history": network.history,
                   "train_seconds": time.time() - start}
 
@@ -365,13 +390,6 @@ def train_model(records, model_dir, settings=None, *, parser=None, cache=None, j
         log(f"skipped {message}")
     log(f"features: {len(tset)} images ready in {t_features:.0f} s (cache {cache.root})")
 
-    trainer = make_trainer(tset, model_dir, settings, jobs=jobs, device=device, progress=progress)
-    clusters, layers = build_hierarchy(
-        tset.names, tset.gists, tset.histograms, trainer, n0=settings.clusters, mu=settings.mu,
-        min_psnr=settings.min_psnr, max_layers=settings.max_layers or None, seed=settings.seed,
-        state_dir=state_dir, log=log)
-    t_total = time.time() - t_start
-
     if parser is not None:
         dest = os.path.join(model_dir, "parser")
         if os.path.abspath(parser) != dest:
@@ -382,22 +400,34 @@ def train_model(records, model_dir, settings=None, *, parser=None, cache=None, j
             else:
                 os.makedirs(dest)
                 shutil.copy2(parser, dest)
-    feat_dim = 81 + (tset.histograms.shape[1] if settings.semantic else 0)
-    model = {
-        "format": MODEL_FORMAT,
-        "version": MODEL_VERSION,
-        "features": {"patch": 49, "daisy": 32, "semantic": int(tset.histograms.shape[1]) if settings.semantic else 0,
-                     "input_dim": int(feat_dim), "samples_per_image": settings.samples,
-                     "feature_version": config.feature_version, "parser_id": config.parser_id},
-        "parser": "parser" if parser is not None else None,
-        "refine": settings.refine,
-        "lookup": {"k": settings.lookup_k, "gist": "euclidean", "semantic": "cosine"},
-        "training": settings.to_json(),
-        "judging": {"refine": settings.judge_refine, "metric": "PSNR, full image, RGB 8-bit"},
-        "hierarchy": {"layers": layers, "n_clusters": len(clusters)},
-        "timing": {"features_seconds": round(t_features, 1), "total_seconds": round(t_total, 1)},
-        "clusters": [c.to_json() for c in clusters],
-    }
-    _write_json(os.path.join(model_dir, MODEL_FILE), model)
+    n_semantic = int(tset.histograms.shape[1]) if settings.semantic else 0
+
+    def write_model(clusters, layers, complete):
+        model = {
+            "format": MODEL_FORMAT,
+            "version": MODEL_VERSION,
+            "complete": bool(complete),
+            "features": {"patch": 49, "daisy": 32, "semantic": n_semantic, "input_dim": 81 + n_semantic,
+                         "samples_per_image": settings.samples, "feature_version": config.feature_version,
+                         "parser_id": config.parser_id},
+            "parser": "parser" if parser is not None else None,
+            "refine": settings.refine,
+            "lookup": {"k": settings.lookup_k, "gist": "euclidean", "semantic": "cosine"},
+            "training": settings.to_json(),
+            "judging": {"refine": settings.judge_refine, "stride": settings.judge_stride,
+                        "metric": "PSNR over the full image, RGB 8-bit"},
+            "hierarchy": {"layers": layers, "n_clusters": len(clusters)},
+            "timing": {"features_seconds": round(t_features, 1), "total_seconds": round(time.time() - t_start, 1)},
+            "clusters": [c.to_json() for c in clusters],
+        }
+        _write_json(os.path.join(model_dir, MODEL_FILE), model)
+
+    trainer = make_trainer(tset, model_dir, settings, jobs=jobs, device=device, progress=progress)
+    clusters, layers = build_hierarchy(
+        tset.names, tset.gists, tset.histograms, trainer, n0=settings.clusters, mu=settings.mu,
+        min_psnr=settings.min_psnr, max_layers=settings.max_layers or None, seed=settings.seed,
+        state_dir=state_dir, log=log, on_layer=lambda c, l: write_model(c, l, False))
+    t_total = time.time() - t_start
+    write_model(clusters, layers, True)
     return {"layers": layers, "clusters": clusters, "features_seconds": t_features, "total_seconds": t_total,
             "failed": tset.failed, "images": len(tset)}

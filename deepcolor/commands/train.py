@@ -49,7 +49,7 @@ def register(subparsers):
     p.add_argument("--samples", type=int, default=1000, metavar="N_S",
                    help="pixels sampled per image (default: 1000 = alpha N_w / mu with alpha 10, N_w 8010, mu 80)")
     p.add_argument("--epochs", type=int, default=12, help="training epochs per network (default: 12)")
-    p.add_argument("--batch-size", type=int, default=512, help="minibatch size (default: 512)")
+    p.add_argument("--batch-size", type=int, default=1024, help="minibatch size (default: 1024)")
     p.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate, cosine-annealed to lr/20 (default: 2e-3)")
     p.add_argument("--seed", type=int, default=0, help="seed of sampling, k-means and network initialisation (default: 0)")
     p.add_argument("--no-semantic", action="store_true", help="leave out the semantic feature (81-dim input, no parser)")
@@ -58,6 +58,9 @@ def register(subparsers):
                    help="refinement the model uses by default (default: dt)")
     p.add_argument("--judge-refine", choices=REFINE_METHODS, default="none",
                    help="refinement applied when judging training images' PSNR (default: none)")
+    p.add_argument("--judge-stride", type=int, default=2, metavar="S",
+                   help="judge training images with the network run at every S-th row and column, U and V "
+                        "interpolated in between; PSNR over the full image (default: 2; 1 = every pixel)")
     p.add_argument("--lookup-k", type=int, default=3, metavar="K", help="nearest gist centres compared by semantics (default: 3)")
     p.add_argument("--max-images", type=int, metavar="N", help="use only N images, spread evenly over the lists (quick runs)")
     p.add_argument("--jobs", type=int, default=1, metavar="J", help="worker processes (default: 1)")
@@ -129,11 +132,17 @@ def run_command(args):
 
     for flag, value in (("--clusters", args.clusters), ("--mu", args.mu), ("--samples", args.samples),
                         ("--epochs", args.epochs), ("--batch-size", args.batch_size), ("--jobs", args.jobs),
-                        ("--lookup-k", args.lookup_k)):
+                        ("--lookup-k", args.lookup_k), ("--judge-stride", args.judge_stride)):
         if value < 1:
             raise ValueError(f"{flag} must be positive, got {value}")
     if args.max_layers < 0:
         raise ValueError(f"--max-layers must be >= 0, got {args.max_layers}")
+    for spec in args.dataset:
+        name, _, split = spec.partition(":")
+        if name not in ("siftflow", "sun", "stanford", "folder"):
+            raise ValueError(f"--dataset {spec!r}: unknown dataset {name!r} (siftflow, sun, stanford, folder)")
+        if not split:
+            raise ValueError(f"--dataset {spec!r}: give NAME:SPLIT, e.g. siftflow:train, or folder:PATH")
     needs_root = any(not s.startswith("folder:") for s in args.dataset)
     root = resolve_data_root(args.data) if needs_root else None
     lists = {}
@@ -152,13 +161,14 @@ def run_command(args):
         for f in ("model.json", "manifest.json"):
             if os.path.exists(os.path.join(model_dir, f)):
                 os.remove(os.path.join(model_dir, f))
-    elif not args.resume and os.path.isfile(os.path.join(model_dir, "model.json")):
+    elif not args.resume and os.path.isfile(os.path.join(model_dir, "model.json")) and not os.path.isdir(
+            os.path.join(model_dir, "checkpoints")):
         raise CommandError(f"{model_dir} already holds a model: use --force to replace it or another -o")
 
     settings = TrainSettings(
         clusters=args.clusters, mu=args.mu, min_psnr=args.min_psnr, max_layers=args.max_layers,
         samples=args.samples, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-        semantic=not args.no_semantic, judge_refine=args.judge_refine, refine=args.refine or DEFAULT_REFINE,
+        semantic=not args.no_semantic, judge_refine=args.judge_refine, judge_stride=args.judge_stride, refine=args.refine or DEFAULT_REFINE,
         lookup_k=args.lookup_k)
     log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     print(f"training on {len(records)} images ({', '.join(f'{k} {v}' for k, v in lists.items())}) -> {model_dir}",

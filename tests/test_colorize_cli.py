@@ -1,0 +1,129 @@
+"""``deepcolor train`` and ``deepcolor colorize`` on a tiny generated dataset: outputs and error paths."""
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from deepcolor.cli import main
+from deepcolor.color import rgb2gray
+
+
+def _images(folder, n=8):
+    rng = np.random.default_rng(1)
+    os.makedirs(folder, exist_ok=True)
+    for i in range(n):
+        img = np.zeros((36, 44, 3), np.float64)
+        img[:18] = [90, 150, 235] if i % 2 else [240, 150, 60]
+        img[18:] = [50, 150, 40] if i % 2 else [110, 110, 115]
+        img += rng.normal(0, 6, img.shape)
+        Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(os.path.join(folder, f"p{i}.png"))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    import torch
+
+    from deepcolor.parser import save_parser
+    from deepcolor.parser.model import build_network
+
+    base = tmp_path_factory.mktemp("cli")
+    images = _images(str(base / "train"))
+    torch.manual_seed(0)
+    cfg = {"num_classes": 2, "widths": [4, 8], "decoder_widths": [4], "mean": 0.45, "std": 0.25, "input_scale": 1.0}
+    save_parser(str(base / "parser"), build_network(cfg), cfg)
+    model = str(base / "model")
+    rc = main(["train", "--dataset", f"folder:{images}", "-o", model, "--clusters", "2", "--mu", "4",
+               "--samples", "100", "--epochs", "2", "--parser", str(base / "parser"), "--cache", str(base / "cache"),
+               "--quiet"])
+    assert rc == 0
+    return {"base": base, "images": images, "model": model}
+
+
+def test_train_writes_model_and_manifest(setup, capsys):
+    import json
+
+    manifest = json.load(open(os.path.join(setup["model"], "manifest.json")))
+    assert manifest["data"]["images_used"] == 8 and manifest["settings"]["clusters"] == 2
+    assert "training_seconds_this_run" in manifest and "git_commit" in manifest
+    # a second run into the same folder needs --resume or --force
+    args = ["train", "--dataset", f"folder:{setup['images']}", "-o", setup["model"], "--clusters", "2", "--mu", "4",
+            "--samples", "100", "--epochs", "2", "--parser", str(setup["base"] / "parser"),
+            "--cache", str(setup["base"] / "cache"), "--quiet"]
+    assert main(args) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert main(args + ["--resume"]) == 0
+    assert "layer" in capsys.readouterr().out  # the hierarchy summary
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--dataset", "nosuch:train", "-o", "X"], "unknown dataset"),
+    (["train", "--dataset", "siftflow", "--data", ".", "-o", "X"], "NAME:SPLIT"),
+    (["train", "--dataset", "folder:/no/such/folder", "-o", "X"], "not found"),
+    (["train", "--clusters", "0", "-o", "X"], "--clusters"),
+])
+def test_train_user_errors(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_colorize_folder_and_single_file(setup, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["colorize", setup["images"], "-o", str(out), "--model", setup["model"], "--verbose"]) == 0
+    err = capsys.readouterr().err
+    assert "cluster L0_C" in err and "colorized 8 of 8" in err
+    src = np.asarray(Image.open(os.path.join(setup["images"], "p1.png")))
+    res = np.asarray(Image.open(out / "p1.png"))
+    assert res.shape == src.shape
+    assert np.abs(rgb2gray(res).astype(int) - rgb2gray(src).astype(int)).mean() < 1.0  # luminance kept
+    single = tmp_path / "one.jpg"
+    gray_in = tmp_path / "gray.png"
+    Image.fromarray(rgb2gray(src)).save(gray_in)
+    assert main(["colorize", str(gray_in), "-o", str(single), "--model", setup["model"], "--refine", "none"]) == 0
+    assert np.asarray(Image.open(single)).shape == src.shape
+
+
+def test_colorize_never_overwrites_without_force(setup, tmp_path, capsys):
+    out = tmp_path / "o.png"
+    src = os.path.join(setup["images"], "p0.png")
+    assert main(["colorize", src, "-o", str(out), "--model", setup["model"]]) == 0
+    before = out.read_bytes()
+    assert main(["colorize", src, "-o", str(out), "--model", setup["model"], "--refine", "none"]) == 1
+    assert "exists" in capsys.readouterr().err and out.read_bytes() == before
+    assert main(["colorize", src, "-o", str(out), "--model", setup["model"], "--refine", "none", "--force"]) == 0
+    # an input is never overwritten, even with --force
+    copy = tmp_path / "in.png"
+    copy.write_bytes(open(src, "rb").read())
+    assert main(["colorize", str(copy), "-o", str(copy), "--model", setup["model"], "--force"]) == 1
+    assert copy.read_bytes() == open(src, "rb").read()
+    assert "input" in capsys.readouterr().err
+
+
+def test_colorize_batch_continues_past_bad_files(setup, tmp_path, capsys):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "broken.png").write_bytes(b"not an image")
+    (folder / "good.png").write_bytes(open(os.path.join(setup["images"], "p2.png"), "rb").read())
+    out = tmp_path / "res"
+    assert main(["colorize", str(folder / "*.png"), "-o", str(out), "--model", setup["model"]]) == 1
+    err = capsys.readouterr().err
+    assert "broken.png" in err and "1 failed" in err
+    assert (out / "good.png").exists() and not (out / "broken.png").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["colorize", "/no/such/file.png", "-o", "x"], "no such file"),
+    (["colorize", "/no/such/*.png", "-o", "x"], "matches"),
+])
+def test_colorize_user_errors(argv, message, capsys):
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_colorize_missing_model(setup, tmp_path, capsys):
+    src = os.path.join(setup["images"], "p0.png")
+    assert main(["colorize", src, "-o", str(tmp_path / "o"), "--model", str(tmp_path / "none")]) == 2
+    assert "model" in capsys.readouterr().err

@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+
+from deepcolor.model import ChromaNetwork, count_weights, hidden_units, train_network
+
+
+def _toy(n=4000, d=10, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, d)).astype(np.float32) * 3 + 5  # not standardized on purpose
+    y = np.stack([0.1 * np.tanh(x[:, 0] - 5), -0.05 * (x[:, 1] - 5) / 3], axis=1).astype(np.float32)
+    return x, y
+
+
+def test_architecture_follows_the_paper():
+    x, y = _toy(d=89)
+    net = train_network(x[:500], y[:500], epochs=1, device="cpu")
+    linears = [m for m in net.net if hasattr(m, "weight")]
+    assert [tuple(l.weight.shape) for l in linears] == [(44, 89), (44, 44), (44, 44), (2, 44)]
+    assert hidden_units(89) == 44
+    assert count_weights(89) == 8010 == sum(p.numel() for p in net.net.parameters())
+    assert net.num_weights == 8010
+
+
+def test_training_reduces_the_loss_and_fits():
+    x, y = _toy()
+    net = train_network(x, y, epochs=30, batch_size=256, lr=5e-3, device="cpu")
+    assert len(net.history) == 30
+    assert net.history[-1] < net.history[0] * 0.5
+    pred = net.predict(x)
+    assert pred.shape == (len(x), 2) and pred.dtype == np.float32
+    assert np.mean((pred - y) ** 2) < np.mean(y ** 2) * 0.2
+    assert net.config["optimizer"] == "adam" and net.config["epochs"] == 30
+
+
+def test_seeded_training_is_deterministic_on_cpu():
+    x, y = _toy(n=1500)
+    a = train_network(x, y, epochs=2, seed=3, device="cpu")
+    b = train_network(x, y, epochs=2, seed=3, device="cpu")
+    c = train_network(x, y, epochs=2, seed=4, device="cpu")
+    for (ka, va), (kb, vb) in zip(a.state().items(), b.state().items()):
+        assert ka == kb and np.array_equal(va.numpy(), vb.numpy())
+    assert a.history == b.history
+    assert not np.array_equal(a.predict(x[:10]), c.predict(x[:10]))
+
+
+def test_save_and_load_roundtrip(tmp_path):
+    x, y = _toy(n=800)
+    net = train_network(x, y, epochs=2, device="cpu")
+    path = tmp_path / "nets" / "n.safetensors"
+    net.save(path)
+    back = ChromaNetwork.load(path, device="cpu")
+    assert np.array_equal(back.predict(x), net.predict(x))
+    assert back.history == net.history and back.config == net.config
+    np.testing.assert_array_equal(back.mean, net.mean)
+    assert not list(path.parent.glob("*.tmp-*"))
+
+
+def test_bad_inputs(tmp_path):
+    x, y = _toy(n=100)
+    with pytest.raises(ValueError):
+        train_network(x, y[:, :1])
+    with pytest.raises(ValueError):
+        train_network(x[:0], y[:0])
+    net = train_network(x, y, epochs=1, device="cpu")
+    with pytest.raises(ValueError):
+        net.predict(x[:, :5])
+    with pytest.raises(FileNotFoundError):
+        ChromaNetwork.load(tmp_path / "missing.safetensors")

@@ -1,0 +1,182 @@
+"""End to end on a tiny generated dataset: features, adaptive clustering, model directory,
+loading, colorizing; with a tiny randomly initialised scene parser as the stand-in."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from deepcolor.color import rgb2gray, rgb2yuv
+from deepcolor.pipeline import Colorizer, TrainSettings, predict_chroma, predict_chroma_grid, train_model
+
+FAST = dict(clusters=3, mu=4, samples=150, epochs=3, batch_size=256)
+
+
+def make_images(folder, n=12, seed=0):
+    """Two kinds of scenes: blue sky over green grass, orange dusk over gray road."""
+    rng = np.random.default_rng(seed)
+    os.makedirs(folder, exist_ok=True)
+    for i in range(n):
+        h, w = 40, 48
+        img = np.zeros((h, w, 3), np.float64)
+        horizon = int(rng.integers(14, 26))
+        if i % 2:
+            img[:horizon] = [90, 150, 235]
+            img[horizon:] = [50, 150, 40]
+        else:
+            img[:horizon] = [240, 150, 60]
+            img[horizon:] = [110, 110, 115]
+        img[:, : w // 3] *= 0.8 + 0.2 * (i % 3)
+        img += rng.normal(0, 6, img.shape)
+        Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(os.path.join(folder, f"img{i:02d}.png"))
+    return folder
+
+
+def make_parser(folder, classes=3):
+    import torch
+
+    from deepcolor.parser import save_parser
+    from deepcolor.parser.model import build_network
+
+    torch.manual_seed(0)
+    cfg = {"num_classes": classes, "widths": [4, 8], "decoder_widths": [4], "mean": 0.45, "std": 0.25,
+           "input_scale": 1.0, "class_names": [f"c{i}" for i in range(classes)]}
+    save_parser(folder, build_network(cfg), cfg)
+    return folder
+
+
+def records_of(folder):
+    from data import folder_dataset
+
+    return folder_dataset(folder)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    base = tmp_path_factory.mktemp("pipeline")
+    images = make_images(str(base / "images"))
+    parser = make_parser(str(base / "parser"))
+    model_dir = str(base / "model")
+    cache = str(base / "cache")
+    summary = train_model(records_of(images), model_dir, TrainSettings(**FAST), parser=parser, cache=cache,
+                          progress=False, log=lambda m: None)
+    return {"base": base, "images": images, "parser": parser, "model": model_dir, "cache": cache,
+            "summary": summary}
+
+
+def test_training_builds_the_hierarchy_and_writes_a_portable_model(trained):
+    model_dir = trained["model"]
+    with open(os.path.join(model_dir, "model.json")) as handle:
+        model = json.load(handle)
+    assert model["format"] == "deepcolor-model" and model["complete"] is True
+    assert model["features"]["input_dim"] == 81 + 3 and model["features"]["semantic"] == 3
+    layers = model["hierarchy"]["layers"]
+    assert layers[0]["images"] == 12 and layers[0]["clusters"] == 3
+    clusters = model["clusters"]
+    top = [c for c in clusters if c["layer"] == 0]
+    assert sorted(m for c in top for m in c["members"]) == sorted(f"img{i:02d}.png" for i in range(12))
+    for c in clusters:
+        assert len(c["centre"]) == 512 and len(c["histogram"]) == 3
+        assert len(c["psnrs"]) == len(c["members"]) and c["mean_psnr"] > 10
+        assert len(c["history"]) == FAST["epochs"]
+        assert os.path.isfile(os.path.join(model_dir, c["network"]))
+        assert c["network"].endswith(".safetensors")
+    # later layers hold only images that stayed below 26 dB
+    for layer in layers[1:]:
+        assert layer["images"] <= layers[0]["images"] - layers[0]["removed"]
+    assert os.path.isfile(os.path.join(model_dir, "parser", "parser.safetensors"))
+    assert not [f for _, _, fs in os.walk(model_dir) for f in fs if f.endswith((".pkl", ".pt", ".pickle"))]
+
+
+def test_load_and_colorize_gray_and_color(trained):
+    c = Colorizer.load(trained["model"])
+    rgb = np.asarray(Image.open(os.path.join(trained["images"], "img01.png")))
+    gray = rgb2gray(rgb)
+    out_gray, info = c.colorize(gray, return_info=True)
+    out_rgb = c.colorize(rgb)
+    assert out_gray.shape == rgb.shape and out_gray.dtype == np.uint8
+    assert np.array_equal(out_gray, out_rgb)  # color input is converted to gray first
+    y = rgb2yuv(out_gray)[..., 0]
+    assert np.mean(np.abs(y - gray)) < 1.5  # luminance kept (up to rounding and clipping)
+    assert info["cluster"] in {cl.name for cl in c.clusters} and info["refine"] == c.refine
+    assert len(info["candidates"]) == 3
+    # an odd size goes through too
+    odd = np.ascontiguousarray(gray[:33, :27])
+    assert c.colorize(odd, refine="jbf").shape == (33, 27, 3)
+    with pytest.raises(ValueError):
+        c.colorize(np.zeros((4, 4, 4), np.uint8))
+
+
+def test_resume_redoes_nothing_and_the_cache_is_reused(trained):
+    model_dir = trained["model"]
+    nets = sorted(os.listdir(os.path.join(model_dir, "networks")))
+    mtimes = {n: os.path.getmtime(os.path.join(model_dir, "networks", n)) for n in nets}
+    cached = sorted(os.path.join(d, f) for d, _, fs in os.walk(trained["cache"]) for f in fs)
+    cache_mtimes = [os.path.getmtime(f) for f in cached]
+    with pytest.raises(FileExistsError):
+        train_model(records_of(trained["images"]), model_dir, TrainSettings(**FAST), parser=trained["parser"],
+                    cache=trained["cache"], progress=False, log=lambda m: None)
+    train_model(records_of(trained["images"]), model_dir, TrainSettings(**FAST), parser=trained["parser"],
+                cache=trained["cache"], resume=True, progress=False, log=lambda m: None)
+    assert {n: os.path.getmtime(os.path.join(model_dir, "networks", n)) for n in nets} == mtimes
+    assert [os.path.getmtime(f) for f in cached] == cache_mtimes
+    with pytest.raises(ValueError, match="settings"):
+        train_model(records_of(trained["images"]), model_dir, TrainSettings(**{**FAST, "epochs": 4}),
+                    parser=trained["parser"], cache=trained["cache"], resume=True, progress=False,
+                    log=lambda m: None)
+
+
+def test_model_without_semantics(trained, tmp_path):
+    settings = TrainSettings(**{**FAST, "clusters": 2, "semantic": False})
+    train_model(records_of(trained["images"]), tmp_path / "m", settings, cache=trained["cache"],
+                progress=False, log=lambda m: None)
+    c = Colorizer.load(tmp_path / "m")
+    assert c.parser is None and not c.semantic
+    assert not (tmp_path / "m" / "parser").exists()
+    gray = rgb2gray(np.asarray(Image.open(os.path.join(trained["images"], "img00.png"))))
+    assert c.colorize(gray, refine="none").shape == gray.shape + (3,)
+
+
+def test_grid_prediction_matches_at_the_grid(trained):
+    c = Colorizer.load(trained["model"])
+    gray = rgb2gray(np.asarray(Image.open(os.path.join(trained["images"], "img02.png"))))
+    probs, _, _ = c.analyze(gray)
+    net = c.network(c.clusters[0])
+    full = predict_chroma(net, gray, probs)
+    grid = predict_chroma_grid(net, gray, probs, stride=2)
+    np.testing.assert_allclose(grid[::2, ::2], full[::2, ::2], atol=1e-5)
+    assert np.abs(grid - full).mean() < 0.05
+
+
+def test_benchmark_methods(trained, tmp_path):
+    from deepcolor.methods import Sample, available_methods, get_method
+
+    names = set(available_methods())
+    assert {"deepcolor", "deepcolor-single", "deepcolor-nosemantic", "deepcolor-norefine", "deepcolor-paper"} <= names
+    gray = rgb2gray(np.asarray(Image.open(os.path.join(trained["images"], "img03.png"))))
+    sample = Sample("img03.png", gray)
+    for name in ("deepcolor", "deepcolor-norefine"):
+        out = get_method(name).factory({"model": trained["model"]})(sample)
+        assert out.shape == gray.shape + (3,) and out.dtype == np.uint8
+    with pytest.raises(FileNotFoundError, match="train_ablations"):
+        get_method("deepcolor-single").factory({"ablation_dir": str(tmp_path)})
+    out = get_method("deepcolor-single").factory({"single_model": trained["model"]})(sample)
+    assert out.shape == gray.shape + (3,)
+
+
+def test_load_errors(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        Colorizer.load(tmp_path / "nowhere")
+    (tmp_path / "model.json").write_text('{"format": "something-else"}')
+    with pytest.raises(ValueError):
+        Colorizer.load(tmp_path)
+    (tmp_path / "model.json").write_text("{not json")
+    with pytest.raises(ValueError):
+        Colorizer.load(tmp_path)
+
+
+def test_bad_refine_name(trained):
+    with pytest.raises(ValueError):
+        Colorizer.load(trained["model"], refine="blur")
