@@ -27,6 +27,7 @@ def register(subparsers):
     p.add_argument("--input-scale", type=float, default=0.5, help="working resolution relative to the image (default 0.5)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default torch's)")
     p.add_argument("--time-limit", type=float, default=None, metavar="MIN", help="stop after the epoch that passes MIN minutes")
+    p.add_argument("--val-every", type=int, default=1, metavar="N", help="validate every N epochs and after the last (default 1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run_train)
@@ -65,6 +66,7 @@ def run_train(args):
         input_scale=args.input_scale,
         resume=args.resume,
         seed=args.seed,
+        val_every=args.val_every,
         threads=args.threads,
         time_limit=args.time_limit * 60 if args.time_limit else None,
         progress=not args.quiet,

@@ -232,12 +232,14 @@ def train(
     threads=None,
     time_limit=None,
     max_train=None,
+    val_every=1,
     progress=True,
     command=None,
     log=print,
 ):
     """Train a parser; see the module docstring. Returns the history (list of per-epoch dicts).
 
+    ``val_every``: validate every that many epochs (and after the last one).
     ``time_limit`` (seconds): stop cleanly after the epoch during which it is reached
     (resume later with ``resume=True``). ``max_train``: use only the first images (tests).
     """
@@ -291,6 +293,7 @@ def train(
     w = class_weights(freq, weighting)
     weight = torch.tensor(w, dtype=torch.float32, device=device) if w is not None else None
     history, start_epoch, elapsed, best = [], 0, 0.0, -1.0
+    commands = [command or ""]
     if state is not None:
         net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -299,6 +302,7 @@ def train(
         start_epoch = int(state["epoch"])
         elapsed = float(state["elapsed"])
         best = float(state["best"])
+        commands = list(state.get("commands", [state.get("command", "")])) + [command or ""]
         log(f"train-parser: resuming after epoch {start_epoch} ({elapsed / 60:.1f} min trained so far)")
     log(f"train-parser: {count_parameters(net)} parameters on {device}, {epochs} epochs, batch {batch_size}, crop {crop[0]}x{crop[1]}")
 
@@ -326,26 +330,27 @@ def train(
         train_time = time.perf_counter() - t0
         record = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "train_seconds": round(train_time, 1)}
         parser = SceneParser(net, config, device=device)
-        if vgrays:
+        validate = bool(vgrays) and ((epoch + 1) % max(1, int(val_every)) == 0 or epoch + 1 == epochs)
+        if validate:
             m = metrics(evaluate_arrays(parser, vgrays, vlabels), names)
             record.update(val_pixel_accuracy=m["pixel_accuracy"], val_mean_iou=m["mean_iou"])
         net.train()
         elapsed += time.perf_counter() - t0
         record["elapsed_minutes"] = round(elapsed / 60, 2)
         history.append(record)
-        score = record.get("val_pixel_accuracy", -record["loss"])
+        score = record.get("val_pixel_accuracy", None if vgrays else -record["loss"])
         trained_config = dict(config, trained_epochs=epoch + 1)
         save_parser(out, net, trained_config)
-        if score > best:
+        if score is not None and score > best:
             best = score
             save_parser(out, net, trained_config, prefix="best.")
         save_checkpoint(ckpt_path, {
             "model": net.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch + 1,
             "config": config, "hparams": hparams, "history": history, "rng": _rng_state(rng),
-            "elapsed": elapsed, "best": best, "command": command or "",
+            "elapsed": elapsed, "best": best, "commands": commands,
         })
         with open(os.path.join(out, "history.json"), "w", encoding="utf-8") as handle:
-            json.dump({"command": command, "hparams": hparams, "history": history}, handle, indent=2)
+            json.dump({"commands": commands, "hparams": hparams, "history": history}, handle, indent=2)
         msg = f"epoch {epoch + 1}/{epochs}: loss {record['loss']:.4f}"
         if "val_pixel_accuracy" in record:
             msg += f", val pixel acc {record['val_pixel_accuracy']:.4f}, mIoU {record['val_mean_iou']:.4f}"
