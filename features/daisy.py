@@ -89,18 +89,34 @@ def _gaussian_kernel():
 _KERNEL = _gaussian_kernel().astype(np.float32).reshape(-1, 1)
 
 
+@nb.njit(cache=True, inline="always")
+def _exp_small(x):
+    """exp(x) for |x| <= kappa (2.55): (Taylor_7(x / 8))^8, relative error < 1e-8.
+
+    Plain arithmetic, so that LLVM vectorizes the loop (Numba has no vector libm here)."""
+    y = x * 0.125
+    p = 1.0 + y * (1.0 + y * (0.5 + y * (1.0 / 6.0 + y * (1.0 / 24.0 + y * (1.0 / 120.0 + y * (1.0 / 720.0 + y * (1.0 / 5040.0)))))))
+    p = p * p
+    p = p * p
+    return p * p
+
+
 @nb.njit(cache=True, parallel=True)
 def _orientation_maps(img, cosines, sines, kappa, out):
     """out[r, c, o] = |g| exp(kappa cos(angle(g) - o)) for g the forward-difference gradient
     of ``img / 255`` (img: (h, w) float32 in 0..255; out: (h, w, 8) float32).
 
-    The angles come in opposite pairs (o and o + pi, 8 equally spaced from -pi), so
-    ``exp(kappa cos(t - o - pi)) = 1 / exp(kappa cos(t - o))``: 4 exponentials per pixel.
+    ``cos(angle(g) - o) = (gx cos o + gy sin o) / |g|``; the angles come in opposite pairs
+    (o and o + pi, 8 equally spaced from -pi), so ``exp(kappa cos(t - o - pi)) =
+    1 / exp(kappa cos(t - o))``: 4 exponentials per pixel. Where ``g = 0`` all 8 are 0
+    (as in scikit-image, where the magnitude multiplies the bin weight).
     """
     h, w = img.shape
-    n_o = cosines.shape[0]
-    half = n_o // 2
+    half = cosines.shape[0] // 2
     for r in nb.prange(h):
+        gx = np.empty(w, np.float64)
+        gy = np.empty(w, np.float64)
+        mg = np.empty(w, np.float64)
         for c in range(w):
             v = np.float64(img[r, c]) / 255.0
             dx = 0.0
@@ -109,17 +125,18 @@ def _orientation_maps(img, cosines, sines, kappa, out):
                 dx = np.float64(img[r, c + 1]) / 255.0 - v
             if r + 1 < h:
                 dy = np.float64(img[r + 1, c]) / 255.0 - v
-            mag = math.sqrt(dx * dx + dy * dy)
-            if mag == 0.0:
-                for o in range(n_o):
-                    out[r, c, o] = 0.0
-            else:
-                ux = dx / mag
-                uy = dy / mag
-                for o in range(half):
-                    e = math.exp(kappa * (ux * cosines[o] + uy * sines[o]))
-                    out[r, c, o] = np.float32(mag * e)
-                    out[r, c, o + half] = np.float32(mag / e)
+            m = math.sqrt(dx * dx + dy * dy)
+            inv = kappa / m if m > 0.0 else 0.0
+            gx[c] = dx * inv
+            gy[c] = dy * inv
+            mg[c] = m
+        for o in range(half):
+            co = cosines[o]
+            so = sines[o]
+            for c in range(w):
+                e = _exp_small(gx[c] * co + gy[c] * so)
+                out[r, c, o] = np.float32(mg[c] * e)
+                out[r, c, o + half] = np.float32(mg[c] / e)
 
 
 @nb.njit(cache=True, inline="always")
@@ -170,13 +187,57 @@ def _descriptor(S, e0, h, w, r, c, offsets, norm_mode, out, i0, i1, ch0):
             out[i0, i1, k + o] = np.float32((np.float64(S[rr, cc, o]) + 1e-10) * inv)
 
 
+@nb.njit(cache=True, inline="always")
+def _write_hist(S, rr, cc, norm_mode, inv, out, i0, i1, k0):
+    """out[i0, i1, k0:k0+8] = (S[rr, cc] + 1e-10) * inv, inv = 1 / its L2 norm when
+    norm_mode == 2 (per histogram), else the given inv."""
+    if norm_mode == 2:
+        s = 0.0
+        for o in range(ORIENTATIONS):
+            v = np.float64(S[rr, cc, o]) + 1e-10
+            s += v * v
+        inv = 1.0 / math.sqrt(s)
+    for o in range(ORIENTATIONS):
+        out[i0, i1, k0 + o] = np.float32((np.float64(S[rr, cc, o]) + 1e-10) * inv)
+
+
 @nb.njit(cache=True, parallel=True)
 def _gather_rows(S, e0, h, r0, r1, offsets, norm_mode, out, ch0):
-    """Descriptors of image rows r0..r1-1 into out[i, c, ch0:ch0+32]."""
+    """Descriptors of image rows r0..r1-1 into out[i, c, ch0:ch0+32] (same values as
+    :func:`_descriptor`; source rows mirrored once per row, columns only near the
+    left / right border)."""
     w = S.shape[1]
+    n_h = offsets.shape[0] + 1
+    lo = 0
+    hi = w
+    for j in range(n_h - 1):
+        lo = max(lo, -offsets[j, 1])
+        hi = min(hi, w - offsets[j, 1])
     for i in nb.prange(r1 - r0):
+        r = r0 + i
+        rs = np.empty(n_h, np.int64)
+        cs = np.empty(n_h, np.int64)
+        rs[0] = r - e0
+        for j in range(n_h - 1):
+            rs[j + 1] = _reflect(r + offsets[j, 0], h) - e0
         for c in range(w):
-            _descriptor(S, e0, h, w, r0 + i, c, offsets, norm_mode, out, i, c, ch0)
+            cs[0] = c
+            if lo <= c < hi:
+                for j in range(n_h - 1):
+                    cs[j + 1] = c + offsets[j, 1]
+            else:
+                for j in range(n_h - 1):
+                    cs[j + 1] = _reflect(c + offsets[j, 1], w)
+            inv = 1.0
+            if norm_mode == 1:
+                s = 0.0
+                for j in range(n_h):
+                    for o in range(ORIENTATIONS):
+                        v = np.float64(S[rs[j], cs[j], o]) + 1e-10
+                        s += v * v
+                inv = 1.0 / math.sqrt(s)
+            for j in range(n_h):
+                _write_hist(S, rs[j], cs[j], norm_mode, inv, out, i, c, ch0 + j * ORIENTATIONS)
 
 
 @nb.njit(cache=True, parallel=True)
@@ -196,7 +257,13 @@ def _norm_mode(normalization):
         raise ValueError(f"normalization must be one of {sorted(_NORMALIZATIONS)}, got {normalization!r}") from None
 
 
-def smoothed_maps(img, e0, e1):
+def workspace(rows, width):
+    """Buffers for :func:`smoothed_maps` reused across bands (avoids a fresh allocation,
+    and its page faults, per band): two (rows, width, 8) float32 arrays."""
+    return (np.empty((rows, width, ORIENTATIONS), np.float32), np.empty((rows, width, ORIENTATIONS), np.float32))
+
+
+def smoothed_maps(img, e0, e1, work=None):
     """Smoothed orientation maps of image rows e0..e1-1 computed from those rows only.
 
     Parameters
@@ -205,15 +272,22 @@ def smoothed_maps(img, e0, e1):
     e0, e1 : int
         Row range; values within ``BAND_MARGIN - RADIUS`` rows of a cut that is not an
         image border are not exact (callers keep a margin of :data:`BAND_MARGIN`).
+    work : tuple of two ndarrays, optional
+        From :func:`workspace` with at least ``e1 - e0`` rows; the result is a view of it.
 
     Returns
     -------
     S : ndarray, shape (e1 - e0, W, 8), float32
     """
     band = img[e0:e1]
-    hist = np.empty(band.shape + (ORIENTATIONS,), dtype=np.float32)
+    n = e1 - e0
+    if work is None or work[0].shape[0] < n or work[0].shape[1] != img.shape[1]:
+        hist, dst = np.empty(band.shape + (ORIENTATIONS,), dtype=np.float32), None
+    else:
+        hist, dst = work[0][:n], work[1][:n]
     _orientation_maps(band, _COS, _SIN, _KAPPA, hist)
-    return cv2.sepFilter2D(hist, cv2.CV_32F, _KERNEL, _KERNEL, borderType=cv2.BORDER_REFLECT)
+    S = cv2.sepFilter2D(hist, cv2.CV_32F, _KERNEL, _KERNEL, dst=dst, borderType=cv2.BORDER_REFLECT)
+    return S
 
 
 def band_extent(r0, r1, h):
@@ -221,16 +295,17 @@ def band_extent(r0, r1, h):
     return max(0, r0 - BAND_MARGIN), min(h, r1 + BAND_MARGIN)
 
 
-def daisy_rows(img, r0, r1, out, ch0=0, normalization="daisy"):
+def daisy_rows(img, r0, r1, out, ch0=0, normalization="daisy", work=None):
     """Write the DAISY descriptors of rows r0..r1-1 into ``out[:, :, ch0:ch0+32]``.
 
     ``img`` is the float32 0..255 image (whole, C-contiguous); ``out`` has shape
     (r1 - r0, W, C). Only rows ``r0 - BAND_MARGIN .. r1 + BAND_MARGIN`` are processed,
-    and the result is bit-identical to processing the whole image.
+    and the result is bit-identical to processing the whole image. ``work``: optional
+    buffers from :func:`workspace`.
     """
     h = img.shape[0]
     e0, e1 = band_extent(r0, r1, h)
-    S = smoothed_maps(img, e0, e1)
+    S = smoothed_maps(img, e0, e1, work)
     _gather_rows(S, e0, h, r0, r1, RING_OFFSETS, _norm_mode(normalization), out, ch0)
 
 
@@ -267,10 +342,11 @@ def extract_daisy(gray, normalization="daisy", band_rows=None):
     step = int(band_rows) if band_rows else _auto_band_rows(w)
     if step < 1:
         raise ValueError(f"band_rows must be >= 1, got {band_rows}")
+    work = workspace(min(h, step + 2 * BAND_MARGIN), w) if step < h else None
     for r0 in range(0, h, step):
         r1 = min(h, r0 + step)
         e0, e1 = band_extent(r0, r1, h)
-        S = smoothed_maps(img, e0, e1)
+        S = smoothed_maps(img, e0, e1, work)
         _gather_rows(S, e0, h, r0, r1, RING_OFFSETS, mode, out[r0:r1], 0)
     return out
 
@@ -310,11 +386,12 @@ def daisy_points(img, rows, cols, out, ch0=0, normalization="daisy", band_rows=N
     band = rows // step
     order = np.argsort(band, kind="stable")
     bounds = np.searchsorted(band[order], np.arange(0, (h + step - 1) // step + 1))
+    work = workspace(min(h, step + 2 * BAND_MARGIN), w) if step < h else None
     for b in range(len(bounds) - 1):
         lo, hi = bounds[b], bounds[b + 1]
         if lo == hi:
             continue
         r0, r1 = b * step, min(h, (b + 1) * step)
         e0, e1 = band_extent(r0, r1, h)
-        S = smoothed_maps(img, e0, e1)
+        S = smoothed_maps(img, e0, e1, work)
         _gather_points(S, e0, h, rows, cols, order[lo:hi], RING_OFFSETS, mode, out[:, None, :], ch0)

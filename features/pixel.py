@@ -18,7 +18,7 @@ bit-identical to processing the image at once (and does not depend on the band s
 import numpy as np
 
 from ._validate import check_coords, check_gray, check_semantic, gray_as_float32
-from .daisy import DAISY_DIMS, daisy_points, daisy_rows
+from .daisy import BAND_MARGIN, DAISY_DIMS, daisy_points, daisy_rows, workspace
 from .patch import PATCH_DIMS, _patch_points, _patch_rows
 
 #: Dims of the patch + DAISY part (49 + 32 = 81).
@@ -37,10 +37,15 @@ def _band_rows(band_rows, width):
     return band_rows
 
 
-def _fill_band(img, semantic, r0, r1, out):
+def _workspace(img, step):
+    h, w = img.shape
+    return workspace(min(h, step + 2 * BAND_MARGIN), w) if step < h else None
+
+
+def _fill_band(img, semantic, r0, r1, out, work=None):
     """Features of image rows r0..r1-1 into ``out`` of shape (r1 - r0, W, 81 + N)."""
     _patch_rows(img, r0, r1, out, 0)
-    daisy_rows(img, r0, r1, out, PATCH_DIMS)
+    daisy_rows(img, r0, r1, out, PATCH_DIMS, work=work)
     if semantic is not None:
         out[:, :, LOW_MID_DIMS:] = semantic[r0:r1]
 
@@ -82,10 +87,11 @@ def iter_feature_bands(gray, semantic=None, band_rows=None):
 def _bands(img, semantic, step):
     h, w = img.shape
     dims = feature_dims(0 if semantic is None else semantic.shape[2])
+    work = _workspace(img, step)
     for r0 in range(0, h, step):
         r1 = min(h, r0 + step)
         out = np.empty((r1 - r0, w, dims), dtype=np.float32)
-        _fill_band(img, semantic, r0, r1, out)
+        _fill_band(img, semantic, r0, r1, out, work)
         yield r0, r1, out
 
 
@@ -110,9 +116,10 @@ def pixel_features(gray, semantic=None, band_rows=None):
     step = _band_rows(band_rows, w)
     dims = feature_dims(0 if semantic is None else semantic.shape[2])
     out = np.empty((h, w, dims), dtype=np.float32)
+    work = _workspace(img, step)
     for r0 in range(0, h, step):
         r1 = min(h, r0 + step)
-        _fill_band(img, semantic, r0, r1, out[r0:r1])
+        _fill_band(img, semantic, r0, r1, out[r0:r1], work)
     return out
 
 
