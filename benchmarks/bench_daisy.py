@@ -36,7 +36,15 @@ def main(argv=None):
 
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
     cv2.setNumThreads(args.threads)
-    print(f"threads: numba {numba.get_num_threads()}, opencv {cv2.getNumThreads()}; cpus {os.cpu_count()}")
+    print(f"threads: numba {numba.get_num_threads()}, opencv {cv2.getNumThreads()}; cpus {os.cpu_count()}; load average {os.getloadavg()[0]:.2f}")
+    # machine-load calibration: np.exp on 2**20 float64 (about 1.5 ms on an idle core here)
+    ones = np.ones(1 << 20)
+    cal = []
+    for _ in range(9):
+        t0 = time.perf_counter()
+        np.exp(ones)
+        cal.append(time.perf_counter() - t0)
+    print(f"calibration: np.exp(1M float64) median {sorted(cal)[4] * 1e3:.2f} ms")
     sk = dict(step=1, radius=7, rings=1, histograms=3, orientations=8)
 
     rng = np.random.default_rng(0)

@@ -42,7 +42,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import cv2
+import numba as nb
 import numpy as np
+import scipy.fft as sfft
 
 from ._validate import check_gray
 
@@ -169,8 +171,9 @@ def prefilt(img, fc=FC_PREFILT):
     if n != sn:
         img = np.pad(img, ((0, n - sn), (0, n - sn)), mode="symmetric")
     gf = _prefilt_gaussian(n, fc)
-    out = img - np.fft.irfft2(np.fft.rfft2(img) * gf, s=img.shape)
-    localstd = np.sqrt(np.abs(np.fft.irfft2(np.fft.rfft2(out**2) * gf, s=img.shape)))
+    # gf is even in both frequencies, so real(ifft2(fft2(x) .* gf)) = irfft2(rfft2(x) .* gf)
+    out = img - sfft.irfft2(sfft.rfft2(img) * gf, s=img.shape)
+    localstd = np.sqrt(np.abs(sfft.irfft2(sfft.rfft2(out**2) * gf, s=img.shape)))
     out = out / (0.2 + localstd)
     return out[w : sn - w, w : sn - w]
 
@@ -241,25 +244,29 @@ def _pool():
         return _POOL
 
 
+@nb.njit(cache=True, nogil=True)
+def _block_mean_modulus(z, off, bounds, out):
+    """out[bc, br] = mean of |z| over the cell (rows off + bounds[br] .. off + bounds[br+1],
+    cols off + bounds[bc] ..), z: (P, P, 2) float32 complex as 2 channels (float64 sums)."""
+    nb_ = bounds.shape[0] - 1
+    for br in range(nb_):
+        for bc in range(nb_):
+            s = 0.0
+            for r in range(off + bounds[br], off + bounds[br + 1]):
+                for c in range(off + bounds[bc], off + bounds[bc + 1]):
+                    re = np.float64(z[r, c, 0])
+                    im = np.float64(z[r, c, 1])
+                    s += np.sqrt(re * re + im * im)
+            out[bc, br] = s / ((bounds[br + 1] - bounds[br]) * (bounds[bc + 1] - bounds[bc]))
+
+
 def _gabor_energy(F, G2, ks, size, off, bounds, g):
     """Block means of |ifft2(F * G[k])| over the crop, for filters ks, into g[k] ([col, row])."""
     prod = np.empty_like(F)
-    cnt = np.diff(bounds)
-    even = bool(np.all(cnt == cnt[0]))
-    nb_ = len(cnt)
     for k in ks:
         cv2.multiply(F, G2[k], dst=prod)
         z = cv2.dft(prod, flags=cv2.DFT_INVERSE | cv2.DFT_SCALE)
-        crop = z[off : off + size, off : off + size]
-        mag = cv2.magnitude(crop[..., 0].copy(), crop[..., 1].copy())
-        if even:
-            # block sums in float64: sum each 64-row strip, then each 64-column cell
-            rs = mag.reshape(nb_, cnt[0], size).sum(axis=1, dtype=np.float64)
-            bs = rs.reshape(nb_, nb_, cnt[0]).sum(axis=2)
-        else:
-            rs = np.add.reduceat(mag, bounds[:-1], axis=0, dtype=np.float64)
-            bs = np.add.reduceat(rs, bounds[:-1], axis=1)
-        g[k] = (bs / np.outer(cnt, cnt)).T
+        _block_mean_modulus(z, off, bounds, g[k])
 
 
 def gist_gabor(img, orientations_per_scale=ORIENTATIONS_PER_SCALE, n_blocks=NUMBER_BLOCKS, boundary=BOUNDARY_EXTENSION):

@@ -1,0 +1,147 @@
+"""Feature extraction: gist time, per-pixel feature time, peak memory on a large image.
+
+Usage::
+
+    python benchmarks/bench_features.py [--repeats 11] [--large 4000 3000] [--n-semantic 33]
+                                        [--skip-large]
+
+Prints
+
+* a load calibration (``np.exp`` on 1M doubles; ~1.5 ms on an idle core of the dev box)
+  since the machine is shared;
+* ``gist``: median / min wall ms (and median CPU ms, all threads) of :func:`features.gist`
+  on a 256 x 256 image (the LMgist working size, no resize) and on a 480 x 640 image
+  (resize + crop included);
+* ``pixel_features`` / ``features_at``: median ms on 256 x 256 and 1024 x 1024;
+* peak memory on a ``--large`` image (W x H, default 4000 x 3000 as W x H, i.e. 3000
+  rows of 4000 pixels), measured with :mod:`tracemalloc` (numpy and OpenCV arrays are
+  traced) and the process's max RSS:
+
+  - ``pixel_features(gray)`` (81 dims): peak traced memory minus the output array;
+  - ``iter_feature_bands(gray, semantic)`` with an N-class float32 map (114 dims for
+    N = 33), consuming the bands: peak traced memory (the semantic input, allocated
+    before, is not counted).
+"""
+
+import argparse
+import os
+import resource
+import time
+import tracemalloc
+
+
+def _med(fn, repeats, cpu=False):
+    ts, cs = [], []
+    for _ in range(repeats):
+        t0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        ts.append(time.perf_counter() - t0)
+        cs.append(time.process_time() - c0)
+    ts.sort()
+    cs.sort()
+    if cpu:
+        return ts[len(ts) // 2] * 1e3, ts[0] * 1e3, cs[len(cs) // 2] * 1e3
+    return ts[len(ts) // 2] * 1e3, ts[0] * 1e3
+
+
+def _maxrss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=11)
+    ap.add_argument("--large", type=int, nargs=2, default=[4000, 3000], metavar=("W", "H"))
+    ap.add_argument("--n-semantic", type=int, default=33)
+    ap.add_argument("--skip-large", action="store_true")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args(argv)
+    if args.repeats < 5:
+        ap.error("--repeats must be >= 5")
+
+    import cv2
+    import numba
+    import numpy as np
+    from scipy import ndimage
+
+    import features
+
+    numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
+    cv2.setNumThreads(args.threads)
+    print(f"threads: numba {numba.get_num_threads()}, opencv {cv2.getNumThreads()}; cpus {os.cpu_count()}; load average {os.getloadavg()[0]:.2f}")
+    # machine-load calibration: np.exp on 2**20 float64 (about 1.5 ms on an idle core here)
+    ones = np.ones(1 << 20)
+    cal = []
+    for _ in range(9):
+        t0 = time.perf_counter()
+        np.exp(ones)
+        cal.append(time.perf_counter() - t0)
+    print(f"calibration: np.exp(1M float64) median {sorted(cal)[4] * 1e3:.2f} ms")
+    rng = np.random.default_rng(0)
+
+    def image(h, w):
+        img = ndimage.gaussian_filter(rng.random((h, w)) * 255, 1.5)
+        return np.clip(np.rint((img - img.min()) / (img.max() - img.min()) * 255), 0, 255).astype(np.uint8)
+
+    # ---- gist
+    for h, w in ((256, 256), (480, 640)):
+        img = image(h, w)
+        features.gist(img)  # filter bank cache + warm-up
+        med, mn, cpu = _med(lambda: features.gist(img), args.repeats, cpu=True)
+        print(f"gist {h}x{w}: median {med:.1f} ms, min {mn:.1f} ms, median CPU time {cpu:.1f} ms ({args.repeats} runs)")
+
+    # ---- per-pixel features
+    for n in (256, 1024):
+        img = image(n, n)
+        features.pixel_features(img[:64, :64])  # JIT warm-up
+        med, mn = _med(lambda: features.pixel_features(img), max(5, args.repeats // 2))
+        print(f"pixel_features {n}x{n} (81 dims): median {med:.1f} ms, min {mn:.1f} ms")
+        rows = rng.integers(0, n, 10000)
+        cols = rng.integers(0, n, 10000)
+        features.features_at(img, rows[:10], cols[:10])
+        med, mn = _med(lambda: features.features_at(img, rows, cols), max(5, args.repeats // 2))
+        print(f"features_at {n}x{n}, 10000 samples: median {med:.1f} ms, min {mn:.1f} ms")
+
+    if args.skip_large:
+        return
+    W, H = args.large
+    gray = image(H, W)
+    print(f"large image: {H} rows x {W} cols ({H * W / 1e6:.1f} Mpx); max RSS so far {_maxrss_mb():.0f} MB")
+
+    # (a) the full 81-dim array
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    out = features.pixel_features(gray)
+    dt = time.perf_counter() - t0
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    out_mb = out.nbytes / 2**20
+    print(
+        f"pixel_features {H}x{W}: {dt:.1f} s; output {out.shape} {out_mb:.0f} MiB; "
+        f"peak traced {peak / 2**20:.0f} MiB, beyond the output {(peak - out.nbytes) / 2**20:.0f} MiB; "
+        f"max RSS {_maxrss_mb():.0f} MB"
+    )
+    del out
+
+    # (b) bands with an N-class semantic map, never holding the full array
+    semantic = rng.random((H, W, args.n_semantic), dtype=np.float32)
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    n_bands = 0
+    checksum = 0.0
+    for r0, r1, feats in features.iter_feature_bands(gray, semantic):
+        n_bands += 1
+        checksum += float(feats[0, 0, 0])
+        band_mb = feats.nbytes / 2**20
+    dt = time.perf_counter() - t0
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(
+        f"iter_feature_bands {H}x{W} + semantic N={args.n_semantic} ({81 + args.n_semantic} dims): {dt:.1f} s, "
+        f"{n_bands} bands (last {band_mb:.0f} MiB); peak traced {peak / 2**20:.0f} MiB "
+        f"(semantic input {semantic.nbytes / 2**20:.0f} MiB not counted); max RSS {_maxrss_mb():.0f} MB"
+    )
+
+
+if __name__ == "__main__":
+    main()
