@@ -23,6 +23,14 @@ Filter settings (:data:`SIGMA_SPATIAL_FRACTION`, :data:`SIGMA_COLOR`, :data:`DT_
   horizontal/vertical pass (Gastal & Oliveira recommend 3).
 
 After filtering, probabilities are clipped at 0 and renormalized to sum to 1 per pixel.
+
+Pipeline and cost: the parser's softmax at its working resolution (half the input size)
+is upsampled bilinearly to the *smoothing resolution* (the input size, but at most
+:data:`SMOOTH_MAX_SIDE` = 512 pixels on the long side), filtered there guided by the
+gray image resized the same way, and upsampled to the input size if needed. Above 512
+pixels the probability map has no more detail than that anyway (the parser saw the
+image at half size), and filtering 8+ channels of a megapixel image would cost several
+times the parser itself.
 """
 
 import numpy as np
@@ -32,6 +40,7 @@ MIN_SIGMA_SPATIAL = 3.0
 SIGMA_COLOR = 20.0
 DT_ITERATIONS = 3
 DT_MODE = "RF"
+SMOOTH_MAX_SIDE = 512
 
 
 def _check_gray(gray):
@@ -58,6 +67,16 @@ def sigma_spatial_for(shape):
     """The filter's spatial sigma (pixels) for an image of ``shape`` (H, W)."""
     h, w = shape[:2]
     return max(MIN_SIGMA_SPATIAL, SIGMA_SPATIAL_FRACTION * float(np.sqrt(h * w)))
+
+
+def _resize(array, shape):
+    import cv2
+
+    h, w = shape
+    if array.shape[:2] == (h, w):
+        return array
+    out = cv2.resize(array, (w, h), interpolation=cv2.INTER_LINEAR)
+    return out.reshape(h, w, -1) if array.ndim == 3 else out
 
 
 def smooth_probabilities(prob, gray, sigma_spatial=None, sigma_color=SIGMA_COLOR, iterations=DT_ITERATIONS):
@@ -131,10 +150,20 @@ def semantic_probabilities(gray, parser=None, *, smooth=True):
         from deepcolor.parser import load_parser
 
         parser = load_parser(parser)
-    prob = parser.predict(gray)
-    if smooth:
-        prob = smooth_probabilities(prob, gray)
-    return prob
+    if not smooth:
+        return parser.predict(gray)
+    import cv2
+
+    h, w = gray.shape
+    f = min(1.0, SMOOTH_MAX_SIDE / max(h, w))
+    sh, sw = max(1, int(round(h * f))), max(1, int(round(w * f)))
+    guide = gray if (sh, sw) == (h, w) else cv2.resize(gray, (sw, sh), interpolation=cv2.INTER_AREA)
+    prob = _resize(parser.predict_working(gray), (sh, sw))
+    prob = smooth_probabilities(prob, guide)
+    if (sh, sw) != (h, w):
+        prob = _resize(prob, (h, w))
+        prob /= prob.sum(axis=2, keepdims=True)
+    return np.ascontiguousarray(prob, dtype=np.float32)
 
 
 def semantic_histogram(probabilities):

@@ -26,7 +26,7 @@ def parser():
     return SceneParser(build_network(config), config, device="cpu")
 
 
-@pytest.mark.parametrize("shape", [(1, 1), (2, 9), (17, 31), (33, 65), (101, 77)])
+@pytest.mark.parametrize("shape", [(1, 1), (2, 9), (17, 31), (33, 65), (101, 77), (9, 601)])
 def test_probabilities_shape_and_sum_for_odd_sizes(parser, shape):
     gray = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
     prob = semantic_probabilities(gray, parser)

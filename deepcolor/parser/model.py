@@ -164,8 +164,8 @@ class SceneParser:
         return list(names) if names else [str(i) for i in range(self.num_classes)]
 
     @torch.no_grad()
-    def predict_logits(self, gray):
-        """Class scores (N, H, W) float32 tensor at the input resolution (before softmax)."""
+    def working_logits(self, gray):
+        """Class scores (N, h, w) at the working resolution (the input resized by ``input_scale``)."""
         gray = check_gray(gray)
         h, w = gray.shape
         scale = float(self.config.get("input_scale", 1.0))
@@ -184,10 +184,21 @@ class SceneParser:
             # reflect needs pad < size; fall back to replicate for tiny images
             mode = "reflect" if ph < wh and pw < ww else "replicate"
             x = F.pad(x, (0, pw, 0, ph), mode=mode)
-        logits = self.net(x)[:, :, :wh, :ww]
-        if (wh, ww) != (h, w):
-            logits = F.interpolate(logits, size=(h, w), mode="bilinear", align_corners=False)
-        return logits[0].float()
+        return self.net(x)[0, :, :wh, :ww].float()
+
+    @torch.no_grad()
+    def predict_logits(self, gray):
+        """Class scores (N, H, W) float32 tensor at the input resolution (before softmax)."""
+        gray = check_gray(gray)
+        logits = self.working_logits(gray)
+        if tuple(logits.shape[1:]) != gray.shape:
+            logits = F.interpolate(logits[None], size=gray.shape, mode="bilinear", align_corners=False)[0]
+        return logits
+
+    def predict_working(self, gray):
+        """Softmax probabilities (h, w, N) float32 at the working resolution (cheaper for big images)."""
+        prob = torch.softmax(self.working_logits(gray), dim=0).permute(1, 2, 0).contiguous()
+        return prob.cpu().numpy().astype(np.float32, copy=False)
 
     def predict(self, gray):
         """Per-pixel class probabilities (softmax), float32 (H, W, N), each pixel summing to 1."""
