@@ -268,6 +268,10 @@ def train(
     state = load_checkpoint(ckpt_path) if resume else None
     if state is not None:
         config = state["config"]
+        if int(config["num_classes"]) != len(names):
+            raise ValueError(
+                f"{ckpt_path}: the checkpoint has {config['num_classes']} classes but the {dataset} data has {len(names)}"
+            )
         hp = state["hparams"]
         epochs = int(epochs if epochs is not None else hp["epochs"])
         batch_size, crop, lr, weight_decay, weighting, seed = (
