@@ -63,13 +63,19 @@ _N_THREADS = max(1, min(2, os.cpu_count() or 1))
 
 # --------------------------------------------------------------------------- resize
 @functools.lru_cache(maxsize=64)
-def _resize_matrix(in_len, out_len):
-    """MATLAB ``imresize(..., 'bilinear')`` along one axis as an (out_len, in_len) matrix.
+def _contributions(in_len, out_len):
+    """MATLAB ``imresize(..., 'bilinear')`` along one axis: input indices and weights.
 
-    Output pixel ``x`` (1-based) maps to ``u = x / s + (1 - 1 / s) / 2`` in the input;
-    its weights are the triangle kernel ``max(0, 1 - |u - i|)`` over input pixels ``i``,
-    widened to ``s * max(0, 1 - s |u - i|)`` when ``s < 1`` (antialiasing), normalized to
-    sum 1; input indices beyond the ends are mirrored (``[1:n, n:-1:1]`` periodically).
+    Output pixel ``x`` (1-based) maps to ``u = x / s + (1 - 1 / s) / 2`` in the input
+    (``s = out_len / in_len``); its weights are the triangle kernel ``max(0, 1 - |u - i|)``
+    over input pixels ``i``, widened to ``s * max(0, 1 - s |u - i|)`` when ``s < 1``
+    (antialiasing), normalized to sum 1; input indices beyond the ends are mirrored
+    (``[1:n, n:-1:1]`` periodically).
+
+    Returns
+    -------
+    idx : ndarray, shape (out_len, taps), int64 (0-based input indices)
+    wts : ndarray, shape (out_len, taps), float64
     """
     s = out_len / in_len
     width = 2.0
@@ -87,10 +93,41 @@ def _resize_matrix(in_len, out_len):
         wts = np.maximum(0.0, 1 - np.abs(d))
     wts /= wts.sum(axis=1, keepdims=True)
     aux = np.concatenate([np.arange(in_len), np.arange(in_len)[::-1]])
-    idx0 = aux[np.mod(idx.astype(np.int64) - 1, 2 * in_len)]
-    mat = np.zeros((out_len, in_len), dtype=np.float64)
-    np.add.at(mat, (np.repeat(np.arange(out_len), taps), idx0.ravel()), wts.ravel())
-    return mat
+    idx = aux[np.mod(idx.astype(np.int64) - 1, 2 * in_len)]
+    for arr in (idx, wts):
+        arr.setflags(write=False)
+    return idx, wts
+
+
+def _resize_rows(img, out_len):
+    """Resize axis 0 of a 2-D float64 array (MATLAB bilinear weights)."""
+    idx, wts = _contributions(img.shape[0], out_len)
+    img = np.ascontiguousarray(img)
+    out = np.zeros((out_len, img.shape[1]), dtype=np.float64)
+    for t in range(idx.shape[1]):
+        out += wts[:, t, None] * img[idx[:, t]]
+    return out
+
+
+@nb.njit(cache=True, nogil=True)
+def _resize_cols_kernel(img, idx, wts, out):
+    h = img.shape[0]
+    n_out, taps = idx.shape
+    for r in range(h):
+        for j in range(n_out):
+            s = 0.0
+            for t in range(taps):
+                s += wts[j, t] * img[r, idx[j, t]]
+            out[r, j] = s
+
+
+def _resize_cols(img, out_len):
+    """Resize axis 1 of a 2-D float64 array (MATLAB bilinear weights), row by row."""
+    idx, wts = _contributions(img.shape[1], out_len)
+    img = np.ascontiguousarray(img)
+    out = np.empty((img.shape[0], out_len), dtype=np.float64)
+    _resize_cols_kernel(img, idx, wts, out)
+    return out
 
 
 def imresize_bilinear(img, out_shape):
@@ -110,12 +147,9 @@ def imresize_bilinear(img, out_shape):
     (h, w), (oh, ow) = img.shape, out_shape
     if (h, w) == (oh, ow):
         return img.copy()
-    rows_first = oh / h <= ow / w
-    if rows_first:
-        img = _resize_matrix(h, oh) @ img
-        return img @ _resize_matrix(w, ow).T
-    img = img @ _resize_matrix(w, ow).T
-    return _resize_matrix(h, oh) @ img
+    if oh / h <= ow / w:
+        return _resize_cols(_resize_rows(img, oh), ow)
+    return _resize_rows(_resize_cols(img, ow), oh)
 
 
 def imresizecrop(img, size=IMAGE_SIZE):

@@ -182,3 +182,18 @@ def test_gabor_bank_matches_reference():
     ref = ref_create_gabor([8, 8, 8, 8], 64)
     assert ours.shape == (32, 64, 64)
     assert np.allclose(ours, np.moveaxis(ref, 2, 0), rtol=1e-6, atol=1e-30)
+
+
+@pytest.mark.parametrize("shape, out_shape", [((30, 50), (64, 40)), ((50, 30), (20, 70)), ((300, 410), (256, 350))])
+def test_imresize_2d_both_axes(shape, out_shape):
+    img = np.random.default_rng(1).random(shape) * 255
+    ours = gist_mod.imresize_bilinear(img, out_shape)
+    assert ours.shape == out_shape
+    assert np.allclose(ours, ref_imresize(img, out_shape), atol=1e-9)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 7), (5, 3), (12, 900)])
+def test_gist_tiny_and_elongated_images(shape):
+    gray = (np.random.default_rng(2).random(shape) * 255).astype(np.uint8)
+    g = features.gist(gray)
+    assert g.shape == (512,) and g.dtype == np.float32 and np.all(np.isfinite(g))
