@@ -166,6 +166,16 @@ def _hist_pos(r, c, j, e0, h, w, offsets):
 
 
 @nb.njit(cache=True, inline="always")
+def _hist_sq(S, rr, cc):
+    """Sum over the 8 bins of (S[rr, cc, o] + 1e-10)^2, in float64, bins in order."""
+    s = 0.0
+    for o in range(ORIENTATIONS):
+        v = np.float64(S[rr, cc, o]) + 1e-10
+        s += v * v
+    return s
+
+
+@nb.njit(cache=True, inline="always")
 def _descriptor(S, e0, h, w, r, c, offsets, norm_mode, out, i0, i1, ch0):
     """Gather the 4 histograms of pixel (r, c) (image coordinates) from the smoothed maps
     S (rows e0.. of the image), add 1e-10, normalize, write out[i0, i1, ch0:ch0+32]."""
@@ -176,9 +186,7 @@ def _descriptor(S, e0, h, w, r, c, offsets, norm_mode, out, i0, i1, ch0):
         s = 0.0
         for j in range(n_h):
             rr, cc = _hist_pos(r, c, j, e0, h, w, offsets)
-            for o in range(n_o):
-                v = np.float64(S[rr, cc, o]) + 1e-10
-                s += v * v
+            s += _hist_sq(S, rr, cc)
         inv = 1.0 / math.sqrt(s)
     for j in range(n_h):
         rr, cc = _hist_pos(r, c, j, e0, h, w, offsets)
@@ -198,20 +206,16 @@ def _write_hist(S, rr, cc, norm_mode, inv, out, i0, i1, k0):
     """out[i0, i1, k0:k0+8] = (S[rr, cc] + 1e-10) * inv, inv = 1 / its L2 norm when
     norm_mode == 2 (per histogram), else the given inv."""
     if norm_mode == 2:
-        s = 0.0
-        for o in range(ORIENTATIONS):
-            v = np.float64(S[rr, cc, o]) + 1e-10
-            s += v * v
-        inv = 1.0 / math.sqrt(s)
+        inv = 1.0 / math.sqrt(_hist_sq(S, rr, cc))
     for o in range(ORIENTATIONS):
         out[i0, i1, k0 + o] = np.float32((np.float64(S[rr, cc, o]) + 1e-10) * inv)
 
 
 @nb.njit(cache=True, parallel=True)
-def _gather_rows(S, e0, h, r0, r1, offsets, norm_mode, out, ch0):
+def _gather_rows(S, Q, e0, h, r0, r1, offsets, norm_mode, out, ch0):
     """Descriptors of image rows r0..r1-1 into out[i, c, ch0:ch0+32] (same values as
     :func:`_descriptor`; source rows mirrored once per row, columns only near the
-    left / right border)."""
+    left / right border). Q: per-pixel :func:`_hist_sq` of S (used when norm_mode == 1)."""
     w = S.shape[1]
     n_h = offsets.shape[0] + 1
     lo = 0
@@ -238,12 +242,55 @@ def _gather_rows(S, e0, h, r0, r1, offsets, norm_mode, out, ch0):
             if norm_mode == 1:
                 s = 0.0
                 for j in range(n_h):
-                    for o in range(ORIENTATIONS):
-                        v = np.float64(S[rs[j], cs[j], o]) + 1e-10
-                        s += v * v
+                    s += Q[rs[j], cs[j]]
                 inv = 1.0 / math.sqrt(s)
             for j in range(n_h):
                 _write_hist(S, rs[j], cs[j], norm_mode, inv, out, i, c, ch0 + j * ORIENTATIONS)
+
+
+@nb.njit(cache=True, parallel=True)
+def _per_pixel_norms(S, N, Q, mode):
+    """Per pixel of S: mode 2: N[r, c] = (S[r, c] + 1e-10) / ||S[r, c] + 1e-10||_2
+    (float64 maths, float32 out); mode 1: Q[r, c] = ||S[r, c] + 1e-10||_2^2."""
+    h, w = S.shape[0], S.shape[1]
+    for r in nb.prange(h):
+        for c in range(w):
+            if mode == 2:
+                _write_hist(S, r, c, 2, 1.0, N, r, c, 0)
+            else:
+                Q[r, c] = _hist_sq(S, r, c)
+
+
+@nb.njit(cache=True, parallel=True)
+def _copy_gather_rows(N, e0, h, r0, r1, offsets, out, ch0):
+    """out[i, c, ch0 + 8 j + o] = N[row_j - e0, col_j, o] for the 4 histogram positions of
+    pixel (r0 + i, c) (centre, then mirrored ring positions)."""
+    w = N.shape[1]
+    n_h = offsets.shape[0] + 1
+    lo = 0
+    hi = w
+    for j in range(n_h - 1):
+        lo = max(lo, -offsets[j, 1])
+        hi = min(hi, w - offsets[j, 1])
+    for i in nb.prange(r1 - r0):
+        r = r0 + i
+        rs = np.empty(n_h, np.int64)
+        cs = np.empty(n_h, np.int64)
+        rs[0] = r - e0
+        for j in range(n_h - 1):
+            rs[j + 1] = _reflect(r + offsets[j, 0], h) - e0
+        for c in range(w):
+            cs[0] = c
+            if lo <= c < hi:
+                for j in range(n_h - 1):
+                    cs[j + 1] = c + offsets[j, 1]
+            else:
+                for j in range(n_h - 1):
+                    cs[j + 1] = _reflect(c + offsets[j, 1], w)
+            for j in range(n_h):
+                k0 = ch0 + j * ORIENTATIONS
+                for o in range(ORIENTATIONS):
+                    out[i, c, k0 + o] = N[rs[j], cs[j], o]
 
 
 @nb.njit(cache=True, parallel=True)
@@ -285,6 +332,11 @@ def smoothed_maps(img, e0, e1, work=None):
     -------
     S : ndarray, shape (e1 - e0, W, 8), float32
     """
+    return _smoothed_maps(img, e0, e1, work)[0]
+
+
+def _smoothed_maps(img, e0, e1, work=None):
+    """(S, spare): the smoothed maps and the (now unused) unsmoothed-map buffer."""
     band = img[e0:e1]
     n = e1 - e0
     if work is None or work[0].shape[0] < n or work[0].shape[1] != img.shape[1]:
@@ -293,7 +345,27 @@ def smoothed_maps(img, e0, e1, work=None):
         hist, dst = work[0][:n], work[1][:n]
     _orientation_maps(band, _COS, _SIN, _KAPPA, hist)
     S = cv2.sepFilter2D(hist, cv2.CV_32F, _KERNEL, _KERNEL, dst=dst, borderType=cv2.BORDER_REFLECT)
-    return S
+    return S, hist
+
+
+def _daisy_band(img, r0, r1, out, ch0, mode, work):
+    """Descriptors of image rows r0..r1-1 into out[:, :, ch0:ch0+32] (out: (r1-r0, W, C)).
+
+    With per-histogram normalization every pixel's histogram is normalized once (into the
+    spare buffer) and the descriptors are gathered by copying: bit-identical to
+    normalizing the 4 histograms of each descriptor separately.
+    """
+    h = img.shape[0]
+    e0, e1 = band_extent(r0, r1, h)
+    S, spare = _smoothed_maps(img, e0, e1, work)
+    if mode == 2:
+        _per_pixel_norms(S, spare, np.empty((1, 1), dtype=np.float64), 2)
+        _copy_gather_rows(spare, e0, h, r0, r1, RING_OFFSETS, out, ch0)
+    else:
+        Q = np.empty(S.shape[:2] if mode == 1 else (1, 1), dtype=np.float64)
+        if mode == 1:
+            _per_pixel_norms(S, spare, Q, 1)
+        _gather_rows(S, Q, e0, h, r0, r1, RING_OFFSETS, mode, out, ch0)
 
 
 def band_extent(r0, r1, h):
@@ -309,14 +381,20 @@ def daisy_rows(img, r0, r1, out, ch0=0, normalization="daisy", work=None):
     and the result is bit-identical to processing the whole image. ``work``: optional
     buffers from :func:`workspace`.
     """
-    h = img.shape[0]
-    e0, e1 = band_extent(r0, r1, h)
-    S = smoothed_maps(img, e0, e1, work)
-    _gather_rows(S, e0, h, r0, r1, RING_OFFSETS, _norm_mode(normalization), out, ch0)
+    _daisy_band(img, r0, r1, out, ch0, _norm_mode(normalization), work)
 
 
 def _auto_band_rows(w, target_pixels=1 << 20):
     return max(64, target_pixels // max(w, 1))
+
+
+def _check_band_rows(band_rows, w):
+    if band_rows is None:
+        return _auto_band_rows(w)
+    step = int(band_rows)
+    if step < 1:
+        raise ValueError(f"band_rows must be >= 1, got {band_rows}")
+    return step
 
 
 def extract_daisy(gray, normalization="daisy", band_rows=None):
@@ -345,15 +423,11 @@ def extract_daisy(gray, normalization="daisy", band_rows=None):
     img = gray_as_float32(gray)
     h, w = img.shape
     out = np.empty((h, w, DAISY_DIMS), dtype=np.float32)
-    step = int(band_rows) if band_rows else _auto_band_rows(w)
-    if step < 1:
-        raise ValueError(f"band_rows must be >= 1, got {band_rows}")
+    step = _check_band_rows(band_rows, w)
     work = workspace(min(h, step + 2 * BAND_MARGIN), w) if step < h else None
     for r0 in range(0, h, step):
         r1 = min(h, r0 + step)
-        e0, e1 = band_extent(r0, r1, h)
-        S = smoothed_maps(img, e0, e1, work)
-        _gather_rows(S, e0, h, r0, r1, RING_OFFSETS, mode, out[r0:r1], 0)
+        _daisy_band(img, r0, r1, out[r0:r1], 0, mode, work)
     return out
 
 
@@ -388,7 +462,7 @@ def daisy_points(img, rows, cols, out, ch0=0, normalization="daisy", band_rows=N
     h, w = img.shape
     if rows.shape[0] == 0:
         return
-    step = int(band_rows) if band_rows else _auto_band_rows(w)
+    step = _check_band_rows(band_rows, w)
     band = rows // step
     order = np.argsort(band, kind="stable")
     bounds = np.searchsorted(band[order], np.arange(0, (h + step - 1) // step + 1))

@@ -159,6 +159,10 @@ def test_daisy_band_size_does_not_change_result():
         assert np.array_equal(features.extract_daisy(gray, band_rows=rows), whole)
     rows, cols = np.array([0, 60, 30, 30, 12]), np.array([36, 0, 18, 18, 5])
     assert np.array_equal(features.daisy_at(gray, rows, cols, band_rows=7), whole[rows, cols])
+    for norm in ("l2", "off"):
+        whole = features.extract_daisy(gray, normalization=norm)
+        assert np.array_equal(features.extract_daisy(gray, normalization=norm, band_rows=9), whole)
+        assert np.array_equal(features.daisy_at(gray, rows, cols, normalization=norm), whole[rows, cols])
 
 
 # ----------------------------------------------------------------------------- assembly
@@ -246,6 +250,8 @@ def test_bad_semantic_and_coords_raise():
         features.features_at(gray, [0.5], [0])
     with pytest.raises(ValueError, match="band_rows"):
         features.pixel_features(gray, band_rows=0)
+    with pytest.raises(ValueError, match="band_rows"):
+        features.extract_daisy(gray, band_rows=0)
     with pytest.raises(ValueError, match="normalization"):
         features.extract_daisy(gray, normalization="l1")
 
