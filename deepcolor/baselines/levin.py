@@ -1,0 +1,290 @@
+"""Colorization using optimization (Levin, Lischinski, Weiss, SIGGRAPH 2004).
+
+The user marks a few pixels with colour; every other pixel's chrominance is the
+weighted average of its 3x3 neighbours' chrominance, with weights that fall off with
+the luminance difference. Both chroma channels (U and V of the release's YUV space,
+:mod:`deepcolor.color`) solve the same sparse linear system with different right-hand
+sides; the luminance is the input's, untouched.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from deepcolor.baselines.multigrid import MultigridSolver, bicgstab, conjugate_gradients
+from deepcolor.color import CHROMA_SCALE, combine, rgb2yuv, to_gray
+
+#: The 8 neighbour offsets (dy, dx) of the 3x3 window.
+_OFFSETS = tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0))
+
+#: ``2 sigma_r^2 = VARIANCE_FACTOR * (variance of the 3x3 window around r)``; 0.6 is the
+#: value of the authors' MATLAB code.
+VARIANCE_FACTOR = 0.6
+
+#: Lower bound of ``2 sigma_r^2`` in squared gray levels (flat windows: equal weights).
+MIN_TWO_SIGMA2 = 0.1
+
+#: ``2 sigma_r^2`` is raised where needed so that the most similar neighbour of ``r``
+#: keeps at least this weight before normalization (a pixel unlike all its neighbours
+#: still averages them, most strongly the closest one).
+MIN_BEST_WEIGHT = 0.01
+
+#: Linear solvers of :func:`levin_chroma`: conjugate gradients preconditioned by a
+#: smoothed-aggregation multigrid V-cycle (the default, chosen by measurement: see
+#: ``benchmarks/bench_baselines.py``) and a sparse LU factorization (SuperLU), reused
+#: for U and V.
+SOLVERS = ("multigrid", "splu")
+
+#: Default relative residual of the iterative solver; the chroma it gives is within
+#: about 0.05 gray levels of the exact solution (measured against ``splu``).
+DEFAULT_RTOL = 1e-4
+
+
+def _shift_pairs(shape, offsets=_OFFSETS):
+    """Flat index pairs ``(r, s)`` of in-image neighbours, one block per offset."""
+    h, w = shape
+    index = np.arange(h * w, dtype=np.int64 if h * w >= 2**31 else np.int32).reshape(h, w)
+    pairs = []
+    for dy, dx in offsets:
+        r = index[max(0, -dy) : h - max(0, dy), max(0, -dx) : w - max(0, dx)]
+        s = index[max(0, dy) : h - max(0, -dy), max(0, dx) : w - max(0, -dx)]
+        pairs.append((r.ravel(), s.ravel()))
+    return pairs
+
+
+def _local_variance(y):
+    """Variance of the 3x3 window around each pixel (centre included, clipped at the border)."""
+    h, w = y.shape
+    total = np.zeros_like(y)
+    total2 = np.zeros_like(y)
+    count = np.zeros_like(y)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            src = y[max(0, dy) : h - max(0, -dy), max(0, dx) : w - max(0, -dx)]
+            dst = (slice(max(0, -dy), h - max(0, dy)), slice(max(0, -dx), w - max(0, dx)))
+            total[dst] += src
+            total2[dst] += src * src
+            count[dst] += 1
+    mean = total / count
+    return np.maximum(total2 / count - mean * mean, 0.0)
+
+
+def _two_sigma2(y, pairs, d2_blocks):
+    """``2 sigma_r^2`` per pixel, flat: local variance with the two lower bounds."""
+    n = y.size
+    min_d2 = np.full(n, np.inf)
+    for (r, _), d2 in zip(pairs, d2_blocks):
+        # Each offset block lists a pixel at most once: fancy-indexed updates are safe.
+        min_d2[r] = np.minimum(min_d2[r], d2)
+    min_d2[~np.isfinite(min_d2)] = 0.0  # a 1x1 image has no neighbour
+    two_sigma2 = VARIANCE_FACTOR * _local_variance(y).ravel()
+    np.maximum(two_sigma2, min_d2 / np.log(1.0 / MIN_BEST_WEIGHT), out=two_sigma2)
+    np.maximum(two_sigma2, MIN_TWO_SIGMA2, out=two_sigma2)
+    return two_sigma2
+
+
+def affinity_kernel(gray, *, symmetric=True):
+    """Unnormalized 3x3 luminance affinities ``k_rs`` of Levin et al. 2004.
+
+    ``k_rs = exp(-(Y_r - Y_s)^2 / (2 sigma^2))`` for the 8 neighbours ``s`` of ``r``
+    (the paper's eq. 2 before normalization). ``2 sigma_r^2`` is
+    :data:`VARIANCE_FACTOR` times the variance of the 3x3 window around ``r``, raised
+    where needed so that the most similar neighbour keeps a weight of at least
+    :data:`MIN_BEST_WEIGHT`, and never below :data:`MIN_TWO_SIGMA2`.
+
+    Parameters
+    ----------
+    gray : ndarray, shape (H, W), uint8 or float
+        Luminance in gray levels (0..255).
+    symmetric : bool
+        ``True`` (default): the pair ``(r, s)`` uses the mean of ``2 sigma_r^2`` and
+        ``2 sigma_s^2``, so ``K`` is symmetric and the colorization system is a graph
+        Laplacian (symmetric positive definite: conjugate gradients and multigrid
+        apply). ``False``: the paper's per-pixel ``sigma_r`` (row ``r`` uses
+        ``sigma_r``), a nonsymmetric ``K``.
+
+    Returns
+    -------
+    K : scipy.sparse.csr_matrix, shape (H*W, H*W), float64
+        Pixel ``(i, j)`` is row ``i * W + j``; zero diagonal; at most 8 entries a row,
+        all in (0, 1].
+    """
+    y = np.asarray(gray, dtype=np.float64)
+    if y.ndim != 2 or y.size == 0:
+        raise ValueError(f"gray must be a non-empty (H, W) array, got shape {y.shape}")
+    flat = y.ravel()
+    n = flat.size
+    pairs = _shift_pairs(y.shape)
+    d2_blocks = [(flat[r] - flat[s]) ** 2 for r, s in pairs]
+    two_sigma2 = _two_sigma2(y, pairs, d2_blocks)
+    data = []
+    for (r, s), d2 in zip(pairs, d2_blocks):
+        denom = 0.5 * (two_sigma2[r] + two_sigma2[s]) if symmetric else two_sigma2[r]
+        data.append(np.exp(-d2 / denom))
+    rows = np.concatenate([r for r, _ in pairs])
+    cols = np.concatenate([s for _, s in pairs])
+    K = sp.csr_matrix((np.concatenate(data), (rows, cols)), shape=(n, n))
+    K.sort_indices()
+    return K
+
+
+def affinity_matrix(gray, *, symmetric=True):
+    """Row-normalized 3x3 luminance affinities ``W`` (Levin et al. 2004, eq. 2).
+
+    ``W = D^-1 K`` with ``K`` from :func:`affinity_kernel` and ``D`` its row sums:
+    every row sums to 1, so ``U(r) = sum_s w_rs U(s)`` is a weighted average.
+
+    Parameters
+    ----------
+    gray : ndarray, shape (H, W), uint8 or float
+    symmetric : bool
+        See :func:`affinity_kernel`.
+
+    Returns
+    -------
+    W : scipy.sparse.csr_matrix, shape (H*W, H*W), float64
+    """
+    K = affinity_kernel(gray, symmetric=symmetric)
+    row_sum = np.asarray(K.sum(axis=1)).ravel()
+    row_sum[row_sum == 0] = 1.0
+    return sp.csr_matrix(sp.diags(1.0 / row_sum) @ K)
+
+
+def _check_hints(gray, hint_mask, values=None, values_name="hints"):
+    gray = to_gray(gray, "gray")
+    mask = np.asarray(hint_mask)
+    if mask.shape != gray.shape:
+        raise ValueError(f"hint_mask has shape {mask.shape}, gray has {gray.shape}: they must match")
+    if mask.dtype != bool:
+        if not np.issubdtype(mask.dtype, np.number):
+            raise ValueError(f"hint_mask must be boolean, got dtype {mask.dtype}")
+        mask = mask != 0
+    return gray, mask
+
+
+def levin_chroma(gray, hint_chroma, hint_mask, *, solver="multigrid", symmetric=True, rtol=DEFAULT_RTOL):
+    """Propagate hint chrominance by Levin et al.'s optimization (SIGGRAPH 2004).
+
+    Minimizes ``J(U) = sum_r (U(r) - sum_s w_rs U(s))^2`` with the hinted pixels fixed,
+    i.e. solves ``U(r) = sum_s w_rs U(s)`` at every free pixel ``r``; the same for V.
+    Multiplying row ``r`` by ``d_r = sum_s k_rs`` gives the equivalent system
+    ``(D - K)_FF U_F = K_FH U_H`` (F: free, H: hinted pixels), symmetric positive
+    definite when ``K`` is symmetric (the default). One matrix serves both channels:
+    the multigrid hierarchy (or the LU factors) is built once and solves U and V.
+
+    Parameters
+    ----------
+    gray : ndarray, shape (H, W), uint8
+        Luminance (the input; RGB is converted with :func:`deepcolor.color.to_gray`).
+    hint_chroma : ndarray, shape (H, W, C), float
+        Values to propagate (U and V in gray levels, C = 2); read only where
+        ``hint_mask`` is set.
+    hint_mask : ndarray, shape (H, W), bool
+    solver : {"multigrid", "splu"}
+        ``"multigrid"``: conjugate gradients preconditioned by a smoothed-aggregation
+        V-cycle (:mod:`deepcolor.baselines.multigrid`; with ``symmetric=False``
+        BiCGSTAB with the V-cycle of the symmetrized matrix). ``"splu"``: sparse LU
+        (SuperLU, COLAMD ordering), factorized once; exact but slow and memory hungry
+        beyond about 256x256 (see ``benchmarks/bench_baselines.py``).
+    symmetric : bool
+        Pairwise (default) or the paper's per-pixel sigma, see :func:`affinity_kernel`.
+    rtol : float
+        Relative residual of the iterative solver.
+
+    Returns
+    -------
+    chroma : ndarray, shape (H, W, C), float64
+        Equal to ``hint_chroma`` at hinted pixels; all zeros when no pixel is hinted.
+    """
+    gray, mask = _check_hints(gray, hint_mask)
+    values = np.asarray(hint_chroma, dtype=np.float64)
+    if values.ndim == 2:
+        values = values[..., None]
+    if values.ndim != 3 or values.shape[:2] != gray.shape:
+        raise ValueError(f"hint_chroma must have shape {gray.shape + ('C',)}, got {np.shape(hint_chroma)}")
+    if solver not in SOLVERS:
+        raise ValueError(f"unknown solver {solver!r}; choose one of {', '.join(SOLVERS)}")
+    if not np.all(np.isfinite(values[mask])):
+        raise ValueError("hint_chroma has non-finite values at hinted pixels")
+    n, channels = gray.size, values.shape[2]
+    hinted = mask.ravel()
+    out = np.zeros((n, channels))
+    out[hinted] = values.reshape(n, channels)[hinted]
+    if not hinted.any() or hinted.all():
+        return out.reshape(values.shape)
+    K = affinity_kernel(gray, symmetric=symmetric)
+    degree = np.asarray(K.sum(axis=1)).ravel()
+    free = ~hinted
+    if solver == "splu":
+        K_free = K[free]
+        A = sp.diags(degree[free]) - K_free[:, free]
+        b = K_free[:, hinted] @ out[hinted]
+        out[free] = spla.splu(sp.csc_matrix(A)).solve(b)
+        return out.reshape(values.shape)
+    out[free] = _solve_multigrid(K, degree, free, out, symmetric, rtol)
+    return out.reshape(values.shape)
+
+
+def _grid_system(K, degree, free):
+    """``(D - K)`` on the free pixels, identity rows (and zero columns) at hinted ones."""
+    f = free.astype(np.float64)
+    F = sp.diags(f)
+    return sp.csr_matrix(sp.diags(f * degree + (1.0 - f)) - F @ K @ F)
+
+
+def _solve_multigrid(K, degree, free, known, symmetric, rtol):
+    # Hinted values enter the right-hand side; their rows are identities, so starting
+    # from the known values keeps them exact and the residual lives on free pixels.
+    f = free.astype(np.float64)
+    b = (K @ known) * f[:, None] + known
+    A = _grid_system(K, degree, free)
+    if symmetric:
+        hierarchy = MultigridSolver(A)
+        x, _ = conjugate_gradients(A, b, hierarchy, x0=known, rtol=rtol)
+    else:
+        Ks = 0.5 * (K + K.T)
+        As = _grid_system(Ks, np.asarray(Ks.sum(axis=1)).ravel(), free)
+        x, _ = bicgstab(A, b, MultigridSolver(As).aspreconditioner(), x0=known, rtol=rtol)
+    return x[free]
+
+
+def levin_colorize(gray, hints_rgb, hint_mask, **kwargs):
+    """Colorize ``gray`` from colored hints (Levin, Lischinski, Weiss, SIGGRAPH 2004).
+
+    The chrominance (U, V of :mod:`deepcolor.color`) of ``hints_rgb`` at the hinted
+    pixels is propagated to every other pixel by :func:`levin_chroma`; the luminance
+    is ``gray``, unchanged (``rgb2gray(output)`` equals ``gray`` within 1 level where
+    the colour fits the RGB gamut; out-of-gamut colours are clipped per channel, as
+    :func:`deepcolor.color.combine` does).
+
+    Leakage across a strong edge is small: on a two-region image (gray 60 | 190) with
+    one hint block per region, every pixel stays within 0.03 levels of its own
+    region's hint chroma, the pixels next to the edge included (measured by
+    ``tests/test_baselines.py::test_levin_regions_take_their_hint``).
+
+    Parameters
+    ----------
+    gray : ndarray, shape (H, W), uint8
+        The grayscale input (an RGB input is converted to gray first).
+    hints_rgb : ndarray, shape (H, W, 3), uint8
+        Colours of the hints, read only where ``hint_mask`` is set (e.g. the gray
+        image with coloured strokes painted on, as in the paper's demo).
+    hint_mask : ndarray, shape (H, W), bool
+        Hinted pixels (hard constraints).
+    **kwargs
+        ``solver``, ``symmetric``, ``rtol`` of :func:`levin_chroma`.
+
+    Returns
+    -------
+    rgb : ndarray, shape (H, W, 3), uint8
+        With no hint at all, the gray image (U = V = 0).
+    """
+    gray, mask = _check_hints(gray, hint_mask)
+    hints_rgb = np.asarray(hints_rgb)
+    if hints_rgb.shape != gray.shape + (3,):
+        raise ValueError(f"hints_rgb has shape {hints_rgb.shape}, expected {gray.shape + (3,)} (the gray image's size)")
+    if hints_rgb.dtype != np.uint8:
+        raise ValueError(f"hints_rgb must be uint8 (8-bit RGB), got {hints_rgb.dtype}")
+    chroma = rgb2yuv(hints_rgb)[..., 1:]
+    uv = levin_chroma(gray, chroma, mask, **kwargs)
+    return combine(gray, uv / CHROMA_SCALE)
