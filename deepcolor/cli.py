@@ -17,6 +17,8 @@ COMMAND_MODULES = [
     "deepcolor.commands.colorize",
     "deepcolor.commands.benchmark",
     "deepcolor.commands.parser",
+    "deepcolor.commands.scribble",
+    "deepcolor.commands.transfer",
 ]
 
 

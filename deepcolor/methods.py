@@ -26,6 +26,7 @@ import numpy as np
 METHOD_MODULES = [
     "deepcolor.methods_basic",
     "deepcolor.pipeline_methods",
+    "deepcolor.baselines.methods",
 ]
 
 

@@ -1,0 +1,89 @@
+"""``deepcolor scribble``: colorize from coloured strokes (Levin, Lischinski, Weiss 2004)."""
+
+import argparse
+import os
+
+EPILOG = """\
+examples:
+  deepcolor scribble photo_gray.png photo_marked.png -o photo_color.png
+  deepcolor scribble photo_gray.png photo_marked.png --mask strokes.png -o out.png --force
+
+MARKED is GRAY with coloured strokes painted on it (as in the paper's demo): a pixel is
+a hint where its chroma (U or V) differs from GRAY's by more than --tolerance levels,
+which absorbs JPEG noise. With --mask, the hints are the nonzero pixels of MASK instead
+and their colours come from MARKED. The output keeps GRAY's luminance.
+"""
+
+
+def register(subparsers):
+    from deepcolor.hints import MARK_TOLERANCE
+
+    p = subparsers.add_parser(
+        "scribble",
+        help="colorize a gray image from coloured strokes (Levin et al. 2004)",
+        description=(
+            "Colorization using optimization (Levin, Lischinski, Weiss, SIGGRAPH 2004): the colours of "
+            "the strokes spread to pixels of similar luminance."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("gray", metavar="GRAY", help="grayscale image (a colour file is converted to gray)")
+    p.add_argument("marked", metavar="MARKED", help="GRAY with coloured strokes painted on it")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="output image file")
+    p.add_argument("--mask", metavar="MASK", help="explicit hint mask: nonzero pixels are hints")
+    p.add_argument(
+        "--tolerance", type=float, default=MARK_TOLERANCE, metavar="T",
+        help=f"chroma difference (levels) that makes a MARKED pixel a hint (default: {MARK_TOLERANCE:g})",
+    )
+    p.add_argument("--force", action="store_true", help="replace OUT if it exists")
+    p.set_defaults(func=run_command)
+
+
+def _size(image):
+    return f"{image.shape[1]}x{image.shape[0]}"
+
+
+def run_command(args):
+    from deepcolor.cli import CommandError
+    from deepcolor.color import to_gray
+    from deepcolor.io import is_image_file, load_rgb, save_image
+
+    if not is_image_file(args.output):
+        raise CommandError(f"{args.output}: output needs an image extension (.png, .jpg, ...)")
+    if os.path.exists(args.output) and not args.force:
+        raise FileExistsError(f"{args.output}: exists (use --force to replace it)")
+    for path in (args.gray, args.marked):
+        if os.path.abspath(path) == os.path.abspath(args.output):
+            raise CommandError(f"{args.output}: is an input; refusing to overwrite it")
+    gray_rgb = load_rgb(args.gray)
+    marked = load_rgb(args.marked)
+    if marked.shape != gray_rgb.shape:
+        raise CommandError(
+            f"{args.marked}: is {_size(marked)} but {args.gray} is {_size(gray_rgb)}; they must have the same size"
+        )
+    if args.mask:
+        from deepcolor.io import load_gray
+
+        mask_image = load_gray(args.mask)
+        if mask_image.shape != gray_rgb.shape[:2]:
+            raise CommandError(
+                f"{args.mask}: is {_size(mask_image)} but {args.gray} is {_size(gray_rgb)}; they must have the same size"
+            )
+        mask = mask_image > 0
+        if not mask.any():
+            raise CommandError(f"{args.mask}: no hint (the mask has no nonzero pixel)")
+    else:
+        from deepcolor.hints import hints_from_marked
+
+        mask = hints_from_marked(gray_rgb, marked, tolerance=args.tolerance)
+        if not mask.any():
+            raise CommandError(
+                f"{args.marked}: no hint found (no pixel's chroma differs from {args.gray} by more than "
+                f"{args.tolerance:g} levels); paint coloured strokes or pass --mask"
+            )
+    from deepcolor.baselines.levin import levin_colorize
+
+    out = levin_colorize(to_gray(gray_rgb, args.gray), marked, mask)
+    save_image(args.output, out, overwrite=args.force)
+    return 0

@@ -1,0 +1,60 @@
+"""``deepcolor transfer``: colour a gray image from a reference photo (Welsh 2002, Reinhard 2001)."""
+
+import argparse
+import os
+
+EPILOG = """\
+examples:
+  deepcolor transfer beach_gray.jpg --reference beach_color.jpg -o beach_color_transfer.png
+  deepcolor transfer beach_gray.jpg --reference beach_color.jpg --method reinhard -o out.png --force
+
+welsh: every pixel takes the chroma of the reference sample (of --samples, on a jittered
+grid) that best matches its luminance and 5x5 standard deviation (Welsh, Ashikhmin,
+Mueller 2002). reinhard: the reference's mean l-alpha-beta chroma, a global tint
+(Reinhard et al. 2001). Both keep GRAY's luminance.
+"""
+
+METHODS = ("welsh", "reinhard")
+
+
+def register(subparsers):
+    p = subparsers.add_parser(
+        "transfer",
+        help="colour a gray image from a colour reference (Welsh et al. 2002, Reinhard et al. 2001)",
+        description="Transfer the colours of a reference photo to a grayscale image.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("gray", metavar="GRAY", help="grayscale image (a colour file is converted to gray)")
+    p.add_argument("--reference", "-r", required=True, metavar="REF", help="colour reference image")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="output image file")
+    p.add_argument("--method", choices=METHODS, default="welsh", help="transfer method (default: welsh)")
+    p.add_argument("--samples", type=int, default=200, metavar="N", help="welsh: jittered samples (default: 200)")
+    p.add_argument("--seed", type=int, default=0, help="welsh: seed of the jitter (default: 0)")
+    p.add_argument("--force", action="store_true", help="replace OUT if it exists")
+    p.set_defaults(func=run_command)
+
+
+def run_command(args):
+    from deepcolor.cli import CommandError
+    from deepcolor.io import is_image_file, load_gray, load_rgb, save_image
+
+    if not is_image_file(args.output):
+        raise CommandError(f"{args.output}: output needs an image extension (.png, .jpg, ...)")
+    if os.path.exists(args.output) and not args.force:
+        raise FileExistsError(f"{args.output}: exists (use --force to replace it)")
+    for path in (args.gray, args.reference):
+        if os.path.abspath(path) == os.path.abspath(args.output):
+            raise CommandError(f"{args.output}: is an input; refusing to overwrite it")
+    if args.samples < 1:
+        raise CommandError(f"--samples must be >= 1, got {args.samples}")
+    gray = load_gray(args.gray)
+    reference = load_rgb(args.reference)
+    from deepcolor.baselines.transfer import reinhard_transfer, welsh_transfer
+
+    if args.method == "welsh":
+        out = welsh_transfer(gray, reference, samples=args.samples, seed=args.seed)
+    else:
+        out = reinhard_transfer(gray, reference)
+    save_image(args.output, out, overwrite=args.force)
+    return 0
