@@ -68,7 +68,10 @@ def main(argv=None):
 
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
     cv2.setNumThreads(args.threads)
-    print(f"threads: numba {numba.get_num_threads()}, opencv {cv2.getNumThreads()}; cpus {os.cpu_count()}; load average {os.getloadavg()[0]:.2f}")
+    features.extract_daisy(np.zeros((8, 8), np.uint8))  # starts the threading layer (JIT cached on disk)
+    print(f"threads: numba {numba.get_num_threads()}, opencv {cv2.getNumThreads()}; cpus {os.cpu_count()}; "
+          f"threading layer {numba.threading_layer()}, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}; "
+          f"load average {os.getloadavg()[0]:.2f}")
     # machine-load calibration: np.exp on 2**20 float64 (about 1.5 ms on an idle core here)
     ones = np.ones(1 << 20)
     cal = []
