@@ -35,8 +35,9 @@ MIN_BEST_WEIGHT = 0.01
 #: for U and V.
 SOLVERS = ("multigrid", "splu")
 
-#: Default relative residual of the iterative solver; the chroma it gives is within
-#: about 0.05 gray levels of the exact solution (measured against ``splu``).
+#: Default relative residual of the iterative solver: on SIFT Flow images with 20
+#: hints the output differs from the exact (``splu``) one by at most 1 level in
+#: under 0.06% of the pixel channels (measured).
 DEFAULT_RTOL = 1e-4
 
 
@@ -257,10 +258,12 @@ def levin_colorize(gray, hints_rgb, hint_mask, **kwargs):
     the colour fits the RGB gamut; out-of-gamut colours are clipped per channel, as
     :func:`deepcolor.color.combine` does).
 
-    Leakage across a strong edge is small: on a two-region image (gray 60 | 190) with
-    one hint block per region, every pixel stays within 0.03 levels of its own
-    region's hint chroma, the pixels next to the edge included (measured by
-    ``tests/test_baselines.py::test_levin_regions_take_their_hint``).
+    Leakage across edges is small (measured in ``tests/test_baselines.py``): on two
+    flat halves split by a step edge, one 3x3 hint block each, every pixel stays within
+    1.4 levels of its own half's hint chroma, pixels at the edge included; with three
+    regions, 5.4 levels at most, at the T-junction where they meet. Because sigma_r
+    comes from the local variance, a step in a flat region is a barrier whatever its
+    height (4 levels leak as little as 130).
 
     Parameters
     ----------
