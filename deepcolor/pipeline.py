@@ -38,8 +38,7 @@ DEFAULT_PARSER_DIR = os.path.join(PACKAGE_DIR, "models", "parser")
 MODEL_FILE = "model.json"
 MODEL_FORMAT = "deepcolor-model"
 MODEL_VERSION = 1
-#: Used when a model directory does not name its refinement (see ``refine`` in model.json).
-DEFAULT_REFINE = "dt"
+from deepcolor.refine import DEFAULT_REFINE  # noqa: E402  (used when model.json names none)
 
 
 def load_parser_dir(path):
@@ -111,10 +110,15 @@ class Colorizer:
     k : int, lookup's number of nearest gist centres
     """
 
-    def __init__(self, model_dir, config, clusters, parser=None, refine=None, k=None, device=None):
+    def __init__(self, model_dir, config, clusters, parser=None, refine=None, k=None, device=None, layers=None):
         self.model_dir = model_dir
         self.config = config
-        self.clusters = clusters
+        self.all_clusters = clusters
+        if layers is None:
+            layers = config.get("lookup", {}).get("layers")
+        #: lookup over the clusters of layers < ``layers`` (None: all layers, the paper's rule)
+        self.layers = None if layers in (None, 0) else int(layers)
+        self.clusters = [c for c in clusters if self.layers is None or c.layer < self.layers]
         self.parser = parser
         self.refine = refine or config.get("refine") or DEFAULT_REFINE
         self.k = int(k or config.get("lookup", {}).get("k", 3))
@@ -123,8 +127,11 @@ class Colorizer:
         self._networks = {}
 
     @classmethod
-    def load(cls, path=None, refine=None, k=None, device=None):
+    def load(cls, path=None, refine=None, k=None, device=None, layers=None):
         """Load a model directory (``None``: the shipped default model).
+
+        ``refine``, ``k`` (nearest gist centres) and ``layers`` (look up among the clusters
+        of the first ``layers`` layers only) override the model's settings.
 
         Raises
         ------
@@ -161,7 +168,7 @@ class Colorizer:
             if not os.path.exists(parser_dir):
                 raise FileNotFoundError(f"{parser_dir}: the model's scene parser is missing")
             parser = load_parser_dir(parser_dir)
-        return cls(model_dir, config, clusters, parser, refine, k, device)
+        return cls(model_dir, config, clusters, parser, refine, k, device, layers)
 
     def network(self, cluster):
         from deepcolor.model import ChromaNetwork
@@ -245,17 +252,18 @@ class TrainSettings:
     clusters: int = 24
     mu: int = 80
     min_psnr: float = 26.0
-    max_layers: int = 0  # 0: no cap (Algorithm 3 as written)
+    max_layers: int = 2  # 0: no cap (Algorithm 3 as written); see deepcolor/commands/train.py
     samples: int = 1000
-    epochs: int = 12
-    batch_size: int = 1024
-    lr: float = 2e-3
+    epochs: int = 10
+    batch_size: int = 2048
+    lr: float = 3e-3
     seed: int = 0
     semantic: bool = True
-    judge_refine: str = "none"
+    judge_refine: str = DEFAULT_REFINE
     judge_stride: int = 2
     refine: str = DEFAULT_REFINE
     lookup_k: int = 3
+    lookup_layers: int = 0  # 0: all layers
 
     def to_json(self):
         return dataclasses.asdict(self)
@@ -280,8 +288,9 @@ def _cluster_job(task, tset, model_dir, settings, threads, device):
     from clustering.hierarchy import cluster_name
     from deepcolor.model import train_network
 
-    if threads:
-        torch.set_num_threads(threads)
+    # one thread per job: the MLP's matrices are small, and two threads on a shared
+    # 2-core machine ran 4x slower than one in our measurements
+    torch.set_num_threads(threads or 1)
     layer, index, members = task
     start = time.time()
     feats, targets = tset.samples(members)
@@ -412,7 +421,8 @@ def train_model(records, model_dir, settings=None, *, parser=None, cache=None, j
                          "parser_id": config.parser_id},
             "parser": "parser" if parser is not None else None,
             "refine": settings.refine,
-            "lookup": {"k": settings.lookup_k, "gist": "euclidean", "semantic": "cosine"},
+            "lookup": {"k": settings.lookup_k, "layers": settings.lookup_layers or None, "gist": "euclidean",
+                       "semantic": "cosine"},
             "training": settings.to_json(),
             "judging": {"refine": settings.judge_refine, "stride": settings.judge_stride,
                         "metric": "PSNR over the full image, RGB 8-bit"},
