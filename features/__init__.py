@@ -20,6 +20,12 @@ default spin-waiting, each parallel region can lose a whole scheduler time slice
 cores are shared with other processes (measured here: ~12 ms per region on a loaded
 2-core machine, against ~1-2 ms of work at 256 x 256). It only takes effect if no OpenMP
 runtime has been started yet in the process; export the variable to override.
+
+Numba picks its OpenMP threading layer here (no TBB): GNU OpenMP is not fork-safe, so a
+process that has computed features must not ``fork()`` children that compute features
+again (they abort with "fork() called from a process already using GNU OpenMP"). Use the
+``spawn`` / ``forkserver`` start methods, or ``NUMBA_THREADING_LAYER=workqueue``. The gist
+thread pool is recreated after a fork.
 """
 
 import os as _os

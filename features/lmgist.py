@@ -25,7 +25,9 @@ pipeline:
    (``downN``: cell bounds ``fix(linspace(0, 256, 5))``).
 
 Layout of the 512-vector (as ``LMgist``): filter-major, filter ``f = 8 * scale +
-orientation`` (scale 0 is the finest, orientation ``j`` at angle ``pi * j / 8``); within
+orientation`` (scale 0 is the finest; orientation ``j`` adds ``pi * j / 8`` to the
+frequency angle, so its pass band is centred on angle ``-pi * j / 8`` of ``fx + i fy``,
+``fy`` along the rows: ``j = 0`` responds to intensity varying along x); within
 a filter the 16 cells in MATLAB column-major order, ``index = 16 * f + 4 * block_col +
 block_row``.
 
@@ -279,15 +281,18 @@ def _block_bounds(size, n_blocks):
 
 
 _POOL = None
+_POOL_PID = None
 _POOL_LOCK = threading.Lock()
 
 
 def _pool():
-    """A small thread pool for the inverse FFTs (OpenCV releases the GIL)."""
-    global _POOL
+    """A small thread pool for the inverse FFTs (OpenCV releases the GIL); recreated in a
+    forked child, where the parent's worker threads do not exist."""
+    global _POOL, _POOL_PID
     with _POOL_LOCK:
-        if _POOL is None:
+        if _POOL is None or _POOL_PID != os.getpid():
             _POOL = ThreadPoolExecutor(max_workers=_N_THREADS, thread_name_prefix="gist")
+            _POOL_PID = os.getpid()
         return _POOL
 
 
