@@ -47,13 +47,48 @@ def _patch_one(img, r, c, h, w, out, i0, i1, ch0):
 
 
 @nb.njit(cache=True, parallel=True)
-def _patch_rows(img, r0, r1, out, ch0):
-    """Write the patches of image rows r0..r1-1 into ``out[i, c, ch0:ch0+49]``."""
-    h, w = img.shape
+def _scale_rows(img, s0, s1, out):
+    """out[r - s0, c] = img[r, c] / 255 (float64 division, rounded to float32)."""
+    w = img.shape[1]
+    for r in nb.prange(s0, s1):
+        for c in range(w):
+            out[r - s0, c] = np.float32(np.float64(img[r, c]) / 255.0)
+
+
+@nb.njit(cache=True, parallel=True)
+def _patch_rows_scaled(scaled, s0, h, r0, r1, out, ch0):
+    """Patches of image rows r0..r1-1 from ``scaled`` (= img / 255 of rows s0..) into
+    ``out[i, c, ch0:ch0+49]``; a straight copy away from the border."""
+    w = scaled.shape[1]
+    R = PATCH_RADIUS
     for i in nb.prange(r1 - r0):
         r = r0 + i
+        inner_row = r - R >= 0 and r + R < h
         for c in range(w):
-            _patch_one(img, r, c, h, w, out, i, c, ch0)
+            centre = scaled[r - s0, c]
+            inner = inner_row and c - R >= 0 and c + R < w
+            k = ch0
+            for dx in range(-R, R + 1):
+                cc = c + dx
+                for dy in range(-R, R + 1):
+                    rr = r + dy
+                    if inner or (0 <= rr < h and 0 <= cc < w):
+                        out[i, c, k] = scaled[rr - s0, cc]
+                    else:
+                        out[i, c, k] = centre
+                    k += 1
+
+
+def _patch_rows(img, r0, r1, out, ch0):
+    """Write the patches of image rows r0..r1-1 into ``out[i, c, ch0:ch0+49]``.
+
+    ``img``: (H, W) float32 in 0..255; ``out``: (r1 - r0, W, C) float32. Only rows
+    ``r0 - 3 .. r1 + 3`` are read (and divided by 255 once each)."""
+    h, w = img.shape
+    s0, s1 = max(0, r0 - PATCH_RADIUS), min(h, r1 + PATCH_RADIUS)
+    scaled = np.empty((s1 - s0, w), dtype=np.float32)
+    _scale_rows(img, s0, s1, scaled)
+    _patch_rows_scaled(scaled, s0, h, r0, r1, out, ch0)
 
 
 @nb.njit(cache=True, parallel=True)
