@@ -33,9 +33,13 @@ import os as _os
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from .daisy import DAISY_DIMS, daisy_at, extract_daisy
-from .lmgist import GIST_DIMS, gist
+from .lmgist import GIST_DIMS, GIST_VERSION, gist
 from .patch import PATCH_DIMS, extract_patches, patches_at
 from .pixel import LOW_MID_DIMS, feature_dims, features_at, iter_feature_bands, pixel_features
+
+#: Version of the per-pixel features (patch, DAISY, layout); bump when their values change
+#: so that cached training features are recomputed.
+FEATURE_VERSION = "1"
 
 _LAZY = {
     "semantic_probabilities": "features.semantic",
@@ -44,7 +48,9 @@ _LAZY = {
 
 __all__ = [
     "DAISY_DIMS",
+    "FEATURE_VERSION",
     "GIST_DIMS",
+    "GIST_VERSION",
     "LOW_MID_DIMS",
     "PATCH_DIMS",
     "daisy_at",

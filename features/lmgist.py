@@ -55,6 +55,8 @@ ORIENTATIONS_PER_SCALE = (8, 8, 8, 8)
 NUMBER_BLOCKS = 4
 FC_PREFILT = 4
 BOUNDARY_EXTENSION = 32
+#: Version of the gist values; bump when they change so cached gists are recomputed.
+GIST_VERSION = 1
 #: Length of the descriptor (512).
 GIST_DIMS = sum(ORIENTATIONS_PER_SCALE) * NUMBER_BLOCKS * NUMBER_BLOCKS
 
