@@ -266,3 +266,12 @@ def test_import_does_not_import_torch_and_semantic_is_lazy():
     assert out.returncode == 0, out.stderr
     with pytest.raises(AttributeError):
         features.no_such_thing  # noqa: B018
+
+
+def test_non_contiguous_and_float_inputs_match_uint8():
+    gray = smooth_image(40, 64, seed=11)
+    view = gray[:, ::2]  # non-contiguous
+    expected = features.pixel_features(np.ascontiguousarray(view))
+    assert np.array_equal(features.pixel_features(view), expected)
+    assert np.array_equal(features.pixel_features(view.astype(np.float32)), expected)
+    assert np.array_equal(features.pixel_features(view.astype(np.float64)), expected)
