@@ -223,3 +223,18 @@ def test_auto_methods_with_cached_gists(tmp_path, monkeypatch):
 def test_auto_methods_need_the_lists(tmp_path):
     with pytest.raises(FileNotFoundError, match="train.txt"):
         get_method("welsh-auto").factory({"data_root": str(tmp_path), "cache_dir": str(tmp_path / "c")})
+
+
+def test_levin_hints_in_the_benchmark_harness(tmp_path):
+    folder = tmp_path / "gt"
+    folder.mkdir()
+    for i in range(3):
+        save_image(folder / f"img{i}.png", np.roll(_gradient_rgb(24, 30), 5 * i, axis=1))
+    out = tmp_path / "run"
+    args = ["benchmark", "--dataset", "folder", "--folder", str(folder), "--method", "levin-hints", "--quiet"]
+    assert main(args + ["--hints-sweep", "0,20", "-o", str(out)]) == 0
+    sweep = (out / "hints_sweep.csv").read_text().splitlines()
+    assert len(sweep) == 3
+    header = sweep[0].split(",")
+    psnr_at = {int(row.split(",")[0]): float(row.split(",")[header.index("psnr_mean")]) for row in sweep[1:]}
+    assert psnr_at[20] > psnr_at[0]  # hints help
