@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "deepcolor.commands.parser",
     "deepcolor.commands.scribble",
     "deepcolor.commands.transfer",
+    "deepcolor.commands.report",
 ]
 
 

@@ -1,0 +1,94 @@
+"""``deepcolor report``: benchmark every method on SIFT Flow and SUN and write a report."""
+
+import argparse
+import shlex
+import sys
+
+EPILOG = """\
+methods: NAME or NAME:KEY=VALUE[:KEY=VALUE] (keys: refine, hints, hint_size, seed, samples),
+comma-separated; 'default' is gray, deepcolor, deepcolor-single, deepcolor-nosemantic,
+deepcolor-norefine, deepcolor:refine=jbf, deepcolor:refine=dt, welsh-auto, reinhard-auto,
+levin-hints:hints=10, levin-hints:hints=100. A method whose model is missing is listed as
+"not available" and the report goes on.
+
+examples:
+  deepcolor report --data ~/datasets -o report
+  deepcolor report --data ~/datasets -o /tmp/r --limit 50 --methods gray,deepcolor,reinhard-auto
+  deepcolor report -o r --datasets sun --predictions zhang16=~/zhang16/sun --no-runtime
+  deepcolor report -o r --predictions iizuka@sun=~/iizuka/sun --sweep 1,2,5,10,20,50,100
+  deepcolor report -o r --datasets folder --folder ~/photos --methods gray,reinhard-auto
+
+output: OUTDIR/report.md, report.html (figures inline), report.json, psnr_hist.png,
+grid.png, worst.png, best.png, runtime.png, hints_sweep.png (with --sweep); the benchmark
+runs under --runs (default OUTDIR/runs), one 'deepcolor benchmark' folder per dataset and
+method: reused when its run.json matches, resumed when partial, re-run when settings changed.
+"""
+
+
+def register(subparsers):
+    p = subparsers.add_parser(
+        "report",
+        help="benchmark all methods on SIFT Flow and SUN and write a Markdown/HTML report",
+        description=(
+            "Run (or reuse) the benchmark of every method on each dataset and write a report: "
+            "PSNR mean/median/std with a bootstrap 95%% confidence interval, SSIM, AuC, colorfulness, "
+            "seconds per image, paired significance tests against deepcolor, per-category PSNR, "
+            "PSNR histograms, qualitative grids, run time by image size and the hints sweep."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--data", metavar="ROOT", help="data root holding siftflow/ and sun/ (default: $DEEPCOLOR_DATA)")
+    p.add_argument("-o", "--output", metavar="OUTDIR", required=True, help="folder for the report")
+    p.add_argument("--datasets", default="siftflow,sun", metavar="D1,D2",
+                   help="datasets: siftflow, sun, stanford, folder (default: siftflow,sun)")
+    p.add_argument("--folder", metavar="DIR", help="with dataset 'folder': the folder of ground-truth color images")
+    p.add_argument("--methods", default="default", metavar="M1,M2", help="methods to run (default: 'default', see below)")
+    p.add_argument("--predictions", action="append", default=[], metavar="NAME=DIR",
+                   help="also score another model's outputs (matched by file name, same size); NAME@DATASET=DIR "
+                        "for one dataset; DIR/<dataset>/ is used when it exists; repeatable")
+    p.add_argument("--reference", default="deepcolor", metavar="LABEL",
+                   help="row the others are tested against and shown in the figures (default: deepcolor)")
+    p.add_argument("--limit", type=int, metavar="N", help="only the first N images of each dataset")
+    p.add_argument("--jobs", type=int, default=1, metavar="J", help="worker processes per benchmark run (default: 1)")
+    p.add_argument("--runs", metavar="DIR", help="benchmark run folders (default: OUTDIR/runs)")
+    p.add_argument("--model", metavar="DIR", help="model of deepcolor and its variants (default: the shipped model)")
+    p.add_argument("--cache-dir", metavar="DIR", help="cache for reusable intermediate data (default: ~/.cache/deepcolor)")
+    p.add_argument("--sweep", metavar="K1,K2,...", help="also run levin-hints once per hint count (e.g. 1,2,5,10,20,50,100) "
+                                                      "and plot PSNR vs hints")
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap, the image selection and the methods (default: 0)")
+    p.add_argument("--resamples", type=int, default=2000, metavar="B", help="bootstrap resamples (default: 2000)")
+    p.add_argument("--no-runtime", action="store_true", help="skip the run-time measurement")
+    p.add_argument("--runtime-sizes", default="256,512,1024,2048", metavar="S1,S2",
+                   help="square sizes timed (default: 256,512,1024,2048)")
+    p.add_argument("--runtime-repeats", type=int, default=3, metavar="R", help="timed runs per size (default: 3)")
+    p.add_argument("--runtime-budget", type=float, default=300.0, metavar="S",
+                   help="seconds per size above 1024 px before fewer runs are made (default: 300)")
+    p.add_argument("--no-figures", action="store_true", help="no figures (works without matplotlib)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=run_command)
+
+
+def run_command(args):
+    from deepcolor.cli import CommandError
+    from deepcolor.report.build import Settings, build_report
+    from deepcolor.report.figures import MatplotlibMissing
+
+    if args.resamples < 1:
+        raise ValueError(f"--resamples must be >= 1, got {args.resamples}")
+    if args.runtime_repeats < 1:
+        raise ValueError(f"--runtime-repeats must be >= 1, got {args.runtime_repeats}")
+    settings = Settings(
+        output=args.output, data=args.data, datasets=tuple(d.strip() for d in args.datasets.split(",") if d.strip()),
+        folder=args.folder, methods=args.methods, predictions=tuple(args.predictions), limit=args.limit,
+        jobs=args.jobs, runs=args.runs, model=args.model, cache_dir=args.cache_dir, reference=args.reference,
+        seed=args.seed, resamples=args.resamples, sweep=args.sweep, runtime=not args.no_runtime,
+        runtime_sizes=args.runtime_sizes, runtime_repeats=args.runtime_repeats, runtime_budget=args.runtime_budget,
+        figures=not args.no_figures, quiet=args.quiet,
+        command="deepcolor " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["report"] else "",
+    )
+    try:
+        report = build_report(settings)
+    except MatplotlibMissing as exc:
+        raise CommandError(str(exc)) from None
+    return 1 if report["failed"] else 0
