@@ -319,24 +319,26 @@ def conjugate_gradients(A, b, preconditioner, x0=None, rtol=1e-6, maxiter=500):
     with _single_thread_blas():
         r = b2 - A @ x
         active = np.linalg.norm(r, axis=0) > rtol * b_norm
-        z = np.zeros_like(b2)
         p = np.zeros_like(b2)
         rz_old = np.ones(b2.shape[1])
+        first = True
         for _ in range(maxiter):
             if not active.any():
                 break
-            cols = np.flatnonzero(active)
-            z_a = apply_m(np.ascontiguousarray(r[:, cols]))
-            rz = np.einsum("ij,ij->j", r[:, cols], z_a)
-            beta = np.where(iterations[cols] == 0, 0.0, rz / rz_old[cols])
-            p[:, cols] = z_a + beta * p[:, cols]
-            q = A @ np.ascontiguousarray(p[:, cols])
-            alpha = rz / np.einsum("ij,ij->j", p[:, cols], q)
-            x[:, cols] += alpha * p[:, cols]
-            r[:, cols] -= alpha * q
-            rz_old[cols] = rz
-            iterations[cols] += 1
-            active[cols] = np.linalg.norm(r[:, cols], axis=0) > rtol * b_norm[cols]
+            # Converged columns ride along with a zero step (cheaper than slicing them out).
+            z = apply_m(r)
+            rz = np.einsum("ij,ij->j", r, z)
+            beta = 0.0 if first else np.where(active, rz / np.where(rz_old == 0, 1.0, rz_old), 0.0)
+            p = z + beta * p
+            q = A @ p
+            pq = np.einsum("ij,ij->j", p, q)
+            alpha = np.where(active & (pq != 0), rz / np.where(pq == 0, 1.0, pq), 0.0)
+            x += alpha * p
+            r -= alpha * q
+            rz_old = rz
+            first = False
+            iterations += active
+            active &= np.linalg.norm(r, axis=0) > rtol * b_norm
         if active.any():
             raise RuntimeError(f"conjugate gradients did not converge in {maxiter} iterations (columns {np.flatnonzero(active)})")
     return (x[:, 0] if b.ndim == 1 else x), iterations.tolist()
