@@ -309,10 +309,16 @@ def _gabor_plan(orientations_per_scale, n):
 
 
 @nb.njit(cache=True, nogil=True)
-def _multiply_band(F, rows, cols, sub, prod):
+def _multiply_band(F, rows, cols, sub, prod, prev_rows, prev_cols):
     """prod = F * G for a transfer function G that is ``sub`` on rows x cols, 0 elsewhere
-    (F, prod: (P, P, 2) float32 complex as 2 channels)."""
-    prod[:] = 0.0
+    (F, prod: (P, P, 2) float32 complex as 2 channels). ``prod`` must be 0 outside
+    prev_rows x prev_cols (the previous call's band), which is cleared first."""
+    for i in range(prev_rows.shape[0]):
+        r = prev_rows[i]
+        for j in range(prev_cols.shape[0]):
+            c = prev_cols[j]
+            prod[r, c, 0] = 0.0
+            prod[r, c, 1] = 0.0
     for i in range(rows.shape[0]):
         r = rows[i]
         for j in range(cols.shape[0]):
@@ -368,10 +374,13 @@ def _block_mean_modulus(z, off, bounds, out):
 
 def _gabor_energy(F, plan, ks, size, off, bounds, g):
     """Block means of |ifft2(F * G[k])| over the crop, for filters ks, into g[k] ([col, row])."""
-    prod = np.empty_like(F)
+    prod = np.zeros_like(F)
     z = np.empty_like(F)  # reused: a fresh 800 KB output per filter costs page faults
+    prev = (np.zeros(0, np.int64), np.zeros(0, np.int64))
     for k in ks:
-        _multiply_band(F, plan[k][0], plan[k][1], plan[k][2], prod)
+        rows, cols, sub = plan[k]
+        _multiply_band(F, rows, cols, sub, prod, prev[0], prev[1])
+        prev = (rows, cols)
         cv2.dft(prod, dst=z, flags=cv2.DFT_INVERSE)  # unscaled: 1 / P^2 applied at the end
         _block_mean_modulus(z, off, bounds, g[k])
 
