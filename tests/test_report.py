@@ -364,3 +364,17 @@ def test_smoke_report_on_the_shared_data(tmp_path, data_root):
     assert "## SIFT Flow (test, 5 images)" in md and "## SUN (test, 5 images)" in md
     assert "| levin-hints (hints=10) (ref) | 5 |" in md and "| gray | 5 |" in md
     assert "| sky |" in md or "| kitchen |" in md or "| coast |" in md
+
+
+def test_deepcolor_with_the_models_own_refinement_reuses_the_deepcolor_run(tmp_path):
+    from deepcolor.report.build import _model_refine, _same_run
+
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "model.json").write_text(json.dumps({"format": "deepcolor-model", "refine": "dt"}))
+    assert _model_refine(str(tmp_path / "m")) == "dt"
+    assert _model_refine(str(tmp_path / "none")) is None
+    entries = {e.label: e for e in parse_methods("deepcolor,deepcolor:refine=dt,deepcolor:refine=jbf")}
+    done = [{"label": "deepcolor", "method": "deepcolor", "options": {}, "status": "ok"}]
+    assert _same_run(entries["deepcolor (refine=dt)"], done, "dt") is done[0]
+    assert _same_run(entries["deepcolor (refine=jbf)"], done, "dt") is None
+    assert _same_run(entries["deepcolor (refine=dt)"], done, None) is None

@@ -428,11 +428,18 @@ def build_report(settings):
         base = _base_config(settings, ds)
         options = _base_options(settings, root)
         results = []
+        model_refine = _model_refine(settings.model)
         for entry in entries:
             result = {"label": entry.label, "method": entry.method, "options": entry.options, "status": "ok",
                       "reason": "", "run_dir": None}
             if entry.method is None and ds not in entry.predictions:
                 continue  # predictions given for another dataset only
+            same = _same_run(entry, results, model_refine)
+            if same is not None:
+                # e.g. deepcolor:refine=dt when the model refines with dt: the very same colorizations
+                results.append({**same, "label": entry.label, "options": entry.options, "same_as": same["label"]})
+                log(f"report: {DATASET_TITLES[ds]}: {entry.label} = {same['label']} (the model's refinement is {model_refine})")
+                continue
             run_dir = os.path.join(runs, ds, entry.key)
             result["run_dir"] = run_dir
             try:
@@ -464,7 +471,7 @@ def build_report(settings):
                 report["failed"].append(f"{entry.label} on {ds}: {result['reason']}")
             results.append(result)
         sweep_rows = None
-        if sweep and any(e.method == "levin-hints" for e in entries):
+        if sweep:  # explicit: run it even when levin-hints is not a row of the table
             sweep_rows = _run_sweep(settings, ds, records[ds], base, options, runs, sweep, log, report)
         report["datasets"][ds] = {"records": records[ds], "results": results, "sweep": sweep_rows}
 
@@ -472,6 +479,26 @@ def build_report(settings):
     report["runtime"] = _runtime(settings, sizes, records, runs, log) if settings.runtime else None
     write_report(report, settings, log)
     return report
+
+
+def _model_refine(model):
+    """The refinement the model applies by default (``refine`` of its model.json), or None."""
+    from deepcolor.pipeline import DEFAULT_MODEL_DIR
+    from deepcolor.refine import DEFAULT_REFINE
+
+    path = os.path.join(model or DEFAULT_MODEL_DIR, "model.json")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle).get("refine") or DEFAULT_REFINE
+    except (OSError, ValueError):
+        return None
+
+
+def _same_run(entry, results, model_refine):
+    """The result of ``deepcolor`` when ``entry`` is deepcolor with only the model's own refinement."""
+    if entry.method != "deepcolor" or set(entry.options) != {"refine"} or entry.options["refine"] != model_refine:
+        return None
+    return next((r for r in results if r["method"] == "deepcolor" and not r["options"] and r["status"] == "ok"), None)
 
 
 def _reference_label(text):
@@ -806,7 +833,7 @@ def _json_report(report, selections):
             "reference": part["reference"],
             "sweep": part.get("sweep"),
             "selection": selections.get(ds),
-            "methods": [{k: v for k, v in r.items() if k in ("label", "method", "options", "status", "reason", "run_dir",
+            "methods": [{k: v for k, v in r.items() if k in ("label", "method", "options", "status", "reason", "run_dir", "same_as",
                                                             "psnr", "versus", "summary")} for r in part["results"]],
         }
     return out

@@ -66,15 +66,16 @@ def num(value, digits=2):
 
 
 def seconds(value):
-    """Seconds with three significant digits (``0.00123``, ``1.23``, ``123``)."""
+    """Seconds: ``123``, ``12.3``, ``1.23``, ``0.123``, ``0.004``, ``<0.001``."""
     if value is None or not math.isfinite(float(value)):
         return "-"
     value = float(value)
     if value == 0:
         return "0"
-    if value >= 100:
-        return f"{value:.0f}"
-    return f"{value:.3g}"
+    for limit, digits in ((100, 0), (10, 1), (1, 2), (0.001, 3)):
+        if value >= limit:
+            return f"{value:.{digits}f}"
+    return "<0.001"
 
 
 def pvalue(p):
@@ -115,7 +116,7 @@ def main_table(results, reference=None):
         s, d, v = r["summary"], r["psnr"], r.get("versus")
         is_ref = r["label"] == reference
         table.add([
-            r["label"] + (" (ref)" if is_ref else ""), d["n"], num(d["mean"]), num(d["median"]), num(d["std"]),
+            r["label"] + (" (ref)" if is_ref else "") + (f" [same run as {r['same_as']}]" if r.get("same_as") else ""), d["n"], num(d["mean"]), num(d["median"]), num(d["std"]),
             interval(d["ci"]), num(s["ssim_mean"], 3), num(s["auc_mean"], 3), num(s["colorfulness_mean"], 1),
             seconds(s["seconds_median"]),
             "-" if is_ref or not v else signed(v["mean_diff"]),
@@ -153,14 +154,16 @@ def category_table(results, categories=None):
 
 def runtime_table(runtime, paper_rows):
     """Seconds per image by size: ours (median of runs) beside the paper's and Deshpande's."""
-    table = Table(["size", "pixels", "ours: median s", "runs", "Deep Colorization (paper)", "Deshpande et al. 2015"])
+    table = Table(["size", "pixels", "ours: median s", "runs", "Deep Colorization (paper)", "Deshpande et al. 2015",
+                   "paper / ours"])
     ours = {m["size"]: m for m in runtime.get("measurements", [])}
     sizes = sorted(set(ours) | set(paper_rows))
     for size in sizes:
         m = ours.get(size)
         paper = paper_rows.get(size, (None, None))
         table.add([f"{size}x{size}", f"{size * size:,}", seconds(m["median"]) if m else "-", m["runs"] if m else "-",
-                   seconds(paper[0]), seconds(paper[1])])
+                   seconds(paper[0]), seconds(paper[1]),
+                   f"{paper[0] / m['median']:.1f}x" if m and paper[0] and m["median"] > 0 else "-"])
     return table
 
 
