@@ -30,7 +30,7 @@ import numpy as np
 
 from deepcolor.report import stats
 from deepcolor.report.document import Document
-from deepcolor.report.tables import Table, category_table, main_table, num, runtime_table, seconds, sweep_table
+from deepcolor.report.tables import category_table, main_table, num, runtime_table, sweep_table
 
 #: ``--methods default``: gray, the model and its ablations, the baselines.
 DEFAULT_METHODS = (
@@ -700,7 +700,8 @@ def write_report(report, settings, log=print):
         f"Confidence interval: percentile bootstrap of the mean PSNR over images, {settings.resamples} resamples, seed {settings.seed}.",
         "Significance against the reference method (marked *ref*): paired over the images both scored; "
         "ΔPSNR = mean of (method - reference); p (paired bootstrap) = two-sided, from the bootstrap distribution "
-        "of the mean difference shifted to 0; p (Wilcoxon) = scipy.stats.wilcoxon signed-rank test of the differences.",
+        "of the mean difference shifted to 0; p (Wilcoxon) = scipy.stats.wilcoxon signed-rank test of the differences. "
+        "With few images the bootstrap p is optimistic (it ignores how few there are): trust the Wilcoxon p there.",
         "s/img = median wall time of the method's call per image (model loading excluded; 0 for predictions folders).",
         f"Run folders (ordinary `deepcolor benchmark` outputs, reused when their run.json matches): `{report['runs']}`.",
     ])
@@ -760,7 +761,7 @@ def write_report(report, settings, log=print):
             doc.heading("Qualitative results")
             figures.image_grid(os.path.join(out, "grid.png"), grid_sections, method_label)
             doc.image("grid.png", f"Gray input, {method_label}, ground truth, PSNR under each (the paper's Fig. 14); "
-                      f"{settings.n_grid} images per dataset drawn with seed {settings.seed}")
+                      f"up to {settings.n_grid} images per dataset drawn with seed {settings.seed}")
             figures.image_grid(os.path.join(out, "worst.png"), worst_sections, method_label)
             doc.image("worst.png", f"The {settings.n_extremes} images with the lowest PSNR of {method_label}")
             figures.image_grid(os.path.join(out, "best.png"), best_sections, method_label)
@@ -839,10 +840,5 @@ def _json_report(report, selections):
     return out
 
 
-def settings_summary(settings):
-    """Short text of the settings (for logs)."""
-    return ", ".join(f"{k}={v}" for k, v in dataclasses.asdict(settings).items() if v not in (None, (), ""))
-
-
-__all__ = ["Settings", "build_report", "ReportError", "parse_methods", "parse_predictions", "ensure_run", "ensure_sweep",
-           "DEFAULT_METHODS", "Table", "seconds"]
+__all__ = ["Settings", "build_report", "ReportError", "parse_method", "parse_methods", "parse_predictions", "ensure_run",
+           "ensure_sweep", "DEFAULT_METHODS", "PROTOCOL"]
