@@ -378,3 +378,29 @@ def test_deepcolor_with_the_models_own_refinement_reuses_the_deepcolor_run(tmp_p
     assert _same_run(entries["deepcolor (refine=dt)"], done, "dt") is done[0]
     assert _same_run(entries["deepcolor (refine=jbf)"], done, "dt") is None
     assert _same_run(entries["deepcolor (refine=dt)"], done, None) is None
+
+
+def test_runtime_section_and_its_cache(tmp_path, fake_root, monkeypatch):
+    from deepcolor.report import runtime as rt
+
+    calls = []
+
+    def fake_measure_colorizer(model=None, refine=None, **kwargs):
+        calls.append(kwargs["sizes"])
+        fake = lambda gray: None  # noqa: E731
+        clock = iter(np.arange(0, 100, 0.5))
+        result = rt.measure(fake, clock=lambda: next(clock), **kwargs)
+        result.update({"model": "fake-model", "refine": "dt", "machine": rt.machine()})
+        return result
+
+    monkeypatch.setattr(rt, "measure_colorizer", fake_measure_colorizer)
+    args = ["report", "--quiet", "--data", str(fake_root), "--datasets", "siftflow", "--methods", "gray",
+            "--runtime-sizes", "32,64", "--runtime-repeats", "3", "--runs", str(tmp_path / "runs")]
+    assert main(args + ["--no-figures", "-o", str(tmp_path / "a")]) == 0
+    assert main(args + FIG_ARGS + ["-o", str(tmp_path / "b")]) == 0
+    assert calls == [[32, 64]]  # the second report reused RUNS/runtime.json
+    md = (tmp_path / "b" / "report.md").read_text()
+    assert "| 32x32 | 1,024 | 0.500 | 3 |" in md and "| 256x256 | 65,536 | - | - | 6.78 | 252 |" in md
+    assert "Scaling exponent" in md and "the paper 0.80" in md
+    if HAS_MPL:
+        assert (tmp_path / "b" / "runtime.png").exists()
