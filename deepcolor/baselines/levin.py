@@ -232,31 +232,33 @@ def levin_chroma(gray, hint_chroma, hint_mask, *, solver="multigrid", symmetric=
         b = K_free[:, hinted] @ out[hinted]
         out[free] = spla.splu(sp.csc_matrix(A)).solve(b)
         return out.reshape(values.shape)
-    out[free] = _solve_multigrid(K, degree, free, out, symmetric, rtol)
-    return out.reshape(values.shape)
+    # Hinted values enter the right-hand side; their rows are identities, so starting
+    # from the known values keeps them exact and the residual lives on free pixels.
+    b = (K @ out) * free[:, None] + out
+    A = _grid_system(K, degree, free)
+    if symmetric:
+        del K  # peak memory at 1024x1024
+        x, _ = conjugate_gradients(A, b, MultigridSolver(A), x0=out, rtol=rtol)
+    else:
+        # The V-cycle of the symmetrized system preconditions BiCGSTAB on the paper's one.
+        Ks = sp.csr_matrix(0.5 * (K + K.T))
+        del K
+        hierarchy = MultigridSolver(_grid_system(Ks, np.asarray(Ks.sum(axis=1)).ravel(), free))
+        del Ks
+        x, _ = bicgstab(A, b, hierarchy, x0=out, rtol=rtol)
+    x[hinted] = out[hinted]  # exact already (identity rows); guard against round-off
+    return x.reshape(values.shape)
 
 
 def _grid_system(K, degree, free):
     """``(D - K)`` on the free pixels, identity rows (and zero columns) at hinted ones."""
-    f = free.astype(np.float64)
-    F = sp.diags(f)
-    return sp.csr_matrix(sp.diags(f * degree + (1.0 - f)) - F @ K @ F)
-
-
-def _solve_multigrid(K, degree, free, known, symmetric, rtol):
-    # Hinted values enter the right-hand side; their rows are identities, so starting
-    # from the known values keeps them exact and the residual lives on free pixels.
-    f = free.astype(np.float64)
-    b = (K @ known) * f[:, None] + known
-    A = _grid_system(K, degree, free)
-    if symmetric:
-        hierarchy = MultigridSolver(A)
-        x, _ = conjugate_gradients(A, b, hierarchy, x0=known, rtol=rtol)
-    else:
-        Ks = 0.5 * (K + K.T)
-        As = _grid_system(Ks, np.asarray(Ks.sum(axis=1)).ravel(), free)
-        x, _ = bicgstab(A, b, MultigridSolver(As).aspreconditioner(), x0=known, rtol=rtol)
-    return x[free]
+    rows = np.repeat(np.arange(K.shape[0]), np.diff(K.indptr))
+    keep = free[rows] & free[K.indices]
+    # copies of the index arrays: eliminate_zeros works in place and K lives on
+    off = sp.csr_matrix((np.where(keep, -K.data, 0.0), K.indices.copy(), K.indptr.copy()), shape=K.shape)
+    del rows, keep
+    off.eliminate_zeros()
+    return sp.csr_matrix(off + sp.diags(np.where(free, degree, 1.0)))
 
 
 def levin_colorize(gray, hints_rgb, hint_mask, **kwargs):
