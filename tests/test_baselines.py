@@ -172,6 +172,15 @@ def test_levin_solvers_agree():
     np.testing.assert_array_equal(exact[mask], chroma[mask])
 
 
+def test_levin_isolated_free_pixels():
+    """Hints everywhere but on a checkerboard of isolated pixels: no coarse level at all."""
+    gray = np.random.default_rng(3).integers(0, 256, (30, 30)).astype(np.uint8)
+    chroma = np.random.default_rng(4).normal(0, 20, gray.shape + (2,))
+    mask = np.ones(gray.shape, bool)
+    mask[1::3, 1::3] = False
+    np.testing.assert_allclose(levin_chroma(gray, chroma, mask), levin_chroma(gray, chroma, mask, solver="splu"), atol=1e-9)
+
+
 def test_levin_chroma_is_a_weighted_average():
     """At free pixels the solution satisfies U(r) = sum_s w_rs U(s) (the paper's constraint)."""
     rng = np.random.default_rng(2)

@@ -1,14 +1,19 @@
-"""A small aggregation multigrid for the image-grid systems of :mod:`deepcolor.baselines.levin`.
+"""Smoothed-aggregation multigrid for the sparse systems of :mod:`deepcolor.baselines.levin`.
 
-The matrices are 9-point stencils on an ``H x W`` pixel grid (one row per pixel). The
-hierarchy aggregates 2x2 pixel blocks (so every level is again a grid), smooths the
-tentative piecewise-constant prolongator once with damped Jacobi (smoothed aggregation,
-Vanek, Mandel, Brezina 1996) and forms the coarse operators by Galerkin products
-``P^T A P``. The V-cycle uses Gauss-Seidel (forward before, backward after the coarse
-correction) and a direct solve on the coarsest level; it preconditions BiCGSTAB,
-because Levin's row-normalized system is not symmetric.
+Levin et al.'s systems are weighted graph Laplacians of the pixel grid (9-point
+stencils) with Dirichlet rows at the hints. Their weights span many orders of
+magnitude (strong edges give couplings of 1e-4 and less), so the aggregates follow the
+*strong* couplings (Vanek, Mandel, Brezina 1996, "Algebraic multigrid by smoothed
+aggregation"): greedy aggregation of the strength graph, a tentative piecewise-constant
+prolongator smoothed once by damped Jacobi, Galerkin coarse operators ``P^T A P``.
+The V-cycle uses one Gauss-Seidel sweep before (forward) and after (backward) the
+coarse correction, so it is symmetric and preconditions conjugate gradients
+(:func:`conjugate_gradients`); :func:`bicgstab` serves nonsymmetric systems.
 
-The hierarchy is built once per image and reused for both chroma channels.
+Geometric 2x2 aggregation was tried first: fine on smooth images, but on textured
+photos its convergence factor fell to 0.6-0.7 a cycle; strength-based aggregation
+keeps CG at 6-12 iterations. The hierarchy is built once per image and serves both
+chroma channels (the V-cycle and CG run on U and V together).
 """
 
 import numba
@@ -157,8 +162,10 @@ def _tentative_prolongator(A):
     n = A.shape[0]
     s_indptr, s_indices = _strength_graph(A.indptr, A.indices, A.data, STRENGTH)
     agg, count = _standard_aggregation(s_indptr, s_indices, n)
+    if count == 0:
+        return None  # no coupling left to coarsen (e.g. a diagonal matrix)
     rows = np.flatnonzero(agg >= 0)
-    return sp.csr_matrix((np.ones(len(rows)), (rows, agg[rows])), shape=(n, max(int(count), 1)))
+    return sp.csr_matrix((np.ones(len(rows)), (rows, agg[rows])), shape=(n, int(count)))
 
 
 class _Level:
@@ -188,8 +195,8 @@ class MultigridSolver:
         self.levels = []
         while A.shape[0] > COARSEST_SIZE:
             tentative = _tentative_prolongator(A)
-            if tentative.shape[1] >= 0.9 * A.shape[0]:
-                break  # coarsening stalled
+            if tentative is None or tentative.shape[1] >= 0.9 * A.shape[0]:
+                break  # coarsening stalled: this level is solved directly
             inv_diag = 1.0 / A.diagonal()
             P = sp.csr_matrix(tentative - PROLONGATOR_DAMPING * (sp.diags(inv_diag) @ (A @ tentative)))
             P.eliminate_zeros()
