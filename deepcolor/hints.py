@@ -110,3 +110,40 @@ def hints_from_marked(gray_rgb, marked_rgb, tolerance=MARK_TOLERANCE):
         raise ValueError(f"tolerance must be >= 0, got {tolerance}")
     diff = np.abs(rgb2yuv(marked_rgb)[..., 1:] - rgb2yuv(gray_rgb)[..., 1:]).max(axis=2)
     return diff > tolerance
+
+
+def apply_hints(gray, rgb, hints_rgb, mask):
+    """Override a colorization's chrominance with the hints' at hinted pixels.
+
+    How a method without hint support honours hints: the hinted pixels take the
+    hint's U, V, every pixel keeps ``gray`` as its luminance.
+
+    Parameters
+    ----------
+    gray : ndarray, shape (H, W), uint8
+        The input luminance.
+    rgb : ndarray, shape (H, W, 3), uint8
+        A colorization of ``gray``.
+    hints_rgb : ndarray, shape (H, W, 3), uint8
+    mask : ndarray, shape (H, W), bool
+
+    Returns
+    -------
+    rgb : ndarray, shape (H, W, 3), uint8
+        ``rgb`` itself where ``mask`` is not set.
+    """
+    from deepcolor.color import CHROMA_SCALE, combine
+
+    gray = to_gray(gray, "gray")
+    rgb = _check_rgb(rgb, "rgb")
+    hints_rgb = _check_rgb(hints_rgb, "hints_rgb")
+    mask = np.asarray(mask, dtype=bool)
+    if rgb.shape != gray.shape + (3,) or hints_rgb.shape != rgb.shape or mask.shape != gray.shape:
+        raise ValueError(
+            f"gray {gray.shape}, rgb {rgb.shape}, hints_rgb {hints_rgb.shape} and mask {mask.shape} must have the same size"
+        )
+    out = rgb.copy()
+    if mask.any():
+        uv = rgb2yuv(hints_rgb[mask][None])[0, :, 1:]
+        out[mask] = combine(gray[mask][None], uv[None] / CHROMA_SCALE)[0]
+    return out

@@ -110,3 +110,20 @@ def test_marked_size_mismatch():
         hints_from_marked(np.zeros((4, 5), np.uint8), np.zeros((5, 4, 3), np.uint8))
     with pytest.raises(ValueError, match="tolerance"):
         hints_from_marked(np.zeros((4, 5), np.uint8), np.zeros((4, 5, 3), np.uint8), tolerance=-1)
+
+
+def test_apply_hints_overrides_locally():
+    from deepcolor.hints import apply_hints
+
+    rgb = _rgb(20, 30, seed=5)
+    gray = rgb2gray(rgb)
+    prediction = gray_to_rgb(gray)
+    hints_rgb, mask = simulate_hints(rgb, 4, seed=0)
+    out = apply_hints(gray, prediction, hints_rgb, mask)
+    np.testing.assert_array_equal(out[~mask], prediction[~mask])
+    in_gamut = mask & ((out > 0) & (out < 255)).all(axis=2)
+    assert np.abs(out[in_gamut].astype(int) - rgb[in_gamut]).max() <= 2
+    assert np.abs(rgb2gray(out)[in_gamut].astype(int) - gray[in_gamut]).max() <= 1
+    np.testing.assert_array_equal(apply_hints(gray, prediction, hints_rgb, np.zeros_like(mask)), prediction)
+    with pytest.raises(ValueError, match="same size"):
+        apply_hints(gray, prediction, hints_rgb, mask[:5])
