@@ -141,7 +141,7 @@ def test_training_step_reduces_loss():
     rng = np.random.default_rng(0)
     parser = tiny_parser(3)
     net = parser.net
-    samples = [synthetic_scene(rng) for _ in range(4)]
+    samples = [synthetic_scene(rng, 24, 32) for _ in range(4)]
     from deepcolor.parser.model import make_input
 
     x = torch.from_numpy(np.stack([make_input(g, 0.45, 0.25) for g, _ in samples]))
