@@ -51,18 +51,6 @@ SOLVERS = ("multigrid", "splu")
 DEFAULT_RTOL = 1e-4
 
 
-def _shift_pairs(shape, offsets=_OFFSETS):
-    """Flat index pairs ``(r, s)`` of in-image neighbours, one block per offset."""
-    h, w = shape
-    index = np.arange(h * w, dtype=np.int64 if h * w >= 2**31 else np.int32).reshape(h, w)
-    pairs = []
-    for dy, dx in offsets:
-        r = index[max(0, -dy) : h - max(0, dy), max(0, -dx) : w - max(0, dx)]
-        s = index[max(0, dy) : h - max(0, -dy), max(0, dx) : w - max(0, -dx)]
-        pairs.append((r.ravel(), s.ravel()))
-    return pairs
-
-
 def _local_variance(y):
     """Variance of the 3x3 window around each pixel (centre included, clipped at the border)."""
     h, w = y.shape
@@ -80,18 +68,11 @@ def _local_variance(y):
     return np.maximum(total2 / count - mean * mean, 0.0)
 
 
-def _two_sigma2(y, pairs, d2_blocks):
-    """``2 sigma_r^2`` per pixel, flat: local variance with the two lower bounds."""
-    n = y.size
-    min_d2 = np.full(n, np.inf)
-    for (r, _), d2 in zip(pairs, d2_blocks):
-        # Each offset block lists a pixel at most once: fancy-indexed updates are safe.
-        min_d2[r] = np.minimum(min_d2[r], d2)
-    min_d2[~np.isfinite(min_d2)] = 0.0  # a 1x1 image has no neighbour
-    two_sigma2 = VARIANCE_FACTOR * _local_variance(y).ravel()
-    np.maximum(two_sigma2, min_d2 / np.log(1.0 / MIN_BEST_WEIGHT), out=two_sigma2)
-    np.maximum(two_sigma2, MIN_TWO_SIGMA2, out=two_sigma2)
-    return two_sigma2
+def _neighbour_slices(dy, dx, h, w):
+    """Slices of the pixels ``r`` that have a neighbour at ``(dy, dx)``, and of those neighbours."""
+    r = (slice(max(0, -dy), h - max(0, dy)), slice(max(0, -dx), w - max(0, dx)))
+    s = (slice(max(0, dy), h - max(0, -dy)), slice(max(0, dx), w - max(0, -dx)))
+    return r, s
 
 
 def affinity_kernel(gray, *, symmetric=True):
@@ -123,20 +104,41 @@ def affinity_kernel(gray, *, symmetric=True):
     y = np.asarray(gray, dtype=np.float64)
     if y.ndim != 2 or y.size == 0:
         raise ValueError(f"gray must be a non-empty (H, W) array, got shape {y.shape}")
-    flat = y.ravel()
-    n = flat.size
-    pairs = _shift_pairs(y.shape)
-    d2_blocks = [(flat[r] - flat[s]) ** 2 for r, s in pairs]
-    two_sigma2 = _two_sigma2(y, pairs, d2_blocks)
-    data = []
-    for (r, s), d2 in zip(pairs, d2_blocks):
-        denom = 0.5 * (two_sigma2[r] + two_sigma2[s]) if symmetric else two_sigma2[r]
-        data.append(np.exp(-d2 / denom))
-    rows = np.concatenate([r for r, _ in pairs])
-    cols = np.concatenate([s for _, s in pairs])
-    K = sp.csr_matrix((np.concatenate(data), (rows, cols)), shape=(n, n))
-    K.sort_indices()
-    return K
+    h, w = y.shape
+    n = y.size
+    # Squared differences to the 8 neighbours, (H, W, 8); inf where the neighbour is
+    # outside the image (its weight becomes exp(-inf) = 0 and is dropped).
+    weights = np.full((h, w, len(_OFFSETS)), np.inf)
+    for k, (dy, dx) in enumerate(_OFFSETS):
+        r, s = _neighbour_slices(dy, dx, h, w)
+        weights[r + (k,)] = (y[s] - y[r]) ** 2
+    valid = np.isfinite(weights)
+    min_d2 = weights.min(axis=2)
+    min_d2[~np.isfinite(min_d2)] = 0.0  # a 1x1 image has no neighbour
+    two_sigma2 = VARIANCE_FACTOR * _local_variance(y)
+    np.maximum(two_sigma2, min_d2 / np.log(1.0 / MIN_BEST_WEIGHT), out=two_sigma2)
+    np.maximum(two_sigma2, MIN_TWO_SIGMA2, out=two_sigma2)
+    del min_d2
+    for k, (dy, dx) in enumerate(_OFFSETS):
+        if symmetric:
+            r, s = _neighbour_slices(dy, dx, h, w)
+            denom = two_sigma2.copy()
+            denom[r] = 0.5 * (two_sigma2[r] + two_sigma2[s])
+        else:
+            denom = two_sigma2
+        weights[..., k] /= denom
+    np.negative(weights, out=weights)
+    np.exp(weights, out=weights)
+    # CSR straight from the stencil: the offsets are in raster order, so each row's
+    # column indices (r + dy * W + dx) come out sorted.
+    index_dtype = np.int32 if n < 2**31 - 2 * w - 2 else np.int64
+    deltas = np.array([dy * w + dx for dy, dx in _OFFSETS], dtype=index_dtype)
+    indices = (np.arange(n, dtype=index_dtype)[:, None] + deltas[None, :])[valid.reshape(n, -1)]
+    data = weights[valid]
+    del weights
+    indptr = np.zeros(n + 1, dtype=index_dtype)
+    np.cumsum(valid.sum(axis=2).ravel(), out=indptr[1:])
+    return sp.csr_matrix((data, indices, indptr), shape=(n, n))
 
 
 def affinity_matrix(gray, *, symmetric=True):
