@@ -11,9 +11,10 @@ One deliberate departure, measured: the paper's ``sigma_r`` belongs to the centr
 mean of ``2 sigma_r^2`` and ``2 sigma_s^2`` (:func:`affinity_kernel`): the weights are
 still row-normalized luminance affinities from the local variance, but the system is
 then a symmetric graph Laplacian, which multigrid-preconditioned conjugate gradients
-solve 2.7x faster than BiCGSTAB solves the paper's (0.46 vs 1.25 CPU s at 256x256;
-the paper's would miss the 12 s budget at 1024x1024). On a SIFT Flow photo with 50
-hints the two outputs differ by 1.9 levels on average (37.5 dB PSNR between them).
+solve about 4x faster than BiCGSTAB solves the paper's (0.36 vs 1.49 CPU s at 256x256,
+``benchmarks/bench_baselines.py``; the paper's would miss the 12 s budget at
+1024x1024). On a SIFT Flow photo with 50 hints the two outputs differ by 1.9 levels on
+average (37.5 dB PSNR between them).
 ``symmetric=False`` gives the paper's exact system.
 """
 
@@ -212,12 +213,13 @@ def levin_chroma(gray, hint_chroma, hint_mask, *, solver="multigrid", symmetric=
     Notes
     -----
     Solver choice, measured by ``benchmarks/bench_baselines.py`` on a SIFT Flow image
-    with 50 hints (CPU seconds, shared machine): at 256x256 multigrid CG 0.46 s,
-    SuperLU 1.3 s (its fill-in grows superlinearly: 12M factor entries already at
-    256x256), Jacobi-preconditioned CG 14 s (over 300 iterations), and the paper's
-    nonsymmetric per-pixel sigma with BiCGSTAB 1.25 s. The multigrid (smoothed
-    aggregation, strength-based aggregates, Gauss-Seidel) needs 6-12 iterations
-    whatever the size.
+    with 50 hints (median CPU seconds on a shared 2-core machine): at 256x256
+    multigrid CG 0.36 s, SuperLU 1.5 s (reused for U and V; COLAMD fill-in: 12M factor
+    entries), Jacobi-preconditioned CG 12 s (360 iterations), the paper's nonsymmetric
+    per-pixel sigma with BiCGSTAB 1.5 s. At 512x512 SuperLU takes 10.5 s and 0.8 GB
+    (superlinear growth); at 1024x1024 multigrid CG takes 6.1 s and about 0.5 GB. The
+    multigrid (smoothed aggregation, strength-based aggregates, Gauss-Seidel) needs
+    6-12 CG iterations    whatever the size.
     """
     gray, mask = _check_hints(gray, hint_mask)
     values = np.asarray(hint_chroma, dtype=np.float64)
