@@ -219,7 +219,7 @@ def levin_chroma(gray, hint_chroma, hint_mask, *, solver="multigrid", symmetric=
     per-pixel sigma with BiCGSTAB 1.5 s. At 512x512 SuperLU takes 10.5 s and 0.8 GB
     (superlinear growth); at 1024x1024 multigrid CG takes 6.1 s and about 0.5 GB. The
     multigrid (smoothed aggregation, strength-based aggregates, Gauss-Seidel) needs
-    6-12 CG iterations    whatever the size.
+    6-12 CG iterations whatever the size.
     """
     gray, mask = _check_hints(gray, hint_mask)
     values = np.asarray(hint_chroma, dtype=np.float64)
