@@ -180,3 +180,18 @@ def test_load_errors(tmp_path):
 def test_bad_refine_name(trained):
     with pytest.raises(ValueError):
         Colorizer.load(trained["model"], refine="blur")
+
+
+def test_shipped_default_model_colorizes():
+    from deepcolor.pipeline import DEFAULT_MODEL_DIR
+
+    if not os.path.isfile(os.path.join(DEFAULT_MODEL_DIR, "model.json")):
+        pytest.skip("no default model shipped")
+    import deepcolor
+
+    c = deepcolor.Colorizer.load()
+    assert c.model_dir == DEFAULT_MODEL_DIR and c.semantic and len(c.clusters) >= 1
+    gray = np.tile(np.linspace(30, 220, 64, dtype=np.float64)[:, None], (1, 80)).astype(np.uint8)
+    out = c.colorize(gray)
+    assert out.shape == (64, 80, 3) and out.dtype == np.uint8
+    assert np.abs(rgb2yuv(out)[..., 0] - gray).mean() < 1.5
