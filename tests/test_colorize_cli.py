@@ -127,3 +127,11 @@ def test_colorize_missing_model(setup, tmp_path, capsys):
     src = os.path.join(setup["images"], "p0.png")
     assert main(["colorize", src, "-o", str(tmp_path / "o"), "--model", str(tmp_path / "none")]) == 2
     assert "model" in capsys.readouterr().err
+
+
+def test_colorize_lookup_options(setup, tmp_path, capsys):
+    src = os.path.join(setup["images"], "p3.png")
+    assert main(["colorize", src, "-o", str(tmp_path / "a.png"), "--model", setup["model"], "--lookup-k", "1",
+                 "--lookup-layers", "1", "--verbose"]) == 0
+    assert "(layer 0)" in capsys.readouterr().err
+    assert main(["colorize", src, "-o", str(tmp_path / "b.png"), "--model", setup["model"], "--lookup-k", "0"]) == 2

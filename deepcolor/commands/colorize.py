@@ -34,6 +34,10 @@ def register(subparsers):
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="output file (single input) or folder")
     p.add_argument("--model", metavar="DIR", help="model directory (default: the shipped model)")
     p.add_argument("--refine", choices=REFINE_METHODS, help="chroma refinement (default: the model's)")
+    p.add_argument("--lookup-k", type=int, metavar="K",
+                   help="nearest gist centres compared by semantic histogram (default: the model's, 3)")
+    p.add_argument("--lookup-layers", type=int, metavar="L",
+                   help="look up among the clusters of the first L layers only (0 = all layers; default: the model's)")
     p.add_argument("--force", action="store_true", help="replace existing output files")
     p.add_argument("--verbose", "-v", action="store_true", help="report the cluster used and timings per image")
     p.set_defaults(func=run_command)
@@ -97,7 +101,11 @@ def run_command(args):
 
     found = expand_inputs(args.inputs)
     plan = plan_outputs(found, args.output)
-    colorizer = Colorizer.load(args.model, refine=args.refine)
+    if args.lookup_k is not None and args.lookup_k < 1:
+        raise ValueError(f"--lookup-k must be positive, got {args.lookup_k}")
+    if args.lookup_layers is not None and args.lookup_layers < 0:
+        raise ValueError(f"--lookup-layers must be >= 0, got {args.lookup_layers}")
+    colorizer = Colorizer.load(args.model, refine=args.refine, k=args.lookup_k, layers=args.lookup_layers)
     inputs = {os.path.abspath(p) for p, _ in found}
     failures = []
     seen = {}
