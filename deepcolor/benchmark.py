@@ -256,3 +256,103 @@ def format_table(summaries):
             f"{s['seconds_median']:>7.3f}"
         )
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- run folders
+
+RESULT_FILES = ("summary.json", "per_image.csv", PARTIAL, "run.json", "hints_sweep.csv")
+
+
+def prepare_outdir(outdir, config, *, resume=False, force=False):
+    """Create a run folder and record its settings in ``run.json``.
+
+    Existing results are never replaced unless ``force``; ``resume`` continues them only
+    when the recorded settings equal ``config`` (else ``ValueError`` naming the changes).
+    """
+    config_path = os.path.join(outdir, "run.json")
+    has_results = os.path.exists(os.path.join(outdir, "summary.json")) or os.path.exists(os.path.join(outdir, PARTIAL))
+    if has_results and force:
+        for name in RESULT_FILES:
+            if os.path.exists(os.path.join(outdir, name)):
+                os.remove(os.path.join(outdir, name))
+        if os.path.isdir(os.path.join(outdir, "images")):
+            import shutil
+
+            shutil.rmtree(os.path.join(outdir, "images"))
+    elif has_results and not resume:
+        raise FileExistsError(f"{outdir}: already holds benchmark results; use --resume to continue or --force to replace them")
+    elif has_results and resume and os.path.exists(config_path):
+        with open(config_path, encoding="utf-8") as handle:
+            old = json.load(handle)
+        if old != config:
+            changed = sorted(k for k in set(old) | set(config) if old.get(k) != config.get(k))
+            raise ValueError(f"{outdir}: --resume with different settings ({', '.join(changed)}); use another -o or --force")
+    os.makedirs(outdir, exist_ok=True)
+    with open(config_path, "w", encoding="utf-8") as handle:
+        json.dump(config, handle, indent=2)
+
+
+def run_into(outdir, records, method, options, *, dataset, split, jobs=1, predictions=None,
+             resume=False, quiet=False):
+    """Score ``records`` into a prepared run folder, reusing rows already scored there.
+
+    Rows are appended to ``per_image.partial.csv`` as they finish, so a killed run loses at
+    most the images in flight; at the end ``per_image.csv`` and ``summary.json`` are written
+    and the partial file removed. Returns the summary dict.
+    """
+    partial = os.path.join(outdir, PARTIAL)
+    done = {}
+    if os.path.exists(partial):
+        done = {r["image"]: r for r in read_rows(partial)}
+    elif resume and os.path.exists(os.path.join(outdir, "per_image.csv")):
+        done = {r["image"]: r for r in read_rows(os.path.join(outdir, "per_image.csv"))}
+    todo = [r for r in records if r.name not in done]
+    if done:
+        print(f"resuming: {len(done)} images already scored, {len(todo)} to go")
+    rows = list(done.values())
+
+    new_file = not os.path.exists(partial)
+    with open(partial, "a", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=FIELDS, extrasaction="ignore")
+        if new_file:
+            writer.writeheader()
+            for row in rows:
+                writer.writerow(row)
+
+        def on_row(row):
+            if not row.get("error"):
+                writer.writerow(row)
+                handle.flush()
+
+        rows += run(todo, method, options, jobs=jobs, predictions=predictions, progress=not quiet, on_row=on_row)
+
+    order = {r.name: i for i, r in enumerate(records)}
+    rows.sort(key=lambda r: order.get(r["image"], len(order)))
+    for r in rows:
+        if r.get("error"):
+            print(f"warning: skipped {r['error']}")
+    extra = {"hints": options.get("hints")} if options.get("_sweep") else None
+    summary = summarize(rows, dataset=dataset, split=split, method=method, extra=extra)
+    write_rows(os.path.join(outdir, "per_image.csv"), [r for r in rows if not r.get("error")])
+    with open(os.path.join(outdir, "summary.json"), "w", encoding="utf-8") as handle:
+        json.dump(summary, handle, indent=2)
+    os.remove(partial)
+    return summary
+
+
+SWEEP_KEYS = ("hints", "n_images", "psnr_mean", "psnr_median", "ssim_mean", "auc_mean", "seconds_median")
+
+
+def write_sweep(outdir, summaries, *, dataset, split, method):
+    """``hints_sweep.csv`` (one row per hint count) and the sweep's ``summary.json``."""
+    with open(os.path.join(outdir, "hints_sweep.csv"), "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(SWEEP_KEYS)
+        for s in summaries:
+            writer.writerow([s[k] if isinstance(s[k], int) else f"{s[k]:.4f}" for k in SWEEP_KEYS])
+    summary = {"dataset": dataset, "split": split, "method": method,
+               "n_images": summaries[0]["n_images"], "hints_sweep": summaries}
+    for key in ("psnr_mean", "psnr_median", "ssim_mean", "auc_mean", "seconds_median"):
+        summary[key] = summaries[-1][key]
+    with open(os.path.join(outdir, "summary.json"), "w", encoding="utf-8") as handle:
+        json.dump(summary, handle, indent=2)

@@ -1,9 +1,7 @@
 """``deepcolor benchmark``: score a method or a predictions folder with the paper's PSNR protocol."""
 
 import argparse
-import json
 import os
-import shutil
 
 EPILOG = """\
 examples:
@@ -78,75 +76,6 @@ def _parse_sweep(text):
     return values
 
 
-def _prepare_outdir(outdir, config, *, resume, force):
-    """Create OUTDIR; refuse to clobber results unless --force; check --resume settings."""
-    config_path = os.path.join(outdir, "run.json")
-    has_results = os.path.exists(os.path.join(outdir, "summary.json")) or os.path.exists(os.path.join(outdir, "per_image.partial.csv"))
-    if has_results and force:
-        for name in ("summary.json", "per_image.csv", "per_image.partial.csv", "run.json", "hints_sweep.csv"):
-            if os.path.exists(os.path.join(outdir, name)):
-                os.remove(os.path.join(outdir, name))
-        if os.path.isdir(os.path.join(outdir, "images")):
-            shutil.rmtree(os.path.join(outdir, "images"))
-    elif has_results and not resume:
-        raise FileExistsError(f"{outdir}: already holds benchmark results; use --resume to continue or --force to replace them")
-    elif has_results and resume and os.path.exists(config_path):
-        with open(config_path, encoding="utf-8") as handle:
-            old = json.load(handle)
-        if old != config:
-            changed = sorted(k for k in set(old) | set(config) if old.get(k) != config.get(k))
-            raise ValueError(f"{outdir}: --resume with different settings ({', '.join(changed)}); use another -o or --force")
-    os.makedirs(outdir, exist_ok=True)
-    with open(config_path, "w", encoding="utf-8") as handle:
-        json.dump(config, handle, indent=2)
-
-
-def _run_one(args, records, method, options, predictions, outdir):
-    from deepcolor import benchmark as bm
-
-    partial = os.path.join(outdir, bm.PARTIAL)
-    done = {}
-    if os.path.exists(partial):
-        done = {r["image"]: r for r in bm.read_rows(partial)}
-    elif os.path.exists(os.path.join(outdir, "per_image.csv")) and args.resume:
-        done = {r["image"]: r for r in bm.read_rows(os.path.join(outdir, "per_image.csv"))}
-    todo = [r for r in records if r.name not in done]
-    if done:
-        print(f"resuming: {len(done)} images already scored, {len(todo)} to go")
-    rows = list(done.values())
-
-    import csv
-
-    new_file = not os.path.exists(partial)
-    with open(partial, "a", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=bm.FIELDS, extrasaction="ignore")
-        if new_file:
-            writer.writeheader()
-            for row in rows:
-                writer.writerow(row)
-
-        def on_row(row):
-            if not row.get("error"):
-                writer.writerow(row)
-                handle.flush()
-
-        rows += bm.run(todo, method, options, jobs=args.jobs, predictions=predictions, progress=not args.quiet, on_row=on_row)
-
-    order = {r.name: i for i, r in enumerate(records)}
-    rows.sort(key=lambda r: order.get(r["image"], len(order)))
-    scored = [r for r in rows if not r.get("error")]
-    for r in rows:
-        if r.get("error"):
-            print(f"warning: skipped {r['error']}")
-    summary = bm.summarize(rows, dataset=args.dataset, split=args.split, method=method,
-                           extra={"hints": options.get("hints")} if options.get("_sweep") else None)
-    bm.write_rows(os.path.join(outdir, "per_image.csv"), scored)
-    with open(os.path.join(outdir, "summary.json"), "w", encoding="utf-8") as handle:
-        json.dump(summary, handle, indent=2)
-    os.remove(partial)
-    return summary
-
-
 def run_command(args):
     from deepcolor import benchmark as bm
     from deepcolor.methods import available_methods, get_method
@@ -179,40 +108,25 @@ def run_command(args):
               "predictions": args.predictions, "limit": args.limit, "model": args.model, "hints": args.hints,
               "hint_size": args.hint_size, "hints_sweep": args.hints_sweep, "seed": args.seed}
     outdir = args.output
-    _prepare_outdir(outdir, config, resume=args.resume, force=args.force)
+    bm.prepare_outdir(outdir, config, resume=args.resume, force=args.force)
+    run_kwargs = dict(dataset=args.dataset, split=args.split, jobs=args.jobs, predictions=predictions,
+                      resume=args.resume, quiet=args.quiet)
 
     if args.hints_sweep:
         summaries = []
         for k in _parse_sweep(args.hints_sweep):
             sub = os.path.join(outdir, f"hints_{k}")
-            _prepare_outdir(sub, {**config, "hints": k, "hints_sweep": None}, resume=args.resume, force=args.force)
+            bm.prepare_outdir(sub, {**config, "hints": k, "hints_sweep": None}, resume=args.resume, force=args.force)
             opts = {**options, "hints": k, "_sweep": True,
                     "save_images_dir": os.path.join(sub, "images") if args.save_images else None}
-            summaries.append(_run_one(args, records, method, opts, predictions, sub))
-        _write_sweep(outdir, summaries, args, method)
+            summaries.append(bm.run_into(sub, records, method, opts, **run_kwargs))
+        bm.write_sweep(outdir, summaries, dataset=args.dataset, split=args.split, method=method)
         print(bm.format_table([{**s, "method": f"{s['method']} k={s['hints']}"} for s in summaries]))
         return 0
 
     options["save_images_dir"] = os.path.join(outdir, "images") if args.save_images else None
-    summary = _run_one(args, records, method, options, predictions, outdir)
+    summary = bm.run_into(outdir, records, method, options, **run_kwargs)
     print(bm.format_table([summary]))
     if summary["n_skipped"]:
         print(f"{summary['n_skipped']} unreadable image(s) skipped (listed in summary.json)")
     return 0
-
-
-def _write_sweep(outdir, summaries, args, method):
-    import csv
-
-    keys = ("hints", "n_images", "psnr_mean", "psnr_median", "ssim_mean", "auc_mean", "seconds_median")
-    with open(os.path.join(outdir, "hints_sweep.csv"), "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(keys)
-        for s in summaries:
-            writer.writerow([s[k] if isinstance(s[k], int) else f"{s[k]:.4f}" for k in keys])
-    summary = {"dataset": args.dataset, "split": args.split, "method": method,
-               "n_images": summaries[0]["n_images"], "hints_sweep": summaries}
-    for key in ("psnr_mean", "psnr_median", "ssim_mean", "auc_mean", "seconds_median"):
-        summary[key] = summaries[-1][key]
-    with open(os.path.join(outdir, "summary.json"), "w", encoding="utf-8") as handle:
-        json.dump(summary, handle, indent=2)

@@ -14,7 +14,6 @@ to the method's factory through the harness's options dict (``deepcolor benchmar
 flag for ``refine``), e.g. ``deepcolor:refine=jbf`` or ``levin-hints:hints=100``.
 """
 
-import argparse
 import dataclasses
 import datetime
 import hashlib
@@ -204,18 +203,12 @@ def _run_state(outdir, config):
     return ("empty", [])
 
 
-def _bench_args(dataset, split, jobs, quiet, resume):
-    """The attributes of ``deepcolor benchmark``'s parsed arguments its helpers read."""
-    return argparse.Namespace(dataset=dataset, split=split, jobs=jobs, quiet=quiet, resume=resume)
-
-
 def ensure_run(outdir, config, options, records, method, predictions=None, *, jobs=1, quiet=False, log=print):
     """Reuse, resume or (re)run one benchmark run folder; returns ``(summary, rows)``.
 
     ``rows`` are read back from ``per_image.csv`` (:func:`deepcolor.benchmark.read_rows`).
     """
     from deepcolor import benchmark as bm
-    from deepcolor.commands import benchmark as bench_cmd
 
     state, changed = _run_state(outdir, config)
     if state != "complete":
@@ -226,10 +219,10 @@ def ensure_run(outdir, config, options, records, method, predictions=None, *, jo
         elif state == "partial":
             log(f"report: {outdir}: resuming a partial run")
         force = state in ("changed", "foreign")
-        bench_cmd._prepare_outdir(outdir, config, resume=state == "partial", force=force)
-        args = _bench_args(config["dataset"], config["split"], jobs, quiet, resume=state == "partial")
+        bm.prepare_outdir(outdir, config, resume=state == "partial", force=force)
         try:
-            bench_cmd._run_one(args, records, method, options, predictions, outdir)
+            bm.run_into(outdir, records, method, options, dataset=config["dataset"], split=config["split"],
+                        jobs=jobs, predictions=predictions, resume=state == "partial", quiet=quiet)
         except BaseException:
             _drop_empty_partial(outdir)
             raise
@@ -262,7 +255,7 @@ def _drop_empty_partial(outdir):
 def ensure_sweep(outdir, config, options, records, method, counts, *, jobs=1, quiet=False, log=print):
     """A ``--hints-sweep`` folder: ``hints_<k>/`` per count (reused/resumed like
     :func:`ensure_run`) and ``hints_sweep.csv``; returns the sweep's summaries."""
-    from deepcolor.commands import benchmark as bench_cmd
+    from deepcolor import benchmark as bm
 
     config = {**config, "hints_sweep": ",".join(str(k) for k in counts)}
     os.makedirs(outdir, exist_ok=True)
@@ -276,7 +269,7 @@ def ensure_sweep(outdir, config, options, records, method, counts, *, jobs=1, qu
                                 jobs=jobs, quiet=quiet, log=log)
         summary.setdefault("hints", k)
         summaries.append(summary)
-    bench_cmd._write_sweep(outdir, summaries, _bench_args(config["dataset"], config["split"], jobs, quiet, False), method)
+    bm.write_sweep(outdir, summaries, dataset=config["dataset"], split=config["split"], method=method)
     return summaries
 
 
