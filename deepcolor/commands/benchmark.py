@@ -102,7 +102,7 @@ def run_command(args):
                              + ", ".join(n for n, s in available_methods().items() if s.accepts_hints))
     options = {
         "data_root": root, "model": args.model, "hints": args.hints, "hint_size": args.hint_size,
-        "seed": args.seed, "cache_dir": args.cache_dir, "jobs": args.jobs,
+        "seed": args.seed, "cache_dir": args.cache_dir, "jobs": args.jobs, "quiet": args.quiet,
     }
     config = {"dataset": args.dataset, "split": args.split, "folder": args.folder, "method": method,
               "predictions": args.predictions, "limit": args.limit, "model": args.model, "hints": args.hints,
