@@ -163,11 +163,23 @@ class ChromaNetwork:
                    meta.get("history", ()), meta.get("config"), device)
 
 
-def standardization(feats):
-    """Per-feature mean and standard deviation (std floored at 1e-6), float32."""
-    feats = np.asarray(feats, dtype=np.float64)
-    mean = feats.mean(axis=0)
-    std = feats.std(axis=0)
+def standardization(feats, chunk=262144):
+    """Per-feature mean and standard deviation (std floored at 1e-6), float32.
+
+    Accumulated in float64 over row chunks, so memory stays at one chunk beyond ``feats``
+    (a full float64 copy of a 3.5 M x 89 training set would take 2.5 GB).
+    """
+    feats = np.asarray(feats)
+    n = feats.shape[0]
+    total = np.zeros(feats.shape[1], np.float64)
+    for start in range(0, n, chunk):
+        total += feats[start:start + chunk].sum(axis=0, dtype=np.float64)
+    mean = total / max(n, 1)
+    sq = np.zeros(feats.shape[1], np.float64)
+    for start in range(0, n, chunk):
+        d = feats[start:start + chunk].astype(np.float64) - mean
+        sq += (d * d).sum(axis=0)
+    std = np.sqrt(sq / max(n, 1))
     std = np.where(std < 1e-6, 1.0, std)
     return mean.astype(np.float32), std.astype(np.float32)
 
@@ -204,7 +216,10 @@ def train_network(feats, targets, *, hidden=None, layers=3, epochs=DEFAULT_EPOCH
 
     torch.manual_seed(seed)
     net = _build(dim, hidden, layers).to(device)
-    x_all = torch.from_numpy((feats - mean) / std).to(device)
+    x_all = np.empty_like(feats)
+    for start in range(0, n, 262144):
+        x_all[start:start + 262144] = (feats[start:start + 262144] - mean) / std
+    x_all = torch.from_numpy(x_all).to(device)
     y_all = torch.from_numpy(targets).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     batch_size = max(1, min(int(batch_size), n))
