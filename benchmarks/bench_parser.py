@@ -2,7 +2,7 @@
 
 Targets (issue 4): <= 60 ms at 256x256 and <= 1 s at 1024x1024 on 2 CPU cores.
 
-    python benchmarks/bench_parser.py [--model PATH] [--image FILE] [--runs 7] [--threads 2]
+    python benchmarks/bench_parser.py [--model PATH] [--image FILE] [--runs 7] [--threads 1]
 
 Prints the median (and min) wall time over ``--runs`` runs after one warm-up run, for the
 parser alone (full-resolution ``SceneParser.predict``), the smoothing alone and the whole
@@ -41,7 +41,9 @@ def main(argv=None):
     ap.add_argument("--image", default=None, help="image to resize to each size (default: a synthetic scene)")
     ap.add_argument("--sizes", type=int, nargs="+", default=[256, 1024])
     ap.add_argument("--runs", type=int, default=7)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch intra-op threads (default 1: on 2 cores shared with other jobs, 2 OpenMP "
+                         "threads spin-wait against each other and run 2-3x slower than 1)")
     ap.add_argument("--json", default=None, help="also write the figures to this JSON file")
     args = ap.parse_args(argv)
     if args.runs < 5:
