@@ -211,6 +211,37 @@ def _write_hist(S, rr, cc, norm_mode, inv, out, i0, i1, k0):
         out[i0, i1, k0 + o] = np.float32((np.float64(S[rr, cc, o]) + 1e-10) * inv)
 
 
+@nb.njit(cache=True, inline="always")
+def _unmirrored_columns(offsets, w):
+    """[lo, hi): the columns whose ring positions all fall inside the image."""
+    lo = 0
+    hi = w
+    for j in range(offsets.shape[0]):
+        lo = max(lo, -offsets[j, 1])
+        hi = min(hi, w - offsets[j, 1])
+    return lo, hi
+
+
+@nb.njit(cache=True, inline="always")
+def _histogram_rows(r, e0, h, offsets, rs):
+    """rs[j]: source row of histogram j (centre, then the mirrored ring rows) of image row r."""
+    rs[0] = r - e0
+    for j in range(offsets.shape[0]):
+        rs[j + 1] = _reflect(r + offsets[j, 0], h) - e0
+
+
+@nb.njit(cache=True, inline="always")
+def _histogram_columns(c, w, lo, hi, offsets, cs):
+    """cs[j]: source column of histogram j of column c (mirrored only near the border)."""
+    cs[0] = c
+    if lo <= c < hi:
+        for j in range(offsets.shape[0]):
+            cs[j + 1] = c + offsets[j, 1]
+    else:
+        for j in range(offsets.shape[0]):
+            cs[j + 1] = _reflect(c + offsets[j, 1], w)
+
+
 @nb.njit(cache=True, parallel=True)
 def _gather_rows(S, Q, e0, h, r0, r1, offsets, norm_mode, out, ch0):
     """Descriptors of image rows r0..r1-1 into out[i, c, ch0:ch0+32] (same values as
@@ -218,26 +249,13 @@ def _gather_rows(S, Q, e0, h, r0, r1, offsets, norm_mode, out, ch0):
     left / right border). Q: per-pixel :func:`_hist_sq` of S (used when norm_mode == 1)."""
     w = S.shape[1]
     n_h = offsets.shape[0] + 1
-    lo = 0
-    hi = w
-    for j in range(n_h - 1):
-        lo = max(lo, -offsets[j, 1])
-        hi = min(hi, w - offsets[j, 1])
+    lo, hi = _unmirrored_columns(offsets, w)
     for i in nb.prange(r1 - r0):
-        r = r0 + i
         rs = np.empty(n_h, np.int64)
         cs = np.empty(n_h, np.int64)
-        rs[0] = r - e0
-        for j in range(n_h - 1):
-            rs[j + 1] = _reflect(r + offsets[j, 0], h) - e0
+        _histogram_rows(r0 + i, e0, h, offsets, rs)
         for c in range(w):
-            cs[0] = c
-            if lo <= c < hi:
-                for j in range(n_h - 1):
-                    cs[j + 1] = c + offsets[j, 1]
-            else:
-                for j in range(n_h - 1):
-                    cs[j + 1] = _reflect(c + offsets[j, 1], w)
+            _histogram_columns(c, w, lo, hi, offsets, cs)
             inv = 1.0
             if norm_mode == 1:
                 s = 0.0
@@ -267,26 +285,13 @@ def _copy_gather_rows(N, e0, h, r0, r1, offsets, out, ch0):
     pixel (r0 + i, c) (centre, then mirrored ring positions)."""
     w = N.shape[1]
     n_h = offsets.shape[0] + 1
-    lo = 0
-    hi = w
-    for j in range(n_h - 1):
-        lo = max(lo, -offsets[j, 1])
-        hi = min(hi, w - offsets[j, 1])
+    lo, hi = _unmirrored_columns(offsets, w)
     for i in nb.prange(r1 - r0):
-        r = r0 + i
         rs = np.empty(n_h, np.int64)
         cs = np.empty(n_h, np.int64)
-        rs[0] = r - e0
-        for j in range(n_h - 1):
-            rs[j + 1] = _reflect(r + offsets[j, 0], h) - e0
+        _histogram_rows(r0 + i, e0, h, offsets, rs)
         for c in range(w):
-            cs[0] = c
-            if lo <= c < hi:
-                for j in range(n_h - 1):
-                    cs[j + 1] = c + offsets[j, 1]
-            else:
-                for j in range(n_h - 1):
-                    cs[j + 1] = _reflect(c + offsets[j, 1], w)
+            _histogram_columns(c, w, lo, hi, offsets, cs)
             for j in range(n_h):
                 k0 = ch0 + j * ORIENTATIONS
                 for o in range(ORIENTATIONS):
