@@ -5,8 +5,8 @@
 * ``deepcolor-norefine``   -- the same model, no refinement.
 * ``deepcolor-single``     -- one network for all images (``--clusters 1 --max-layers 1``).
 * ``deepcolor-nosemantic`` -- adaptive clustering, features without the semantic part.
-* ``deepcolor-paper``      -- the paper's configuration: Algorithm 3 with no layer cap, and the
-                              joint bilateral filter as refinement.
+* ``deepcolor-paper``      -- the paper's setting: trained on SIFT Flow train only, Algorithm 3
+                              with no layer cap, joint bilateral refinement.
 
 The ablation models live in ``<ablation dir>/<name>/`` where the ablation dir is
 ``options["ablation_dir"]``, else ``$DEEPCOLOR_ABLATIONS``, else
@@ -30,7 +30,7 @@ ABLATION_ENV = "DEEPCOLOR_ABLATIONS"
 ABLATIONS = {
     "single": ["--clusters", "1", "--max-layers", "1"],
     "nosemantic": ["--no-semantic"],
-    "paper": ["--max-layers", "0", "--judge-refine", "jbf", "--refine", "jbf"],
+    "paper": ["--dataset", "siftflow:train", "--max-layers", "0", "--judge-refine", "jbf", "--refine", "jbf"],
 }
 
 
@@ -82,10 +82,6 @@ def _deepcolor_nosemantic(options):
     return _method(ablation_model("nosemantic", options), options.get("refine"))
 
 
-@register_method("deepcolor-paper", "Deep Colorization in the paper's configuration: uncapped Algorithm 3, joint bilateral refinement")
+@register_method("deepcolor-paper", "Deep Colorization in the paper's setting: SIFT Flow train only, uncapped Algorithm 3, joint bilateral refinement")
 def _deepcolor_paper(options):
-    try:
-        model = ablation_model("paper", options)
-    except FileNotFoundError:
-        model = options.get("model")  # same training settings as the default when uncapped
-    return _method(model, "jbf")
+    return _method(ablation_model("paper", options), "jbf")
