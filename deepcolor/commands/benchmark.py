@@ -1,7 +1,8 @@
 """``deepcolor benchmark``: score a method or a predictions folder with the paper's PSNR protocol."""
 
-import argparse
 import os
+
+from deepcolor.commands.common import add_command_parser
 
 EPILOG = """\
 examples:
@@ -18,16 +19,14 @@ hint count. An interrupted run continues with --resume; --force starts over.
 
 
 def register(subparsers):
-    p = subparsers.add_parser(
-        "benchmark",
+    p = add_command_parser(
+        subparsers, "benchmark", EPILOG,
         help="score a colorization method (or another model's outputs) on a dataset",
         description=(
             "Colorize every image of a dataset split from its grayscale version and score it "
             "against the ground truth: 8-bit RGB PSNR over three channels (the paper's protocol), "
             "SSIM, raw-accuracy AuC and colorfulness."
         ),
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--data", metavar="ROOT", help="data root holding siftflow/, sun/, stanford_background/ (default: $DEEPCOLOR_DATA)")
     p.add_argument("--dataset", default="siftflow", choices=["siftflow", "sun", "stanford", "folder"], help="dataset (default: siftflow)")

@@ -1,9 +1,10 @@
 """``deepcolor colorize``: colorize grayscale (or color, converted to gray) photos."""
 
-import argparse
 import glob
 import os
 import sys
+
+from deepcolor.commands.common import add_command_parser
 
 EPILOG = """\
 examples:
@@ -23,12 +24,10 @@ files and exits with status 1 when any failed.
 def register(subparsers):
     from deepcolor.refine import REFINE_METHODS
 
-    p = subparsers.add_parser(
-        "colorize",
+    p = add_command_parser(
+        subparsers, "colorize", EPILOG,
         help="colorize grayscale images with a trained model",
         description="Colorize images with a Deep Colorization model (default: the shipped model).",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="output file (single input) or folder")

@@ -1,8 +1,9 @@
 """``deepcolor report``: benchmark every method on SIFT Flow and SUN and write a report."""
 
-import argparse
 import shlex
 import sys
+
+from deepcolor.commands.common import add_command_parser
 
 EPILOG = """\
 methods: NAME or NAME:KEY=VALUE[:KEY=VALUE] (keys: refine, hints, hint_size, seed, samples),
@@ -26,8 +27,8 @@ method: reused when its run.json matches, resumed when partial, re-run when sett
 
 
 def register(subparsers):
-    p = subparsers.add_parser(
-        "report",
+    p = add_command_parser(
+        subparsers, "report", EPILOG,
         help="benchmark all methods on SIFT Flow and SUN and write a Markdown/HTML report",
         description=(
             "Run (or reuse) the benchmark of every method on each dataset and write a report: "
@@ -35,8 +36,6 @@ def register(subparsers):
             "seconds per image, paired significance tests against deepcolor, per-category PSNR, "
             "PSNR histograms, qualitative grids, run time by image size and the hints sweep."
         ),
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--data", metavar="ROOT", help="data root holding siftflow/ and sun/ (default: $DEEPCOLOR_DATA)")
     p.add_argument("-o", "--output", metavar="OUTDIR", required=True, help="folder for the report")

@@ -1,7 +1,6 @@
 """``deepcolor scribble``: colorize from coloured strokes (Levin, Lischinski, Weiss 2004)."""
 
-import argparse
-import os
+from deepcolor.commands.common import add_command_parser, check_output_image
 
 EPILOG = """\
 examples:
@@ -18,15 +17,13 @@ and their colours come from MARKED. The output keeps GRAY's luminance.
 def register(subparsers):
     from deepcolor.hints import MARK_TOLERANCE
 
-    p = subparsers.add_parser(
-        "scribble",
+    p = add_command_parser(
+        subparsers, "scribble", EPILOG,
         help="colorize a gray image from coloured strokes (Levin et al. 2004)",
         description=(
             "Colorization using optimization (Levin, Lischinski, Weiss, SIGGRAPH 2004): the colours of "
             "the strokes spread to pixels of similar luminance."
         ),
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("gray", metavar="GRAY", help="grayscale image (a colour file is converted to gray)")
     p.add_argument("marked", metavar="MARKED", help="GRAY with coloured strokes painted on it")
@@ -47,15 +44,9 @@ def _size(image):
 def run_command(args):
     from deepcolor.cli import CommandError
     from deepcolor.color import to_gray
-    from deepcolor.io import is_image_file, load_rgb, save_image
+    from deepcolor.io import load_rgb, save_image
 
-    if not is_image_file(args.output):
-        raise CommandError(f"{args.output}: output needs an image extension (.png, .jpg, ...)")
-    if os.path.exists(args.output) and not args.force:
-        raise FileExistsError(f"{args.output}: exists (use --force to replace it)")
-    for path in (args.gray, args.marked):
-        if os.path.abspath(path) == os.path.abspath(args.output):
-            raise CommandError(f"{args.output}: is an input; refusing to overwrite it")
+    check_output_image(args.output, (args.gray, args.marked), args.force)
     gray_rgb = load_rgb(args.gray)
     marked = load_rgb(args.marked)
     if marked.shape != gray_rgb.shape:

@@ -1,9 +1,10 @@
 """``deepcolor train``: adaptive image clustering + one network per cluster -> a model directory."""
 
-import argparse
 import os
 import shutil
 import sys
+
+from deepcolor.commands.common import add_command_parser
 
 EPILOG = """\
 examples:
@@ -22,16 +23,14 @@ MODEL_DIR/checkpoints: after a kill, --resume redoes nothing that finished.
 def register(subparsers):
     from deepcolor.refine import REFINE_METHODS
 
-    p = subparsers.add_parser(
-        "train",
+    p = add_command_parser(
+        subparsers, "train", EPILOG,
         help="train a colorization model (adaptive clustering, one network per cluster)",
         description=(
             "Train a Deep Colorization model: features at sampled pixels of every reference "
             "image, adaptive image clustering on gist (paper, Algorithm 3), one network per "
             "cluster. Writes a portable model directory (JSON + safetensors + the scene parser)."
         ),
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--data", metavar="ROOT", help="data root holding siftflow/, sun/ (default: $DEEPCOLOR_DATA)")
     p.add_argument("--dataset", nargs="+", metavar="NAME:SPLIT", default=["siftflow:train", "sun:extra"],

@@ -1,7 +1,6 @@
 """``deepcolor transfer``: colour a gray image from a reference photo (Welsh 2002, Reinhard 2001)."""
 
-import argparse
-import os
+from deepcolor.commands.common import add_command_parser, check_output_image
 
 EPILOG = """\
 examples:
@@ -18,12 +17,10 @@ METHODS = ("welsh", "reinhard")
 
 
 def register(subparsers):
-    p = subparsers.add_parser(
-        "transfer",
+    p = add_command_parser(
+        subparsers, "transfer", EPILOG,
         help="colour a gray image from a colour reference (Welsh et al. 2002, Reinhard et al. 2001)",
         description="Transfer the colours of a reference photo to a grayscale image.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("gray", metavar="GRAY", help="grayscale image (a colour file is converted to gray)")
     p.add_argument("--reference", "-r", required=True, metavar="REF", help="colour reference image")
@@ -37,15 +34,9 @@ def register(subparsers):
 
 def run_command(args):
     from deepcolor.cli import CommandError
-    from deepcolor.io import is_image_file, load_gray, load_rgb, save_image
+    from deepcolor.io import load_gray, load_rgb, save_image
 
-    if not is_image_file(args.output):
-        raise CommandError(f"{args.output}: output needs an image extension (.png, .jpg, ...)")
-    if os.path.exists(args.output) and not args.force:
-        raise FileExistsError(f"{args.output}: exists (use --force to replace it)")
-    for path in (args.gray, args.reference):
-        if os.path.abspath(path) == os.path.abspath(args.output):
-            raise CommandError(f"{args.output}: is an input; refusing to overwrite it")
+    check_output_image(args.output, (args.gray, args.reference), args.force)
     if args.samples < 1:
         raise CommandError(f"--samples must be >= 1, got {args.samples}")
     gray = load_gray(args.gray)
