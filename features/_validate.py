@@ -48,6 +48,27 @@ def gray_as_float32(gray):
     return np.ascontiguousarray(gray, dtype=np.float32)
 
 
+def check_points(gray, rows, cols):
+    """Validate the inputs of an extractor that describes given pixels only.
+
+    Parameters
+    ----------
+    gray : array_like, shape (H, W), uint8 or float
+        See :func:`check_gray`.
+    rows, cols : array_like of int, shape (n,)
+        See :func:`check_coords`.
+
+    Returns
+    -------
+    img : ndarray, shape (H, W), float32
+        :func:`gray_as_float32` of the image.
+    rows, cols : ndarray, shape (n,), int64
+    """
+    gray = check_gray(gray)
+    rows, cols = check_coords(rows, cols, gray.shape)
+    return gray_as_float32(gray), rows, cols
+
+
 def check_semantic(semantic, shape, name="semantic"):
     """Validate a per-pixel semantic probability map against the image shape.
 

@@ -49,7 +49,7 @@ import cv2
 import numba as nb
 import numpy as np
 
-from ._validate import check_gray, check_coords, gray_as_float32
+from ._validate import check_gray, check_points, gray_as_float32
 
 #: DAISY parameters of the release: ``compute_daisy(gray, 7, 1, 3, 8)``.
 RADIUS = 7
@@ -444,15 +444,17 @@ def daisy_at(gray, rows, cols, normalization="daisy", band_rows=None):
     ----------
     gray : ndarray, shape (H, W), uint8 or float (0..255 scale)
     rows, cols : array_like of int, shape (n,)
+    normalization : {"daisy", "l2", "off"}
+        As in :func:`extract_daisy`.
+    band_rows : int, optional
+        Rows per processing band (memory bound); the result does not depend on it.
 
     Returns
     -------
     descs : ndarray, shape (n, 32), float32
-        Row ``i`` equals ``extract_daisy(gray)[rows[i], cols[i]]``.
+        Row ``i`` equals ``extract_daisy(gray, normalization)[rows[i], cols[i]]``.
     """
-    gray = check_gray(gray)
-    rows, cols = check_coords(rows, cols, gray.shape)
-    img = gray_as_float32(gray)
+    img, rows, cols = check_points(gray, rows, cols)
     out = np.empty((rows.shape[0], DAISY_DIMS), dtype=np.float32)
     daisy_points(img, rows, cols, out, 0, normalization, band_rows)
     return out

@@ -21,7 +21,7 @@ Window entries that fall outside the image take the value of the **centre pixel*
 import numba as nb
 import numpy as np
 
-from ._validate import check_gray, check_coords, gray_as_float32
+from ._validate import check_gray, check_points, gray_as_float32
 
 #: Half width of the square window (7x7 patch).
 PATCH_RADIUS = 3
@@ -135,9 +135,7 @@ def patches_at(gray, rows, cols):
     patches : ndarray, shape (n, 49), float32
         Row ``i`` equals ``extract_patches(gray)[rows[i], cols[i]]``.
     """
-    gray = check_gray(gray)
-    rows, cols = check_coords(rows, cols, gray.shape)
-    img = gray_as_float32(gray)
+    img, rows, cols = check_points(gray, rows, cols)
     out = np.empty((rows.shape[0], PATCH_DIMS), dtype=np.float32)
     _patch_points(img, rows, cols, out[:, None, :], 0)
     return out
