@@ -41,32 +41,14 @@ times the parser itself.
 
 import numpy as np
 
+from deepcolor.parser.inputs import check_gray_image
+
 SIGMA_SPATIAL_FRACTION = 0.03
 MIN_SIGMA_SPATIAL = 3.0
 SIGMA_COLOR = 20.0
 DT_ITERATIONS = 3
 DT_MODE = "RF"
 SMOOTH_MAX_SIDE = 512
-
-
-def _check_gray(gray):
-    if gray is None:
-        raise ValueError("gray is None; expected a 2-D (H, W) grayscale image")
-    gray = np.asarray(gray)
-    if gray.ndim != 2:
-        hint = " (convert RGB with deepcolor.color.rgb2gray)" if gray.ndim == 3 else ""
-        raise ValueError(f"gray must be a 2-D (H, W) grayscale image, got shape {gray.shape}{hint}")
-    if gray.size == 0:
-        raise ValueError(f"gray is empty (shape {gray.shape})")
-    if gray.dtype == np.uint8:
-        return np.ascontiguousarray(gray)
-    if gray.dtype.kind == "f":
-        if not np.all(np.isfinite(gray)):
-            raise ValueError("gray contains NaN or infinite values")
-        if gray.min() < 0 or gray.max() > 255:
-            raise ValueError(f"float gray must be in the 0..255 scale, got range {gray.min():g}..{gray.max():g}")
-        return np.ascontiguousarray(gray, dtype=np.float32)
-    raise ValueError(f"gray must be uint8 or float (0..255 scale), got dtype {gray.dtype}")
 
 
 def sigma_spatial_for(shape):
@@ -159,7 +141,7 @@ def semantic_probabilities(gray, parser=None, *, smooth=True):
     ValueError
         ``gray`` is not 2-D, is empty, has an unsupported dtype or non-finite values.
     """
-    gray = _check_gray(gray)
+    gray = check_gray_image(gray, check_range=True)
     if parser is None or isinstance(parser, (str, bytes)) or hasattr(parser, "__fspath__"):
         from deepcolor.parser import load_parser
 

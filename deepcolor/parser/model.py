@@ -40,6 +40,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from deepcolor.parser.inputs import check_gray_image
+
 #: Default architecture; stored with the weights (``config.json``) so a checkpoint rebuilds itself.
 DEFAULT_CONFIG = {
     "arch": "unet-coord-v1",
@@ -212,25 +214,10 @@ class SceneParser:
 
 
 def check_gray(gray, name="gray"):
-    """Validate a grayscale image: 2-D, non-empty, uint8 or float, both in the 0..255 scale.
-
-    Returns a contiguous uint8 or float32 array in the 0..255 scale.
-    """
+    """:func:`~deepcolor.parser.inputs.check_gray_image`, also accepting a torch tensor."""
     if isinstance(gray, torch.Tensor):
         gray = gray.detach().cpu().numpy()
-    gray = np.asarray(gray)
-    if gray.ndim != 2:
-        hint = " (convert RGB with deepcolor.color.rgb2gray)" if gray.ndim == 3 else ""
-        raise ValueError(f"{name} must be a 2-D (H, W) grayscale image, got shape {gray.shape}{hint}")
-    if gray.size == 0:
-        raise ValueError(f"{name} is empty (shape {gray.shape})")
-    if gray.dtype == np.uint8:
-        return np.ascontiguousarray(gray)
-    if gray.dtype.kind == "f":
-        if not np.all(np.isfinite(gray)):
-            raise ValueError(f"{name} contains NaN or infinite values")
-        return np.ascontiguousarray(gray, dtype=np.float32)
-    raise ValueError(f"{name} must be uint8 (0..255) or float (0..255), got dtype {gray.dtype}")
+    return check_gray_image(gray, name)
 
 
 def count_parameters(net):
