@@ -10,28 +10,12 @@ torch = pytest.importorskip("torch")
 from PIL import Image  # noqa: E402
 
 from deepcolor.parser.evaluate import confusion_matrix, metrics, write_report  # noqa: E402
-from deepcolor.parser.model import DEFAULT_CONFIG, SceneParser, build_network  # noqa: E402
+from deepcolor.parser.model import DEFAULT_CONFIG, build_network  # noqa: E402
 from deepcolor.parser.train import augment, class_weights, load_checkpoint, train, train_step  # noqa: E402
 from deepcolor.parser.weights import load_parser, save_parser  # noqa: E402
 
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # the test machine's cores are shared: one intra-op thread avoids spin-wait slowdowns
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
-TINY = dict(DEFAULT_CONFIG, widths=[4, 8, 8], decoder_widths=[8, 4])
-
-
-def tiny_parser(num_classes=8, seed=0):
-    torch.manual_seed(seed)
-    config = dict(TINY, num_classes=num_classes, class_names=[f"c{i}" for i in range(num_classes)])
-    return SceneParser(build_network(config), config, device="cpu")
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def synthetic_scene(rng, h=48, w=64):
@@ -104,7 +88,7 @@ FAST = dict(epochs=1, batch_size=2, crop=(16, 24), threads=1, progress=False, lo
 # ----------------------------------------------------------------------------- model
 
 @pytest.mark.parametrize("shape", [(1, 1), (3, 5), (37, 53), (64, 64), (101, 77)])
-def test_predict_shape_and_sum_for_any_size(shape):
+def test_predict_shape_and_sum_for_any_size(shape, tiny_parser):
     parser = tiny_parser()
     gray = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
     prob = parser.predict(gray)
@@ -114,7 +98,7 @@ def test_predict_shape_and_sum_for_any_size(shape):
     assert (prob >= 0).all()
 
 
-def test_predict_deterministic():
+def test_predict_deterministic(tiny_parser):
     parser = tiny_parser()
     gray = np.random.default_rng(1).integers(0, 256, (45, 61), dtype=np.uint8)
     a, b = parser.predict(gray), parser.predict(gray.copy())
@@ -123,7 +107,7 @@ def test_predict_deterministic():
 
 @pytest.mark.parametrize("bad", [np.zeros((4, 5, 3), np.uint8), np.zeros((0, 5), np.uint8), np.zeros(7, np.uint8),
                                  np.zeros((4, 4), bool), np.full((4, 4), np.nan)])
-def test_predict_rejects_bad_input(bad):
+def test_predict_rejects_bad_input(bad, tiny_parser):
     with pytest.raises(ValueError):
         tiny_parser().predict(bad)
 
@@ -137,7 +121,7 @@ def test_network_pads_to_stride():
 
 # ----------------------------------------------------------------------------- training
 
-def test_training_step_reduces_loss():
+def test_training_step_reduces_loss(tiny_parser):
     rng = np.random.default_rng(0)
     parser = tiny_parser(3)
     net = parser.net
@@ -237,7 +221,7 @@ def test_label_out_of_range_is_an_error(tmp_path):
 
 # ----------------------------------------------------------------------------- weights and evaluation
 
-def test_save_load_roundtrip(tmp_path):
+def test_save_load_roundtrip(tmp_path, tiny_parser):
     parser = tiny_parser(5)
     save_parser(str(tmp_path), parser.net, parser.config)
     loaded = load_parser(str(tmp_path), device="cpu", cache=False)
@@ -266,7 +250,7 @@ def test_metrics_and_report(tmp_path):
     assert png.ndim == 3 and png.shape[2] == 3
 
 
-def test_cli_eval_parser(tmp_path, capsys):
+def test_cli_eval_parser(tmp_path, capsys, tiny_parser):
     from deepcolor.cli import main
 
     root = make_stanford(tmp_path / "data")

@@ -5,25 +5,16 @@ import os
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+pytest.importorskip("torch")
 
-from deepcolor.parser.model import DEFAULT_CONFIG, SceneParser, build_network  # noqa: E402
 from features.semantic import semantic_histogram, semantic_probabilities, smooth_probabilities  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")
-def parser():
-    torch.manual_seed(0)
-    config = dict(DEFAULT_CONFIG, widths=[4, 8, 8], decoder_widths=[8, 4], num_classes=6, class_names=list("abcdef"))
-    return SceneParser(build_network(config), config, device="cpu")
+def parser(tiny_parser):
+    return tiny_parser(6)
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (2, 9), (17, 31), (33, 65), (101, 77), (9, 601)])
