@@ -18,6 +18,8 @@ import argparse
 import os
 import time
 
+from _common import print_calibration, smooth_noise, start_threads
+
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -29,34 +31,18 @@ def main(argv=None):
         ap.error("--repeats must be >= 5")
 
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
-    import cv2
-    import numba
     import numpy as np
-    from scipy import ndimage
     from skimage.feature import daisy
 
     import features
 
-    numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
-    cv2.setNumThreads(args.threads)
-    features.extract_daisy(np.zeros((8, 8), np.uint8))  # starts the threading layer (JIT cached on disk)
-    print(f"threads: numba {numba.get_num_threads()}, opencv {cv2.getNumThreads()}; cpus {os.cpu_count()}; "
-          f"threading layer {numba.threading_layer()}, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}; "
-          f"load average {os.getloadavg()[0]:.2f}")
-    # machine-load calibration: np.exp on 2**20 float64 (about 1.5 ms on an idle core here)
-    ones = np.ones(1 << 20)
-    cal = []
-    for _ in range(9):
-        t0 = time.perf_counter()
-        np.exp(ones)
-        cal.append(time.perf_counter() - t0)
-    print(f"calibration: np.exp(1M float64) median {sorted(cal)[4] * 1e3:.2f} ms")
+    start_threads(args.threads)
+    print_calibration()
     sk = dict(step=1, radius=7, rings=1, histograms=3, orientations=8)
 
     rng = np.random.default_rng(0)
     for n in args.sizes:
-        img = ndimage.gaussian_filter(rng.random((n, n)) * 255, 1.0)
-        img = np.clip(np.rint((img - img.min()) / (img.max() - img.min()) * 255), 0, 255).astype(np.uint8)
+        img = smooth_noise(rng, n, n, 1.0)
         features.extract_daisy(img)  # JIT warm-up (cached on disk after the first run)
         t_ours, t_def, t_sk = [], [], []
         for _ in range(args.repeats):

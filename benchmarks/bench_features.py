@@ -24,10 +24,11 @@ Prints
 """
 
 import argparse
-import os
 import resource
 import time
 import tracemalloc
+
+from _common import print_calibration, smooth_noise, start_threads
 
 
 def _med(fn, repeats, cpu=False):
@@ -59,32 +60,16 @@ def main(argv=None):
     if args.repeats < 5:
         ap.error("--repeats must be >= 5")
 
-    import cv2
-    import numba
     import numpy as np
-    from scipy import ndimage
 
     import features
 
-    numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
-    cv2.setNumThreads(args.threads)
-    features.extract_daisy(np.zeros((8, 8), np.uint8))  # starts the threading layer (JIT cached on disk)
-    print(f"threads: numba {numba.get_num_threads()}, opencv {cv2.getNumThreads()}; cpus {os.cpu_count()}; "
-          f"threading layer {numba.threading_layer()}, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}; "
-          f"load average {os.getloadavg()[0]:.2f}")
-    # machine-load calibration: np.exp on 2**20 float64 (about 1.5 ms on an idle core here)
-    ones = np.ones(1 << 20)
-    cal = []
-    for _ in range(9):
-        t0 = time.perf_counter()
-        np.exp(ones)
-        cal.append(time.perf_counter() - t0)
-    print(f"calibration: np.exp(1M float64) median {sorted(cal)[4] * 1e3:.2f} ms")
+    start_threads(args.threads)
+    print_calibration()
     rng = np.random.default_rng(0)
 
     def image(h, w):
-        img = ndimage.gaussian_filter(rng.random((h, w)) * 255, 1.5)
-        return np.clip(np.rint((img - img.min()) / (img.max() - img.min()) * 255), 0, 255).astype(np.uint8)
+        return smooth_noise(rng, h, w, 1.5)
 
     # ---- gist
     for h, w in ((256, 256), (480, 640)):

@@ -1,0 +1,68 @@
+"""Preamble shared by the benchmark scripts: threads, load calibration, test images.
+
+The scripts run as ``python benchmarks/x.py``, so this folder is on ``sys.path`` and they
+``import _common``.
+"""
+
+import os
+import time
+
+
+def start_threads(threads):
+    """Set Numba's and OpenCV's thread counts, start Numba's threading layer and print the setup.
+
+    Parameters
+    ----------
+    threads : int
+        Threads for each library (Numba's is capped at ``NUMBA_NUM_THREADS``).
+    """
+    import cv2
+    import numba
+    import numpy as np
+
+    import features
+
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    cv2.setNumThreads(threads)
+    features.extract_daisy(np.zeros((8, 8), np.uint8))  # starts the threading layer (JIT cached on disk)
+    print(f"threads: numba {numba.get_num_threads()}, opencv {cv2.getNumThreads()}; cpus {os.cpu_count()}; "
+          f"threading layer {numba.threading_layer()}, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}; "
+          f"load average {os.getloadavg()[0]:.2f}")
+
+
+def print_calibration():
+    """Print the median of 9 timings of ``np.exp`` on 2**20 float64, a measure of the machine's load.
+
+    About 1.5 ms on an idle core of the development machine.
+    """
+    import numpy as np
+
+    ones = np.ones(1 << 20)
+    cal = []
+    for _ in range(9):
+        t0 = time.perf_counter()
+        np.exp(ones)
+        cal.append(time.perf_counter() - t0)
+    print(f"calibration: np.exp(1M float64) median {sorted(cal)[4] * 1e3:.2f} ms")
+
+
+def smooth_noise(rng, h, w, sigma):
+    """A uint8 test image: uniform noise smoothed by a Gaussian, stretched to 0..255.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    h, w : int
+        Image shape.
+    sigma : float
+        Standard deviation of the Gaussian (pixels).
+
+    Returns
+    -------
+    img : ndarray, shape (h, w), uint8
+    """
+    import numpy as np
+    from scipy import ndimage
+
+    img = ndimage.gaussian_filter(rng.random((h, w)) * 255, sigma)
+    return np.clip(np.rint((img - img.min()) / (img.max() - img.min()) * 255), 0, 255).astype(np.uint8)
