@@ -1,11 +1,18 @@
-"""Preamble shared by the benchmark scripts: threads, load calibration, test images.
+"""Preamble shared by the benchmark scripts: OpenMP wait policy, threads, load calibration,
+test images.
 
-The scripts run as ``python benchmarks/x.py``, so this folder is on ``sys.path`` and they
-``import _common``.
+The scripts run as ``python benchmarks/x.py``, so this folder is on ``sys.path``; they
+import this module before anything starts an OpenMP runtime (torch, Numba), because
+importing it sets ``OMP_WAIT_POLICY=PASSIVE`` unless the variable is set already, as the
+``deepcolor`` command does (:func:`deepcolor.cli.main`).
 """
 
 import os
 import time
+
+# the figures are taken on cores shared with other jobs, where OpenMP's default
+# spin-waiting can cost each parallel region a whole scheduler time slice
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def start_threads(threads):

@@ -17,6 +17,8 @@ import time
 
 import numpy as np
 
+import _common  # noqa: F401  (sets OMP_WAIT_POLICY before torch starts OpenMP)
+
 PAPER = {256: 6.780, 512: 17.413, 1024: 63.142}
 
 

@@ -21,6 +21,8 @@ import time
 
 import numpy as np
 
+import _common  # noqa: F401  (sets OMP_WAIT_POLICY before torch starts OpenMP)
+
 
 def timed(fn, runs):
     """(median wall s, min wall s, median CPU s of this process) over ``runs`` runs after a warm-up."""

@@ -7,6 +7,7 @@ which imports heavy dependencies only when run, so ``--help`` stays fast).
 
 import argparse
 import importlib
+import os
 import sys
 
 from deepcolor import __version__
@@ -44,6 +45,9 @@ def build_parser():
 
 
 def main(argv=None):
+    # Before any OpenMP runtime starts (torch, Numba): spin-waiting threads can cost each
+    # parallel region a scheduler time slice on shared cores (see the features package).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -14,12 +14,13 @@ Per image: the 512-dim gist of LMgist (:func:`gist`) and the semantic histogram
 ``semantic_probabilities`` and ``semantic_histogram`` are loaded lazily, so importing
 :mod:`features` never imports torch.
 
-Threads: the Numba kernels are parallel over rows (``prange``). Importing this package
-sets ``OMP_WAIT_POLICY=PASSIVE`` unless the variable is already set: with OpenMP's
-default spin-waiting, each parallel region can lose a whole scheduler time slice when the
-cores are shared with other processes (measured here: ~12 ms per region on a loaded
-2-core machine, against ~1-2 ms of work at 256 x 256). It only takes effect if no OpenMP
-runtime has been started yet in the process; export the variable to override.
+Threads: the Numba kernels are parallel over rows (``prange``). With OpenMP's default
+spin-waiting, each parallel region can lose a whole scheduler time slice when the cores
+are shared with other processes (measured here: ~12 ms per region on a loaded 2-core
+machine, against ~1-2 ms of work at 256 x 256). Importing this package changes no
+environment variable: the ``deepcolor`` command and the benchmark scripts set
+``OMP_WAIT_POLICY=PASSIVE`` (unless it is set already) before any OpenMP runtime starts;
+a program using the library on shared cores can export it likewise.
 
 Numba picks its OpenMP threading layer here (no TBB): GNU OpenMP is not fork-safe, so a
 process that has computed features must not ``fork()`` children that compute features
@@ -27,10 +28,6 @@ again (they abort with "fork() called from a process already using GNU OpenMP").
 ``spawn`` / ``forkserver`` start methods, or ``NUMBA_THREADING_LAYER=workqueue``. The gist
 thread pool is recreated after a fork.
 """
-
-import os as _os
-
-_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from .daisy import DAISY_DIMS, daisy_at, extract_daisy
 from .lmgist import GIST_DIMS, GIST_VERSION, gist

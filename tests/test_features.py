@@ -1,6 +1,7 @@
 """Per-pixel features: patch order and border rule, DAISY vs scikit-image, assembly, bands."""
 
 import math
+import os
 import subprocess
 import sys
 
@@ -266,6 +267,17 @@ def test_import_does_not_import_torch_and_semantic_is_lazy():
     assert out.returncode == 0, out.stderr
     with pytest.raises(AttributeError):
         features.no_such_thing  # noqa: B018
+
+
+def test_omp_wait_policy_is_set_by_the_cli_not_by_importing_the_library():
+    code = (
+        "import os, features, deepcolor.cli; assert 'OMP_WAIT_POLICY' not in os.environ; "
+        "deepcolor.cli.main([]); print(os.environ['OMP_WAIT_POLICY'])"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1] == "PASSIVE"
 
 
 def test_non_contiguous_and_float_inputs_match_uint8():
