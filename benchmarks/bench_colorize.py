@@ -39,6 +39,7 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--refine", choices=["jbf", "dt", "none"])
+    parser.add_argument("--blend", type=int, help="networks averaged (default: the model's)")
     args = parser.parse_args(argv)
 
     import cv2
@@ -50,7 +51,7 @@ def main(argv=None):
     from deepcolor import Colorizer
     from deepcolor.io import load_gray
 
-    colorizer = Colorizer.load(args.model, refine=args.refine)
+    colorizer = Colorizer.load(args.model, refine=args.refine, blend=args.blend)
     base = load_gray(args.image) if args.image else None
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"model {colorizer.model_dir}, refine {colorizer.refine}, {args.threads} threads, "

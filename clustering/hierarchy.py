@@ -4,6 +4,8 @@ Every cluster records its layer, gist centre, semantic histogram, members (image
 the members' training PSNR and the file of its network. :func:`lookup` implements the
 paper's cluster choice: over the clusters of all layers, the ``k`` nearest gist centres
 (Euclidean), then among them the highest cosine similarity of semantic histograms.
+With ``blend`` > 1 it also names the clusters whose networks' predictions are averaged
+(our extension; see :func:`lookup`).
 """
 
 import dataclasses
@@ -97,13 +99,22 @@ def cosine_similarity(a, b):
 class LookupResult:
     cluster: Cluster
     candidates: list  # [(cluster name, gist distance, cosine similarity)]
+    blend: list = dataclasses.field(default_factory=list)  # clusters averaged; empty: ``cluster`` alone
+
+    @property
+    def chosen(self):
+        """The clusters whose networks colorize the image (the pick alone, or the blend)."""
+        return self.blend or [self.cluster]
 
     def describe(self):
         parts = [f"{name} (gist dist {d:.4f}, cos {s:.3f})" for name, d, s in self.candidates]
-        return f"cluster {self.cluster.name} (layer {self.cluster.layer}); candidates: " + ", ".join(parts)
+        text = f"cluster {self.cluster.name} (layer {self.cluster.layer}); candidates: " + ", ".join(parts)
+        if self.blend:
+            text += "; blended: " + ", ".join(c.name for c in self.blend)
+        return text
 
 
-def lookup(clusters, gist, histogram=None, k=DEFAULT_K):
+def lookup(clusters, gist, histogram=None, k=DEFAULT_K, blend=1):
     """Pick the cluster for a target image.
 
     Parameters
@@ -115,11 +126,18 @@ def lookup(clusters, gist, histogram=None, k=DEFAULT_K):
         nearest gist centre.
     k : int
         How many nearest gist centres compete on semantic similarity (1 = gist only).
+    blend : int
+        1 (the paper): the pick alone colorizes. ``blend`` > 1 (our extension): the
+        networks of the ``blend`` nearest gist centres are averaged, the pick always among
+        them (it replaces the farthest when ``blend`` < ``k``). Averaging trades the
+        paper's hard choice for lower variance; the model manifest has the measurements.
 
     Returns
     -------
     LookupResult
     """
+    if int(blend) < 1:
+        raise ValueError(f"blend must be >= 1, got {blend}")
     if not clusters:
         raise ValueError("the model has no clusters")
     gist = np.asarray(gist, dtype=np.float64).ravel()
@@ -128,7 +146,8 @@ def lookup(clusters, gist, histogram=None, k=DEFAULT_K):
         raise ValueError(f"gist has {gist.shape[0]} dims but the cluster centres have {centres.shape[1]}")
     dist = np.linalg.norm(centres - gist[None], axis=1)
     # stable order: ties broken by position (layer, index)
-    order = np.argsort(dist, kind="stable")[: max(1, int(k))]
+    ranked = np.argsort(dist, kind="stable")
+    order = ranked[: max(1, int(k))]
     use_semantic = histogram is not None and np.size(histogram) > 0 and all(np.size(clusters[i].histogram) for i in order)
     candidates = []
     best, best_sim = None, -np.inf
@@ -137,7 +156,12 @@ def lookup(clusters, gist, histogram=None, k=DEFAULT_K):
         candidates.append((clusters[i].name, float(dist[i]), sim))
         if best is None or (use_semantic and sim > best_sim + 1e-12):
             best, best_sim = i, sim
-    return LookupResult(clusters[best], candidates)
+    mixed = []
+    if int(blend) > 1:
+        mixed = [int(i) for i in ranked[: int(blend)]]
+        if best not in mixed:
+            mixed[-1] = int(best)
+    return LookupResult(clusters[best], candidates, [clusters[i] for i in mixed])
 
 
 def semantic_histogram_of(probs):

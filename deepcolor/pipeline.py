@@ -67,33 +67,40 @@ def load_parser_dir(path):
     return load_parser(path)
 
 
-def predict_chroma(network, gray, probs=None):
-    """The network's U/255, V/255 at every pixel of ``gray``: (H, W, 2) float32, band by band."""
+def predict_chroma(network, gray, probs=None, stride=1):
+    """U/255, V/255 at every pixel of ``gray``: (H, W, 2) float32, band by band.
+
+    ``network`` is one network or a list of them; a list's predictions are averaged
+    (:class:`deepcolor.model.NetworkBlend`). With ``stride`` > 1 the network runs only at
+    every ``stride``-th row and column and U, V are interpolated bilinearly in between
+    (exact at the grid points): chrominance is smooth and refined afterwards, and the
+    networks are the costly part of colorization.
+    """
     from features import iter_feature_bands
 
+    if isinstance(network, (list, tuple)):
+        from deepcolor.model import NetworkBlend
+
+        network = network[0] if len(network) == 1 else NetworkBlend(network)
+    stride = max(1, int(stride))
     h, w = gray.shape
-    out = np.empty((h, w, 2), dtype=np.float32)
+    coarse = np.empty((-(-h // stride), -(-w // stride), 2), dtype=np.float32)
     for r0, r1, feats in iter_feature_bands(gray, semantic=probs):
-        feats = np.asarray(feats, dtype=np.float32)
-        out[r0:r1] = network.predict(feats.reshape(-1, feats.shape[-1])).reshape(r1 - r0, w, 2)
-    return out
+        first = -(-r0 // stride) * stride  # first grid row of the band
+        feats = np.asarray(feats[first - r0::stride, ::stride], dtype=np.float32)
+        if feats.shape[0]:
+            rows = feats.shape[0]
+            pred = network.predict(feats.reshape(-1, feats.shape[-1]))
+            coarse[first // stride:first // stride + rows] = pred.reshape(rows, -1, 2)
+    if stride == 1:
+        return coarse
+    return _upsample(coarse, (h, w), stride)
 
 
-def predict_chroma_grid(network, gray, probs=None, stride=2):
-    """Like :func:`predict_chroma`, but the network runs only at every ``stride``-th row and
-    column and U, V are interpolated bilinearly in between (exactly at the grid points)."""
+def _upsample(coarse, shape, stride):
     from scipy.ndimage import map_coordinates
 
-    from features import features_at
-
-    if stride <= 1:
-        return predict_chroma(network, gray, probs)
-    h, w = gray.shape
-    gr = np.arange(0, h, stride)
-    gc = np.arange(0, w, stride)
-    rr, cc = np.meshgrid(gr, gc, indexing="ij")
-    feats = np.asarray(features_at(gray, rr.ravel(), cc.ravel(), semantic=probs), dtype=np.float32)
-    coarse = network.predict(feats).reshape(len(gr), len(gc), 2)
+    h, w = shape
     yy, xx = np.meshgrid(np.arange(h) / stride, np.arange(w) / stride, indexing="ij")
     out = np.empty((h, w, 2), dtype=np.float32)
     for c in range(2):
@@ -103,10 +110,10 @@ def predict_chroma_grid(network, gray, probs=None, stride=2):
 
 def colorize_with_network(network, gray, probs=None, refine="none", stride=1):
     """RGB of ``gray`` colorized by one network (no cluster lookup); ``stride`` > 1 runs the
-    network on a grid only (see :func:`predict_chroma_grid`)."""
+    network on a grid only (see :func:`predict_chroma`)."""
     from deepcolor.refine import refine_chroma
 
-    uv = predict_chroma_grid(network, gray, probs, stride) if stride > 1 else predict_chroma(network, gray, probs)
+    uv = predict_chroma(network, gray, probs, stride)
     return combine(gray, refine_chroma(gray, uv, refine))
 
 
@@ -127,9 +134,11 @@ class Colorizer:
     clusters : list of :class:`clustering.Cluster`
     refine : str, refinement used when ``colorize`` is given none
     k : int, lookup's number of nearest gist centres
+    blend : int, networks averaged (1: the paper's single pick; see :func:`clustering.lookup`)
     """
 
-    def __init__(self, model_dir, config, clusters, parser=None, refine=None, k=None, device=None, layers=None):
+    def __init__(self, model_dir, config, clusters, parser=None, refine=None, k=None, device=None, layers=None,
+                 blend=None, stride=None, chroma_scale=None):
         self.model_dir = model_dir
         self.config = config
         self.all_clusters = clusters
@@ -143,16 +152,25 @@ class Colorizer:
         self.parser = parser
         self.refine = refine or config.get("refine") or DEFAULT_REFINE
         self.k = int(k or config.get("lookup", {}).get("k", 3))
+        self.blend = int(blend or config.get("lookup", {}).get("blend") or 1)
+        #: networks run at every ``stride``-th row and column (see :func:`predict_chroma`)
+        self.stride = int(stride or config.get("predict_stride") or 1)
+        #: predicted U, V are multiplied by this before refinement (1: as predicted)
+        self.chroma_scale = float(config.get("chroma_scale", 1.0) if chroma_scale is None else chroma_scale)
         self.device = device
         self.semantic = bool(config["features"].get("semantic", 0))
         self._networks = {}
 
     @classmethod
-    def load(cls, path=None, refine=None, k=None, device=None, layers=None):
+    def load(cls, path=None, refine=None, k=None, device=None, layers=None, blend=None, stride=None,
+             chroma_scale=None):
         """Load a model directory (``None``: the shipped default model).
 
-        ``refine``, ``k`` (nearest gist centres) and ``layers`` (look up among the clusters
-        of the first ``layers`` layers only) override the model's settings.
+        ``refine``, ``k`` (nearest gist centres), ``layers`` (look up among the clusters
+        of the first ``layers`` layers only), ``blend`` (networks averaged; 1 = the
+        paper's single cluster) and ``stride`` (networks run on every ``stride``-th row
+        and column; 1 = every pixel) and ``chroma_scale`` (factor on the predicted U, V)
+        override the model's settings.
 
         Raises
         ------
@@ -180,6 +198,12 @@ class Colorizer:
             raise ValueError(f"{model_file}: not a deepcolor model (format {config.get('format')!r})")
         if refine is not None and refine not in REFINE_METHODS:
             raise ValueError(f"unknown refinement {refine!r}; choose one of {', '.join(REFINE_METHODS)}")
+        if blend is not None and int(blend) < 1:
+            raise ValueError(f"blend must be >= 1 (networks averaged), got {blend}")
+        if stride is not None and int(stride) < 1:
+            raise ValueError(f"stride must be >= 1, got {stride}")
+        if chroma_scale is not None and not 0 <= float(chroma_scale) <= 2:
+            raise ValueError(f"chroma_scale must be within 0..2, got {chroma_scale}")
         clusters = [Cluster.from_json(c) for c in config["clusters"]]
         if not clusters:
             raise ValueError(f"{model_file}: the model has no clusters")
@@ -189,7 +213,7 @@ class Colorizer:
             if not os.path.exists(parser_dir):
                 raise FileNotFoundError(f"{parser_dir}: the model's scene parser is missing")
             parser = load_parser_dir(parser_dir)
-        return cls(model_dir, config, clusters, parser, refine, k, device, layers)
+        return cls(model_dir, config, clusters, parser, refine, k, device, layers, blend, stride, chroma_scale)
 
     def network(self, cluster):
         from deepcolor.model import ChromaNetwork
@@ -218,7 +242,7 @@ class Colorizer:
 
         if gist_vector is None:
             probs, gist_vector, histogram = self.analyze(gray)
-        return lookup(self.clusters, gist_vector, histogram, k=self.k)
+        return lookup(self.clusters, gist_vector, histogram, k=self.k, blend=self.blend)
 
     def colorize(self, image, refine=None, return_info=False):
         """Colorize an image.
@@ -241,8 +265,9 @@ class Colorizer:
         probs, gist_vector, hist = self.analyze(gray)
         t1 = time.perf_counter()
         result = self.select(gray, probs, gist_vector, hist)
-        network = self.network(result.cluster)
-        uv = predict_chroma(network, gray, probs)
+        uv = predict_chroma([self.network(c) for c in result.chosen], gray, probs, self.stride)
+        if self.chroma_scale != 1.0:
+            uv *= self.chroma_scale
         t2 = time.perf_counter()
         method = refine or self.refine
         uv = refine_chroma(gray, uv, method)
@@ -254,6 +279,7 @@ class Colorizer:
             "cluster": result.cluster.name,
             "layer": result.cluster.layer,
             "candidates": result.candidates,
+            "blend": [c.name for c in result.blend],
             "lookup": result.describe(),
             "refine": method,
             "seconds": {"analyze": t1 - t0, "predict": t2 - t1, "refine": t3 - t2, "total": t3 - t0},
@@ -284,10 +310,22 @@ class TrainSettings:
     judge_stride: int = 2
     refine: str = DEFAULT_REFINE
     lookup_k: int = 3
-    lookup_layers: int = 0  # 0: all layers
+    lookup_layers: int = 1  # 0: all layers (the paper); 1: the top layer (measured better, see manifest)
+    lookup_blend: int = 8  # networks averaged at colorization (1: the paper's single cluster)
+    predict_stride: int = 2  # networks run on every 2nd row and column at colorization (1: all)
 
     def to_json(self):
         return dataclasses.asdict(self)
+
+
+#: settings used only at colorization time: a resumed run may change them
+COLORIZATION_SETTINGS = ("refine", "lookup_k", "lookup_layers", "lookup_blend", "predict_stride")
+
+
+def _training_part(value, key):
+    if key == "settings" and isinstance(value, dict):
+        return {k: v for k, v in value.items() if k not in COLORIZATION_SETTINGS}
+    return value
 
 
 def judge_image(network, tset, index, refine="none", stride=1):
@@ -401,8 +439,8 @@ def train_model(records, model_dir, settings=None, *, parser=None, cache=None, j
         if not resume:
             raise FileExistsError(f"{model_dir} holds a training run: pass --resume to continue it, "
                                   "or --force / another -o to start over")
-        if old != state:
-            diff = [k for k in state if old.get(k) != state[k]]
+        diff = [k for k in state if _training_part(old.get(k), k) != _training_part(state[k], k)]
+        if diff:
             raise ValueError(f"{model_dir}: cannot resume, the run's {', '.join(diff)} differ from this one's")
         log(f"resuming the training run in {model_dir}")
     os.makedirs(state_dir, exist_ok=True)
@@ -442,8 +480,9 @@ def train_model(records, model_dir, settings=None, *, parser=None, cache=None, j
                          "parser_id": config.parser_id},
             "parser": "parser" if parser is not None else None,
             "refine": settings.refine,
+            "predict_stride": settings.predict_stride,
             "lookup": {"k": settings.lookup_k, "layers": settings.lookup_layers or None, "gist": "euclidean",
-                       "semantic": "cosine"},
+                       "semantic": "cosine", "blend": settings.lookup_blend},
             "training": settings.to_json(),
             "judging": {"refine": settings.judge_refine, "stride": settings.judge_stride,
                         "metric": "PSNR over the full image, RGB 8-bit"},

@@ -30,7 +30,8 @@ ABLATION_ENV = "DEEPCOLOR_ABLATIONS"
 ABLATIONS = {
     "single": ["--clusters", "1", "--max-layers", "1"],
     "nosemantic": ["--no-semantic"],
-    "paper": ["--dataset", "siftflow:train", "--max-layers", "0", "--judge-refine", "jbf", "--refine", "jbf"],
+    "paper": ["--dataset", "siftflow:train", "--judge-refine", "jbf", "--refine", "jbf", "--blend", "1",
+              "--predict-stride", "1", "--lookup-layers", "0"],
 }
 
 
@@ -70,6 +71,14 @@ def _deepcolor(options):
 @register_method("deepcolor-norefine", "Deep Colorization without chroma refinement (ablation)")
 def _deepcolor_norefine(options):
     return _method(options.get("model"), "none")
+
+
+@register_method("deepcolor-noblend", "Deep Colorization with the paper's lookup: one cluster's network, no blend (ablation)")
+def _deepcolor_noblend(options):
+    from deepcolor.pipeline import Colorizer
+
+    colorizer = Colorizer.load(options.get("model"), refine=options.get("refine"), blend=1)
+    return lambda sample: colorizer.colorize(sample.gray)
 
 
 @register_method("deepcolor-single", "Deep Colorization with a single network for all images (ablation)")

@@ -141,3 +141,24 @@ def test_cluster_json_roundtrip():
     back = Cluster.from_json(json.loads(json.dumps(c.to_json())))
     assert back.to_json() == c.to_json()
     assert back.mean_psnr == pytest.approx(26.0) and back.name == "L1_C002"
+
+
+def test_lookup_blend_takes_the_nearest_and_keeps_the_pick():
+    clusters = [
+        _cluster(0, [0, 0], [1, 0, 0]),
+        _cluster(1, [1, 0], [0, 1, 0]),
+        _cluster(2, [0, 1.5], [0, 0, 1]),
+        _cluster(3, [10, 10], [0, 1, 0]),
+    ]
+    res = lookup(clusters, [0.1, 0.1], [0, 0, 1], k=3, blend=2)
+    assert res.cluster.index == 2  # the paper's pick is unchanged by blending
+    # the 2 nearest are 0 and 1; the pick (2) replaces the farther of them
+    assert [c.index for c in res.blend] == [0, 2]
+    assert [c.index for c in res.chosen] == [0, 2]
+    assert "blended: L0_C000, L0_C002" in res.describe()
+    assert [c.index for c in lookup(clusters, [0.1, 0.1], [0, 0, 1], k=3, blend=3).chosen] == [0, 1, 2]
+    assert [c.index for c in lookup(clusters, [0.1, 0.1], [0, 0, 1], k=3, blend=9).chosen] == [0, 1, 2, 3]
+    single = lookup(clusters, [0.1, 0.1], [0, 0, 1], k=3)
+    assert single.blend == [] and [c.index for c in single.chosen] == [2]
+    with pytest.raises(ValueError, match="blend"):
+        lookup(clusters, [0.1, 0.1], None, blend=0)

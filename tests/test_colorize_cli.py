@@ -54,8 +54,13 @@ def test_train_writes_model_and_manifest(setup, capsys):
             "--cache", str(setup["base"] / "cache"), "--quiet"]
     assert main(args) == 2
     assert "--resume" in capsys.readouterr().err
-    assert main(args + ["--resume"]) == 0
+    # colorization-only settings may change on resume; they go into model.json
+    assert main(args + ["--resume", "--blend", "3", "--predict-stride", "1"]) == 0
     assert "layer" in capsys.readouterr().out  # the hierarchy summary
+    model = json.load(open(os.path.join(setup["model"], "model.json")))
+    assert model["lookup"]["blend"] == 3 and model["predict_stride"] == 1
+    assert main(args + ["--resume", "--epochs", "3"]) == 2
+    assert "settings differ" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -135,3 +140,16 @@ def test_colorize_lookup_options(setup, tmp_path, capsys):
                  "--lookup-layers", "1", "--verbose"]) == 0
     assert "(layer 0)" in capsys.readouterr().err
     assert main(["colorize", src, "-o", str(tmp_path / "b.png"), "--model", setup["model"], "--lookup-k", "0"]) == 2
+
+
+def test_colorize_blend_and_stride(setup, tmp_path, capsys):
+    from PIL import Image
+
+    src = os.path.join(setup["images"], "p3.png")
+    assert main(["colorize", src, "-o", str(tmp_path / "a.png"), "--model", setup["model"], "--blend", "2",
+                 "--stride", "1", "--verbose"]) == 0
+    assert "blended: " in capsys.readouterr().err
+    assert Image.open(tmp_path / "a.png").size == Image.open(src).size
+    for flag in ("--blend", "--stride"):
+        assert main(["colorize", src, "-o", str(tmp_path / "b.png"), "--model", setup["model"], flag, "0"]) == 2
+        assert f"{flag} must be positive" in capsys.readouterr().err

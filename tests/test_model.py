@@ -66,3 +66,20 @@ def test_bad_inputs(tmp_path):
         net.predict(x[:, :5])
     with pytest.raises(FileNotFoundError):
         ChromaNetwork.load(tmp_path / "missing.safetensors")
+
+
+def test_blend_equals_the_mean_of_its_networks():
+    from deepcolor.model import NetworkBlend
+
+    x, y = _toy(n=600)
+    nets = [train_network(x, y, epochs=1, seed=s, device="cpu") for s in range(3)]
+    blend = NetworkBlend(nets)
+    expected = np.mean([n.predict(x) for n in nets], axis=0)
+    np.testing.assert_allclose(blend.predict(x, batch=250), expected, atol=1e-5)
+    assert not np.allclose(nets[0].predict(x), expected, atol=1e-4)  # the members differ
+    with pytest.raises(ValueError, match="at least one"):
+        NetworkBlend([])
+    with pytest.raises(ValueError, match="architecture"):
+        NetworkBlend([nets[0], train_network(x[:, :8], y, epochs=1, device="cpu")])
+    with pytest.raises(ValueError, match=r"shape \(n, 10\)"):
+        blend.predict(x[:, :5])

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from deepcolor.color import rgb2gray, rgb2yuv
-from deepcolor.pipeline import Colorizer, TrainSettings, predict_chroma, predict_chroma_grid, train_model
+from deepcolor.pipeline import Colorizer, TrainSettings, predict_chroma, train_model
 
 FAST = dict(clusters=3, mu=4, samples=150, epochs=3, batch_size=256)
 
@@ -145,7 +145,7 @@ def test_grid_prediction_matches_at_the_grid(trained):
     probs, _, _ = c.analyze(gray)
     net = c.network(c.clusters[0])
     full = predict_chroma(net, gray, probs)
-    grid = predict_chroma_grid(net, gray, probs, stride=2)
+    grid = predict_chroma(net, gray, probs, stride=2)
     np.testing.assert_allclose(grid[::2, ::2], full[::2, ::2], atol=1e-5)
     assert np.abs(grid - full).mean() < 0.05
 

@@ -37,6 +37,12 @@ def register(subparsers):
                    help="nearest gist centres compared by semantic histogram (default: the model's, 3)")
     p.add_argument("--lookup-layers", type=int, metavar="L",
                    help="look up among the clusters of the first L layers only (0 = all layers; default: the model's)")
+    p.add_argument("--blend", type=int, metavar="N",
+                   help="average the networks of the N nearest clusters (1 = the paper's single cluster; "
+                        "default: the model's)")
+    p.add_argument("--stride", type=int, metavar="S",
+                   help="run the networks on every S-th row and column, U and V interpolated in between "
+                        "(1 = every pixel; default: the model's)")
     p.add_argument("--force", action="store_true", help="replace existing output files")
     p.add_argument("--verbose", "-v", action="store_true", help="report the cluster used and timings per image")
     p.set_defaults(func=run_command)
@@ -104,7 +110,11 @@ def run_command(args):
         raise ValueError(f"--lookup-k must be positive, got {args.lookup_k}")
     if args.lookup_layers is not None and args.lookup_layers < 0:
         raise ValueError(f"--lookup-layers must be >= 0, got {args.lookup_layers}")
-    colorizer = Colorizer.load(args.model, refine=args.refine, k=args.lookup_k, layers=args.lookup_layers)
+    for flag, value in (("--blend", args.blend), ("--stride", args.stride)):
+        if value is not None and value < 1:
+            raise ValueError(f"{flag} must be positive, got {value}")
+    colorizer = Colorizer.load(args.model, refine=args.refine, k=args.lookup_k, layers=args.lookup_layers,
+                               blend=args.blend, stride=args.stride)
     inputs = {os.path.abspath(p) for p, _ in found}
     failures = []
     seen = {}

@@ -63,6 +63,15 @@ def register(subparsers):
                    help="judge training images with the network run at every S-th row and column, U and V "
                         "interpolated in between; PSNR over the full image (default: 2; 1 = every pixel)")
     p.add_argument("--lookup-k", type=int, default=3, metavar="K", help="nearest gist centres compared by semantics (default: 3)")
+    p.add_argument("--lookup-layers", type=int, default=1, metavar="L",
+                   help="look up among the clusters of the first L layers (stored in the model; default: 1, the "
+                        "top layer; 0 = all layers, the paper's rule)")
+    p.add_argument("--blend", type=int, default=8, metavar="N",
+                   help="colorize with the average of the N nearest clusters' networks (stored in the model; "
+                        "default: 8; 1 = the paper's single cluster)")
+    p.add_argument("--predict-stride", type=int, default=2, metavar="S",
+                   help="at colorization run the networks on every S-th row and column, U and V interpolated "
+                        "in between (stored in the model; default: 2; 1 = every pixel)")
     p.add_argument("--max-images", type=int, metavar="N", help="use only N images, spread evenly over the lists (quick runs)")
     p.add_argument("--jobs", type=int, default=1, metavar="J", help="worker processes (default: 1)")
     p.add_argument("--cache", metavar="DIR", help="feature cache folder (default: $DEEPCOLOR_CACHE or ~/.cache/deepcolor)")
@@ -133,11 +142,13 @@ def run_command(args):
 
     for flag, value in (("--clusters", args.clusters), ("--mu", args.mu), ("--samples", args.samples),
                         ("--epochs", args.epochs), ("--batch-size", args.batch_size), ("--jobs", args.jobs),
-                        ("--lookup-k", args.lookup_k), ("--judge-stride", args.judge_stride)):
+                        ("--lookup-k", args.lookup_k), ("--judge-stride", args.judge_stride), ("--blend", args.blend),
+                        ("--predict-stride", args.predict_stride)):
         if value < 1:
             raise ValueError(f"{flag} must be positive, got {value}")
-    if args.max_layers < 0:
-        raise ValueError(f"--max-layers must be >= 0, got {args.max_layers}")
+    for flag, value in (("--max-layers", args.max_layers), ("--lookup-layers", args.lookup_layers)):
+        if value < 0:
+            raise ValueError(f"{flag} must be >= 0, got {value}")
     for spec in args.dataset:
         name, _, split = spec.partition(":")
         if name not in ("siftflow", "sun", "stanford", "folder"):
@@ -170,7 +181,7 @@ def run_command(args):
         clusters=args.clusters, mu=args.mu, min_psnr=args.min_psnr, max_layers=args.max_layers,
         samples=args.samples, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
         semantic=not args.no_semantic, judge_refine=args.judge_refine, judge_stride=args.judge_stride, refine=args.refine or DEFAULT_REFINE,
-        lookup_k=args.lookup_k)
+        lookup_k=args.lookup_k, lookup_layers=args.lookup_layers, lookup_blend=args.blend, predict_stride=args.predict_stride)
     log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     print(f"training on {len(records)} images ({', '.join(f'{k} {v}' for k, v in lists.items())}) -> {model_dir}",
           file=sys.stderr)
