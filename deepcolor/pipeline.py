@@ -7,10 +7,17 @@ Python API::
     rgb = c.colorize(image)         # (H, W) uint8 gray or (H, W, 3) uint8 RGB -> (H, W, 3) uint8
 
 Colorization (paper, Algorithm 2): semantic probabilities of the gray image (scene
-parser), its gist and semantic histogram; the cluster from the lookup over all layers
-(k nearest gist centres, then the best cosine of semantic histograms); the cluster's
-network on the feature vector of every pixel (band by band, so memory stays bounded at
-any size); U, V refined guided by the gray image; combined with the input luminance.
+parser), its gist and semantic histogram; the cluster from the lookup (k nearest gist
+centres, then the best cosine of semantic histograms); the cluster's network on the
+feature vector of every pixel (band by band, so memory stays bounded at any size); U, V
+refined guided by the gray image; combined with the input luminance.
+
+Two departures, both settings of the model (``model.json``) that ``deepcolor train``
+stores and ``Colorizer.load`` / ``deepcolor colorize`` can override, each measured in the
+shipped model's manifest: ``blend`` averages the networks of the N nearest clusters
+instead of using the pick alone (``blend`` 1 is the paper), and ``predict_stride`` runs
+the networks on every second row and column with U, V interpolated in between
+(``predict_stride`` 1 is every pixel).
 
 Model directory (portable: JSON + safetensors, no pickle)::
 
@@ -138,7 +145,7 @@ class Colorizer:
     """
 
     def __init__(self, model_dir, config, clusters, parser=None, refine=None, k=None, device=None, layers=None,
-                 blend=None, stride=None, chroma_scale=None):
+                 blend=None, stride=None):
         self.model_dir = model_dir
         self.config = config
         self.all_clusters = clusters
@@ -155,22 +162,18 @@ class Colorizer:
         self.blend = int(blend or config.get("lookup", {}).get("blend") or 1)
         #: networks run at every ``stride``-th row and column (see :func:`predict_chroma`)
         self.stride = int(stride or config.get("predict_stride") or 1)
-        #: predicted U, V are multiplied by this before refinement (1: as predicted)
-        self.chroma_scale = float(config.get("chroma_scale", 1.0) if chroma_scale is None else chroma_scale)
         self.device = device
         self.semantic = bool(config["features"].get("semantic", 0))
         self._networks = {}
 
     @classmethod
-    def load(cls, path=None, refine=None, k=None, device=None, layers=None, blend=None, stride=None,
-             chroma_scale=None):
+    def load(cls, path=None, refine=None, k=None, device=None, layers=None, blend=None, stride=None):
         """Load a model directory (``None``: the shipped default model).
 
         ``refine``, ``k`` (nearest gist centres), ``layers`` (look up among the clusters
         of the first ``layers`` layers only), ``blend`` (networks averaged; 1 = the
         paper's single cluster) and ``stride`` (networks run on every ``stride``-th row
-        and column; 1 = every pixel) and ``chroma_scale`` (factor on the predicted U, V)
-        override the model's settings.
+        and column; 1 = every pixel) override the model's settings.
 
         Raises
         ------
@@ -202,8 +205,6 @@ class Colorizer:
             raise ValueError(f"blend must be >= 1 (networks averaged), got {blend}")
         if stride is not None and int(stride) < 1:
             raise ValueError(f"stride must be >= 1, got {stride}")
-        if chroma_scale is not None and not 0 <= float(chroma_scale) <= 2:
-            raise ValueError(f"chroma_scale must be within 0..2, got {chroma_scale}")
         clusters = [Cluster.from_json(c) for c in config["clusters"]]
         if not clusters:
             raise ValueError(f"{model_file}: the model has no clusters")
@@ -213,7 +214,7 @@ class Colorizer:
             if not os.path.exists(parser_dir):
                 raise FileNotFoundError(f"{parser_dir}: the model's scene parser is missing")
             parser = load_parser_dir(parser_dir)
-        return cls(model_dir, config, clusters, parser, refine, k, device, layers, blend, stride, chroma_scale)
+        return cls(model_dir, config, clusters, parser, refine, k, device, layers, blend, stride)
 
     def network(self, cluster):
         from deepcolor.model import ChromaNetwork
@@ -266,8 +267,6 @@ class Colorizer:
         t1 = time.perf_counter()
         result = self.select(gray, probs, gist_vector, hist)
         uv = predict_chroma([self.network(c) for c in result.chosen], gray, probs, self.stride)
-        if self.chroma_scale != 1.0:
-            uv *= self.chroma_scale
         t2 = time.perf_counter()
         method = refine or self.refine
         uv = refine_chroma(gray, uv, method)
@@ -311,7 +310,7 @@ class TrainSettings:
     refine: str = DEFAULT_REFINE
     lookup_k: int = 3
     lookup_layers: int = 1  # 0: all layers (the paper); 1: the top layer (measured better, see manifest)
-    lookup_blend: int = 8  # networks averaged at colorization (1: the paper's single cluster)
+    lookup_blend: int = 3  # networks averaged at colorization (1: the paper's single cluster)
     predict_stride: int = 2  # networks run on every 2nd row and column at colorization (1: all)
 
     def to_json(self):

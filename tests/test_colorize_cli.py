@@ -59,6 +59,8 @@ def test_train_writes_model_and_manifest(setup, capsys):
     assert "layer" in capsys.readouterr().out  # the hierarchy summary
     model = json.load(open(os.path.join(setup["model"], "model.json")))
     assert model["lookup"]["blend"] == 3 and model["predict_stride"] == 1
+    resumed = json.load(open(os.path.join(setup["model"], "manifest.json")))
+    assert resumed["previous_runs"][0]["started_utc"] == manifest["started_utc"]
     assert main(args + ["--resume", "--epochs", "3"]) == 2
     assert "settings differ" in capsys.readouterr().err
 

@@ -66,9 +66,9 @@ def register(subparsers):
     p.add_argument("--lookup-layers", type=int, default=1, metavar="L",
                    help="look up among the clusters of the first L layers (stored in the model; default: 1, the "
                         "top layer; 0 = all layers, the paper's rule)")
-    p.add_argument("--blend", type=int, default=8, metavar="N",
+    p.add_argument("--blend", type=int, default=3, metavar="N",
                    help="colorize with the average of the N nearest clusters' networks (stored in the model; "
-                        "default: 8; 1 = the paper's single cluster)")
+                        "default: 3; 1 = the paper's single cluster)")
     p.add_argument("--predict-stride", type=int, default=2, metavar="S",
                    help="at colorization run the networks on every S-th row and column, U and V interpolated "
                         "in between (stored in the model; default: 2; 1 = every pixel)")
@@ -210,7 +210,10 @@ def run_command(args):
                         sum(sum(c.psnrs) for c in summary["clusters"] if c.layer == 0)
                         / max(1, sum(len(c.psnrs) for c in summary["clusters"] if c.layer == 0))), 3)},
     }
-    with open(os.path.join(model_dir, "manifest.json"), "w", encoding="utf-8") as handle:
+    manifest_file = os.path.join(model_dir, "manifest.json")
+    if args.resume:
+        manifest["previous_runs"] = _previous_runs(manifest_file)
+    with open(manifest_file, "w", encoding="utf-8") as handle:
         json.dump(manifest, handle, indent=1)
     # summary of the hierarchy
     print(f"\nmodel written to {model_dir} in {seconds / 60:.1f} min "
@@ -225,3 +228,16 @@ def run_command(args):
         for _, message in summary["failed"]:
             print(f"  {message}", file=sys.stderr)
     return 0
+
+
+def _previous_runs(manifest_file):
+    """Earlier finished runs into the same model folder (a resume keeps their record)."""
+    import json
+
+    try:
+        with open(manifest_file, encoding="utf-8") as handle:
+            old = json.load(handle)
+    except (OSError, ValueError):
+        return []
+    keep = ("command", "git_commit", "started_utc", "training_seconds_this_run", "peak_rss_mb")
+    return old.get("previous_runs", []) + [{k: old.get(k) for k in keep}]

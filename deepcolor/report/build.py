@@ -38,6 +38,8 @@ DEFAULT_METHODS = (
     "deepcolor-single",
     "deepcolor-nosemantic",
     "deepcolor-norefine",
+    "deepcolor-noblend",
+    "deepcolor-paper",
     "deepcolor:refine=jbf",
     "deepcolor:refine=dt",
     "welsh-auto",
