@@ -1,23 +1,22 @@
 """Benchmark methods of the learned pipeline: ``deepcolor`` and its ablations.
 
-* ``deepcolor``            -- ``options["model"]`` or the shipped default model, its refinement
-                              (``options["refine"]`` overrides).
+* ``deepcolor``            -- ``options["model"]`` or the shipped default model, its own settings
+                              (``options["refine"]`` overrides the refinement).
 * ``deepcolor-norefine``   -- the same model, no refinement.
+* ``deepcolor-noblend``    -- the same model with the paper's lookup: the one cluster picked
+                              among the k nearest gist centres by semantic histogram, no blend.
 * ``deepcolor-single``     -- one network for all images (``--clusters 1 --max-layers 1``).
 * ``deepcolor-nosemantic`` -- adaptive clustering, features without the semantic part.
-* ``deepcolor-paper``      -- the paper's setting: trained on SIFT Flow train only, Algorithm 3
-                              with no layer cap, joint bilateral refinement.
+* ``deepcolor-paper``      -- the paper's setting: trained on SIFT Flow train only, lookup over
+                              all layers without blend, every pixel, joint bilateral refinement.
+                              Algorithm 3 is capped at 2 layers like the default (uncapped, it
+                              runs for dozens of layers that each remove a few percent of images).
 
 The ablation models live in ``<ablation dir>/<name>/`` where the ablation dir is
 ``options["ablation_dir"]``, else ``$DEEPCOLOR_ABLATIONS``, else
 ``<cache_dir or ~/.cache/deepcolor>/ablations``; ``benchmarks/train_ablations.py`` trains them.
 ``options["<name>_model"]`` (e.g. ``single_model``) points at one directly.
-
-Measured on SIFT Flow test (200 images, ``deepcolor benchmark``; gray 22.70 dB), shipped
-model unless noted: ``deepcolor`` 24.52, ``deepcolor-norefine`` 23.91, ``deepcolor-paper``
-(no paper ablation model trained: the shipped model with the joint bilateral filter) 24.29,
-``deepcolor-single`` (one network on all 3523 images) 24.51, the shipped model with the
-lookup over both layers (the paper's rule) 24.39. ``deepcolor-nosemantic`` not measured yet.
+Their scores on both test sets are in ``benchmarks/results/report.md``.
 """
 
 import os
@@ -91,6 +90,6 @@ def _deepcolor_nosemantic(options):
     return _method(ablation_model("nosemantic", options), options.get("refine"))
 
 
-@register_method("deepcolor-paper", "Deep Colorization in the paper's setting: SIFT Flow train only, uncapped Algorithm 3, joint bilateral refinement")
+@register_method("deepcolor-paper", "Deep Colorization in the paper's setting: SIFT Flow train only, paper lookup, joint bilateral refinement")
 def _deepcolor_paper(options):
     return _method(ablation_model("paper", options), "jbf")

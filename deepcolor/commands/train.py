@@ -45,7 +45,7 @@ def register(subparsers):
                    help="an image leaves the clustering when its training PSNR reaches this (default: 26, epsilon = -26 dB)")
     p.add_argument("--max-layers", type=int, default=2, metavar="L",
                    help="cap the number of layers (default: 2; 0 = no cap, Algorithm 3 as written). Below the "
-                        "top layer each layer removed only 1-4%% of its images in our runs, so uncapped "
+                        "top layer each layer removed under 10%% of its images in our runs, so uncapped "
                         "training runs for dozens of layers")
     p.add_argument("--samples", type=int, default=1000, metavar="N_S",
                    help="pixels sampled per image (default: 1000 = alpha N_w / mu with alpha 10, N_w 8010, mu 80)")
