@@ -183,6 +183,8 @@ def run(records, method_name, options, *, jobs=1, predictions=None, progress=Tru
     else:
         from joblib import Parallel, delayed
 
+        if predictions is None:
+            _prepare_method(method_name, options)
         size = max(1, min(16, math.ceil(len(records) / (jobs * 4))))
         chunks = [records[i : i + size] for i in range(0, len(records), size)]
         parallel = Parallel(n_jobs=jobs, return_as="generator")
@@ -194,6 +196,15 @@ def run(records, method_name, options, *, jobs=1, predictions=None, progress=Tru
             bar.update(len(chunk_rows))
     bar.close()
     return rows
+
+
+def _prepare_method(method_name, options):
+    """The method's ``prepare`` hook, once, before the workers start (see ``register_method``)."""
+    from deepcolor.methods import get_method
+
+    spec = get_method(method_name)
+    if spec.prepare is not None:
+        spec.prepare(options)
 
 
 # --------------------------------------------------------------------------- results

@@ -61,22 +61,26 @@ class MethodSpec:
     factory: Callable
     uses_ground_truth: bool = False
     accepts_hints: bool = False
+    prepare: Optional[Callable] = None
 
 
 _REGISTRY: dict = {}
 
 
-def register_method(name, description, *, uses_ground_truth=False, accepts_hints=False):
+def register_method(name, description, *, uses_ground_truth=False, accepts_hints=False, prepare=None):
     """Decorator registering ``factory(options) -> callable(sample) -> rgb`` under ``name``.
 
     ``options`` is a dict of the benchmark's settings (``data_root``, ``model``,
     ``hints``, ``hint_size``, ``seed``, ``refine`` ...); a factory reads what it needs.
+    ``prepare(options)``, if given, runs once in the main process before worker processes
+    start (``--jobs`` > 1), to fill caches that every worker's factory would otherwise
+    compute on its own.
     """
 
     def decorator(factory):
         if name in _REGISTRY and _REGISTRY[name].factory is not factory:
             raise ValueError(f"method {name!r} is registered twice")
-        _REGISTRY[name] = MethodSpec(name, description, factory, uses_ground_truth, accepts_hints)
+        _REGISTRY[name] = MethodSpec(name, description, factory, uses_ground_truth, accepts_hints, prepare)
         return factory
 
     return decorator

@@ -164,3 +164,32 @@ def test_harness_on_shared_siftflow_slice(data_root, tmp_path):
 
     gt = load_rgb(records[3].path)
     assert rows[3]["psnr"] == pytest.approx(psnr(gt, gray_to_rgb(rgb2gray(gt))), abs=1e-5)
+
+
+def test_prepare_hook_runs_once_before_the_workers(tmp_path, monkeypatch):
+    import dataclasses
+
+    from deepcolor import benchmark as bm
+    from deepcolor import methods
+
+    _truth(tmp_path / "gt", n=6)
+    records = data.load_dataset("folder", folder=str(tmp_path / "gt"))
+    calls = []
+    spec = methods.get_method("gray")
+    monkeypatch.setitem(methods._REGISTRY, "gray", dataclasses.replace(spec, prepare=lambda o: calls.append(o)))
+    rows = bm.run(records, "gray", {"cache_dir": "C"}, jobs=2, progress=False)
+    assert len(rows) == 6 and len(calls) == 1 and calls[0]["cache_dir"] == "C"
+    bm.run(records, "gray", {}, jobs=1, progress=False)  # one process: the factory does the work
+    assert len(calls) == 1
+
+
+def test_auto_transfer_prepare_fills_the_gist_cache(tmp_path):
+    from test_baselines_cli import _fake_root
+
+    from deepcolor.methods import get_method
+
+    _fake_root(tmp_path / "data")
+    options = {"data_root": str(tmp_path / "data"), "cache_dir": str(tmp_path / "cache"), "jobs": 1, "quiet": True}
+    for name in ("welsh-auto", "reinhard-auto"):
+        get_method(name).prepare(options)
+    assert len(list((tmp_path / "cache" / "reference_gists").glob("*.npz"))) == 1

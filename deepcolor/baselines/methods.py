@@ -187,9 +187,15 @@ def _reference_set(options):
     )
 
 
+def _prepare_reference_set(options):
+    """Compute and cache the reference gists once, in parallel, before the workers load them."""
+    _reference_set(options)
+
+
 @register_method(
     "welsh-auto",
     "Welsh et al. 2002 transfer (200 jittered samples) from the nearest-gist image of SIFT Flow train + SUN extra",
+    prepare=_prepare_reference_set,
 )
 def _welsh_auto(options):
     from deepcolor.baselines.transfer import welsh_transfer
@@ -201,6 +207,7 @@ def _welsh_auto(options):
 @register_method(
     "reinhard-auto",
     "Reinhard et al. 2001 global l-alpha-beta statistics from the nearest-gist image of SIFT Flow train + SUN extra",
+    prepare=_prepare_reference_set,
 )
 def _reinhard_auto(options):
     from deepcolor.baselines.transfer import reinhard_transfer
