@@ -92,13 +92,11 @@ def predict_chroma(network, gray, probs=None, stride=1):
     stride = max(1, int(stride))
     h, w = gray.shape
     coarse = np.empty((-(-h // stride), -(-w // stride), 2), dtype=np.float32)
-    for r0, r1, feats in iter_feature_bands(gray, semantic=probs):
-        first = -(-r0 // stride) * stride  # first grid row of the band
-        feats = np.asarray(feats[first - r0::stride, ::stride], dtype=np.float32)
+    for r0, _, feats in iter_feature_bands(gray, semantic=probs, stride=stride):
         if feats.shape[0]:
-            rows = feats.shape[0]
+            first = -(-r0 // stride)  # the band's first grid row
             pred = network.predict(feats.reshape(-1, feats.shape[-1]))
-            coarse[first // stride:first // stride + rows] = pred.reshape(rows, -1, 2)
+            coarse[first:first + feats.shape[0]] = pred.reshape(feats.shape[0], -1, 2)
     if stride == 1:
         return coarse
     return _upsample(coarse, (h, w), stride)

@@ -61,7 +61,7 @@ def feature_dims(n_semantic=0):
     return LOW_MID_DIMS + int(n_semantic)
 
 
-def iter_feature_bands(gray, semantic=None, band_rows=None):
+def iter_feature_bands(gray, semantic=None, band_rows=None, stride=1):
     """Per-pixel features band by band, never holding the full (H, W, 81 + N) array.
 
     Parameters
@@ -71,17 +71,28 @@ def iter_feature_bands(gray, semantic=None, band_rows=None):
         Per-pixel class probabilities, appended as dims 81.. (cast to float32).
     band_rows : int, optional
         Output rows per band; default about 1 Mpx per band (``2**20 // W``, at least 64).
+    stride : int, optional
+        Only every ``stride``-th row and column (the grid ``[::stride, ::stride]``); the
+        pixels off the grid are not computed at all.
 
     Returns
     -------
     iterator of (row_start, row_stop, feats)
         ``feats`` : ndarray, shape (row_stop - row_start, W, 81 + N), float32, a fresh
-        array per band, equal to ``pixel_features(gray, semantic)[row_start:row_stop]``.
+        array per band, equal to ``pixel_features(gray, semantic)[row_start:row_stop]``;
+        with ``stride`` > 1 it holds only the band's grid rows and columns,
+        ``pixel_features(gray, semantic)[row_start:row_stop][k::stride, ::stride]`` where
+        row ``row_start + k`` is the band's first multiple of ``stride``.
         Bands cover rows 0..H in order. Inputs are validated on the call, not lazily.
     """
     img, semantic = _prepare(gray, semantic)
     step = _band_rows(band_rows, img.shape[1])
-    return _bands(img, semantic, step)
+    stride = int(stride)
+    if stride < 1:
+        raise ValueError(f"stride must be >= 1, got {stride}")
+    if stride == 1:
+        return _bands(img, semantic, step)
+    return _grid_bands(img, semantic, step, stride)
 
 
 def _bands(img, semantic, step):
@@ -93,6 +104,30 @@ def _bands(img, semantic, step):
         out = np.empty((r1 - r0, w, dims), dtype=np.float32)
         _fill_band(img, semantic, r0, r1, out, work)
         yield r0, r1, out
+
+
+def _grid_bands(img, semantic, step, stride):
+    h, w = img.shape
+    cols = np.arange(0, w, stride, dtype=np.int64)
+    for r0 in range(0, h, step):
+        r1 = min(h, r0 + step)
+        rows = np.arange(-(-r0 // stride) * stride, r1, stride, dtype=np.int64)
+        rr, cc = np.repeat(rows, cols.size), np.tile(cols, rows.size)
+        # band_rows = step: DAISY maps of exactly this band, computed once
+        out = _points(img, semantic, rr, cc, step)
+        yield r0, r1, out.reshape(rows.size, cols.size, -1)
+
+
+def _points(img, semantic, rows, cols, band_rows):
+    dims = feature_dims(0 if semantic is None else semantic.shape[2])
+    out = np.empty((rows.shape[0], dims), dtype=np.float32)
+    if rows.shape[0] == 0:
+        return out
+    _patch_points(img, rows, cols, out[:, None, :], 0)
+    daisy_points(img, rows, cols, out, PATCH_DIMS, band_rows=band_rows)
+    if semantic is not None:
+        out[:, LOW_MID_DIMS:] = semantic[rows, cols]
+    return out
 
 
 def pixel_features(gray, semantic=None, band_rows=None):
@@ -146,12 +181,4 @@ def features_at(gray, rows, cols, semantic=None, band_rows=None):
     """
     img, semantic = _prepare(gray, semantic)
     rows, cols = check_coords(rows, cols, img.shape)
-    dims = feature_dims(0 if semantic is None else semantic.shape[2])
-    out = np.empty((rows.shape[0], dims), dtype=np.float32)
-    if rows.shape[0] == 0:
-        return out
-    _patch_points(img, rows, cols, out[:, None, :], 0)
-    daisy_points(img, rows, cols, out, PATCH_DIMS, band_rows=_band_rows(band_rows, img.shape[1]))
-    if semantic is not None:
-        out[:, LOW_MID_DIMS:] = semantic[rows, cols]
-    return out
+    return _points(img, semantic, rows, cols, _band_rows(band_rows, img.shape[1]))

@@ -287,3 +287,19 @@ def test_non_contiguous_and_float_inputs_match_uint8():
     assert np.array_equal(features.pixel_features(view), expected)
     assert np.array_equal(features.pixel_features(view.astype(np.float32)), expected)
     assert np.array_equal(features.pixel_features(view.astype(np.float64)), expected)
+
+
+@pytest.mark.parametrize("stride, band_rows", [(2, 37), (3, 64), (2, None)])
+def test_feature_bands_on_a_grid_equal_the_full_features(stride, band_rows):
+    rng = np.random.default_rng(7)
+    gray = rng.integers(0, 256, (150, 97)).astype(np.uint8)
+    probs = rng.random((150, 97, 4)).astype(np.float32)
+    full = features.pixel_features(gray, probs)
+    rows = 0
+    for r0, r1, feats in features.iter_feature_bands(gray, probs, band_rows=band_rows, stride=stride):
+        first = -(-r0 // stride) * stride - r0
+        np.testing.assert_array_equal(feats, full[r0:r1][first::stride, ::stride])
+        rows += feats.shape[0]
+    assert rows == len(range(0, 150, stride))
+    with pytest.raises(ValueError, match="stride"):
+        features.iter_feature_bands(gray, stride=0)
