@@ -36,7 +36,7 @@ def run_entry(folder):
     command = f"deepcolor benchmark --data ROOT --dataset {run['dataset']} --split {run['split']} --method {run['method']}"
     if run.get("limit"):
         command += f" --limit {run['limit']}"
-    command += " -o OUT --jobs 2"
+    command += " -o OUT"
     entry = {k: (round(summary[k], 4) if isinstance(summary.get(k), float) else summary.get(k)) for k in SUMMARY_KEYS}
     entry.update({"dataset": run["dataset"], "split": run["split"], "method": run["method"], "command": command})
     return entry

@@ -149,8 +149,6 @@ class Colorizer:
         self.all_clusters = clusters
         if layers is None:
             layers = config.get("lookup", {}).get("layers")
-        elif layers == 0:
-            layers = None
         #: lookup over the clusters of layers < ``layers`` (None: all layers, the paper's rule)
         self.layers = None if layers in (None, 0) else int(layers)
         self.clusters = [c for c in clusters if self.layers is None or c.layer < self.layers]
