@@ -27,8 +27,7 @@ def start_threads(threads):
     import numba
     import numpy as np
 
-    import features
-
+    from deepcolor import features
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     cv2.setNumThreads(threads)
     features.extract_daisy(np.zeros((8, 8), np.uint8))  # starts the threading layer (JIT cached on disk)

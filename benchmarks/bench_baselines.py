@@ -36,7 +36,7 @@ def _image(size, data_root, name=IMAGE, seed=0):
     import cv2
 
     if data_root and os.path.exists(os.path.join(data_root, name)):
-        from deepcolor.io import load_rgb
+        from deepcolor.core.io import load_rgb
 
         rgb = load_rgb(os.path.join(data_root, name))
     else:  # synthetic: smooth colour field with texture and hard-edged shapes
@@ -51,8 +51,8 @@ def _image(size, data_root, name=IMAGE, seed=0):
 
 
 def _levin_inputs(size, data_root, n_hints=50):
-    from deepcolor.color import rgb2gray
-    from deepcolor.hints import simulate_hints
+    from deepcolor.core.color import rgb2gray
+    from deepcolor.core.hints import simulate_hints
 
     rgb = _image(size, data_root)
     hints_rgb, mask = simulate_hints(rgb, n_hints, patch=3, seed=0)
@@ -65,7 +65,7 @@ def _jacobi_cg(gray, hints_rgb, mask, maxiter):
     import scipy.sparse.linalg as spla
 
     from deepcolor.baselines import levin
-    from deepcolor.color import rgb2yuv
+    from deepcolor.core.color import rgb2yuv
 
     K = levin.affinity_kernel(gray)
     degree = np.asarray(K.sum(axis=1)).ravel()
@@ -99,7 +99,7 @@ def _task(kind, size, data_root):
             return lambda: _jacobi_cg(gray, hints_rgb, mask, maxiter=3000)
         return lambda: levin_colorize(gray, hints_rgb, mask, **kwargs)
     from deepcolor.baselines.transfer import reinhard_transfer, welsh_transfer
-    from deepcolor.color import rgb2gray
+    from deepcolor.core.color import rgb2gray
 
     gray = rgb2gray(_image(size, data_root))
     ref = _image(size, data_root, REFERENCE, seed=1)

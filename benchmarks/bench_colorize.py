@@ -59,7 +59,7 @@ def main(argv=None):
     cv2.setNumThreads(args.threads)
     os.environ.setdefault("NUMBA_NUM_THREADS", str(args.threads))
     from deepcolor import Colorizer
-    from deepcolor.io import load_gray
+    from deepcolor.core.io import load_gray
 
     colorizer = Colorizer.load(args.model, refine=args.refine, blend=args.blend)
     if args.child:

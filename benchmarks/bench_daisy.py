@@ -34,8 +34,7 @@ def main(argv=None):
     import numpy as np
     from skimage.feature import daisy
 
-    import features
-
+    from deepcolor import features
     start_threads(args.threads)
     print_calibration()
     sk = dict(step=1, radius=7, rings=1, histograms=3, orientations=8)

@@ -9,7 +9,7 @@ Prints
 
 * a load calibration (``np.exp`` on 1M doubles; ~1.5 ms on an idle core of the dev box)
   since the machine is shared;
-* ``gist``: median / min wall ms (and median CPU ms, all threads) of :func:`features.gist`
+* ``gist``: median / min wall ms (and median CPU ms, all threads) of :func:`deepcolor.features.gist`
   on a 256 x 256 image (the LMgist working size, no resize) and on a 480 x 640 image
   (resize + crop included);
 * ``pixel_features`` / ``features_at``: median ms on 256 x 256 and 1024 x 1024;
@@ -62,8 +62,7 @@ def main(argv=None):
 
     import numpy as np
 
-    import features
-
+    from deepcolor import features
     start_threads(args.threads)
     print_calibration()
     rng = np.random.default_rng(0)

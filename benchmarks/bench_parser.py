@@ -6,7 +6,7 @@ Targets (issue 4): <= 60 ms at 256x256 and <= 1 s at 1024x1024 on 2 CPU cores.
 
 Prints the median (and min) wall time over ``--runs`` runs after one warm-up run, for the
 parser alone (full-resolution ``SceneParser.predict``), the smoothing alone and the whole
-semantic feature (:func:`features.semantic.semantic_probabilities`, which upsamples the
+semantic feature (:func:`deepcolor.features.semantic.semantic_probabilities`, which upsamples the
 parser's working-resolution output only once). It also prints the median CPU time of the
 process: on a machine shared with other jobs the wall time includes waiting for a core,
 and with ``--threads 1`` the CPU time is what the run costs on an idle core.
@@ -54,14 +54,14 @@ def main(argv=None):
     import cv2
     import torch
 
-    from deepcolor.parser import load_parser
-    from features.semantic import semantic_probabilities, smooth_probabilities
+    from deepcolor.features.scene_parser import load_parser
+    from deepcolor.features.semantic import semantic_probabilities, smooth_probabilities
 
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)
     parser = load_parser(args.model, device="cpu")
     if args.image:
-        from deepcolor.io import load_gray
+        from deepcolor.core.io import load_gray
 
         base = load_gray(args.image)
     else:

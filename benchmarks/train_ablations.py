@@ -1,5 +1,5 @@
 """Train the ablation models that ``deepcolor-single``, ``deepcolor-nosemantic`` and
-``deepcolor-paper`` benchmark (see :mod:`deepcolor.pipeline_methods`).
+``deepcolor-paper`` benchmark (see :mod:`deepcolor.evaluation.methods_deepcolor`).
 
 Usage::
 
@@ -9,7 +9,7 @@ Usage::
 Each model goes to ``DIR/<name>`` (default: the ablation dir the methods read:
 ``$DEEPCOLOR_ABLATIONS`` or ``~/.cache/deepcolor/ablations``), trained by ``deepcolor train``
 with the default data and settings plus the ablation's arguments
-(:data:`deepcolor.pipeline_methods.ABLATIONS`). Features are shared with the default
+(:data:`deepcolor.evaluation.methods_deepcolor.ABLATIONS`). Features are shared with the default
 model through the feature cache, so only ``nosemantic`` extracts features again.
 Then, for example::
 
@@ -23,7 +23,7 @@ import sys
 
 def main(argv=None):
     from deepcolor.cli import main as cli
-    from deepcolor.pipeline_methods import ABLATIONS, ablation_dir
+    from deepcolor.evaluation.methods_deepcolor import ABLATIONS, ablation_dir
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", help="data root (default: $DEEPCOLOR_DATA)")

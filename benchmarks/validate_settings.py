@@ -65,12 +65,12 @@ def make_split(root, out):
 def score(root, dataset, model, out):
     import torch
 
-    from clustering.hierarchy import lookup
-    from deepcolor.color import combine, rgb2gray
-    from deepcolor.io import load_rgb
-    from deepcolor.metrics import psnr
+    from deepcolor.clustering.hierarchy import lookup
+    from deepcolor.core.color import combine, rgb2gray
+    from deepcolor.core.io import load_rgb
+    from deepcolor.core.metrics import psnr
     from deepcolor.pipeline import Colorizer, predict_chroma
-    from deepcolor.refine import refine_chroma
+    from deepcolor.core.refine import refine_chroma
 
     torch.set_num_threads(1)
     folder = os.path.join(root, dataset)

@@ -24,11 +24,8 @@ import time
 
 import numpy as np
 
-from clustering.hierarchy import Cluster, cluster_name
-
-DEFAULT_N0 = 24
-DEFAULT_MU = 80
-DEFAULT_MIN_PSNR = 26.0  # epsilon = -26 dB
+from deepcolor.clustering.hierarchy import Cluster, cluster_name
+from deepcolor.core.settings import TrainSettings
 
 
 def kmeans(gists, n_clusters, seed=0):
@@ -67,8 +64,8 @@ def _read_json(path):
         return json.load(handle)
 
 
-def build_hierarchy(names, gists, histograms, trainer, *, n0=DEFAULT_N0, mu=DEFAULT_MU,
-                    min_psnr=DEFAULT_MIN_PSNR, max_layers=None, seed=0, state_dir=None, log=None,
+def build_hierarchy(names, gists, histograms, trainer, *, n0=TrainSettings.clusters,
+                    mu=TrainSettings.mu, min_psnr=TrainSettings.min_psnr, max_layers=None, seed=0, state_dir=None, log=None,
                     on_layer=None):
     """Run Algorithm 3.
 

@@ -13,7 +13,7 @@ from typing import Optional
 
 import numpy as np
 
-DEFAULT_K = 3
+from deepcolor.core.settings import ColorizeSettings
 
 
 @dataclasses.dataclass
@@ -114,7 +114,7 @@ class LookupResult:
         return text
 
 
-def lookup(clusters, gist, histogram=None, k=DEFAULT_K, blend=1):
+def lookup(clusters, gist, histogram=None, k=ColorizeSettings.lookup_k, blend=1):
     """Pick the cluster for a target image.
 
     Parameters
@@ -162,11 +162,3 @@ def lookup(clusters, gist, histogram=None, k=DEFAULT_K, blend=1):
         if best not in mixed:
             mixed[-1] = int(best)
     return LookupResult(clusters[best], candidates, [clusters[i] for i in mixed])
-
-
-def semantic_histogram_of(probs):
-    """Fraction of pixels whose most probable class is each class: (H, W, N) -> (N,) float32."""
-    probs = np.asarray(probs)
-    n = probs.shape[-1]
-    counts = np.bincount(probs.reshape(-1, n).argmax(axis=1), minlength=n).astype(np.float64)
-    return (counts / max(1.0, counts.sum())).astype(np.float32)

@@ -1,7 +1,7 @@
 """Datasets (SIFT Flow, SUN, Stanford Background, any folder), pixel sampling and feature caches."""
 
-from data.root import DATA_ENV, resolve_data_root
-from data.datasets import (
+from deepcolor.data.root import DATA_ENV, resolve_data_root
+from deepcolor.data.datasets import (
     DatasetError,
     ImageRecord,
     SkipCounter,

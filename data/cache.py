@@ -7,7 +7,8 @@ them misses the cache and a second ``deepcolor train`` with the same settings re
 everything. Writes are atomic (temporary name, then rename): a killed run leaves no
 half file.
 
-Location: ``--cache DIR``, else ``$DEEPCOLOR_CACHE``, else ``~/.cache/deepcolor``.
+Location: the ``features/`` sub-folder of :func:`deepcolor.core.paths.cache_dir` (``--cache DIR``,
+else ``$DEEPCOLOR_CACHE``, else ``~/.cache/deepcolor``).
 """
 
 import hashlib
@@ -17,12 +18,7 @@ import zipfile
 
 import numpy as np
 
-CACHE_ENV = "DEEPCOLOR_CACHE"
-
-
-def default_cache_dir():
-    root = os.environ.get(CACHE_ENV) or os.path.join(os.path.expanduser("~"), ".cache", "deepcolor")
-    return os.path.join(root, "features")
+from deepcolor.core.paths import cache_dir
 
 
 def file_identity(path):
@@ -40,7 +36,7 @@ class FeatureCache:
     """A folder of ``<key[:2]>/<key>.npz`` files."""
 
     def __init__(self, root=None):
-        self.root = os.path.abspath(os.fspath(root or default_cache_dir()))
+        self.root = os.path.abspath(os.fspath(root or cache_dir(sub="features")))
 
     def path(self, key):
         return os.path.join(self.root, key[:2], f"{key}.npz")

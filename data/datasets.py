@@ -1,7 +1,7 @@
 """Dataset readers: SIFT Flow, SUN, Stanford Background and any folder of images.
 
 Every reader returns a list of :class:`ImageRecord` (paths, no pixels): images are
-read lazily with :func:`deepcolor.io.load_rgb`, and :func:`iter_images` skips
+read lazily with :func:`deepcolor.core.io.load_rgb`, and :func:`iter_images` skips
 unreadable files with a warning and counts them.
 
 Layouts under the data root (``--data`` / ``DEEPCOLOR_DATA``)::
@@ -23,7 +23,7 @@ from typing import Optional
 
 import numpy as np
 
-from deepcolor.io import ImageReadError, is_image_file, load_rgb
+from deepcolor.core.io import ImageReadError, is_image_file, load_rgb
 
 SIFTFLOW_CATEGORIES = (
     "coast", "forest", "highway", "insidecity", "mountain", "opencountry", "street", "tallbuilding",

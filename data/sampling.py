@@ -17,12 +17,12 @@ import zlib
 
 import numpy as np
 
+from deepcolor.core.settings import TrainSettings
+
 ALPHA = 10
-DEFAULT_MU = 80
-DEFAULT_SAMPLES = 1000
 
 
-def samples_for(n_weights, mu=DEFAULT_MU, alpha=ALPHA):
+def samples_for(n_weights, mu=TrainSettings.mu, alpha=ALPHA):
     """N_s = alpha * N_w / mu, rounded to a multiple of 50 (at least 50)."""
     return int(max(50, round(alpha * n_weights / mu / 50.0) * 50))
 

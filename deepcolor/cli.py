@@ -11,6 +11,7 @@ import os
 import sys
 
 from deepcolor import __version__
+from deepcolor.commands.common import CommandError
 
 #: Subcommand modules, in the order ``deepcolor --help`` lists them.
 COMMAND_MODULES = [
@@ -22,10 +23,6 @@ COMMAND_MODULES = [
     "deepcolor.commands.transfer",
     "deepcolor.commands.report",
 ]
-
-
-class CommandError(Exception):
-    """A user-facing failure: printed as ``deepcolor: error: ...`` with exit status 2."""
 
 
 def build_parser():

@@ -6,7 +6,7 @@ Per pixel (81 + N dims, :func:`pixel_features`):
 * mid level: DAISY, radius 7, 1 ring, 3 + 1 histograms, 8 orientations
   (:func:`extract_daisy`, 32 dims);
 * high level: N semantic class probabilities (:func:`semantic_probabilities`, from
-  :mod:`features.semantic`).
+  :mod:`deepcolor.features.semantic`).
 
 Per image: the 512-dim gist of LMgist (:func:`gist`) and the semantic histogram
 (:func:`semantic_histogram`), used to pick a cluster.
@@ -39,8 +39,8 @@ from .pixel import LOW_MID_DIMS, feature_dims, features_at, iter_feature_bands, 
 FEATURE_VERSION = "1"
 
 _LAZY = {
-    "semantic_probabilities": "features.semantic",
-    "semantic_histogram": "features.semantic",
+    "semantic_probabilities": "deepcolor.features.semantic",
+    "semantic_histogram": "deepcolor.features.semantic",
 }
 
 __all__ = [

@@ -9,8 +9,11 @@ feature divides by 255 and DAISY sees ``gray / 255``). Anything else is refused 
 import numpy as np
 
 
-def check_gray(gray, name="gray"):
+def check_gray(gray, name="gray", *, check_range=False):
     """Validate a gray image and return it as an ndarray (never copied when valid).
+
+    The one gray-image check of deepcolor: the feature extractors, the scene parser and
+    the semantic feature all use it.
 
     Parameters
     ----------
@@ -18,6 +21,8 @@ def check_gray(gray, name="gray"):
         Gray values in the 0..255 scale. Float input must be finite.
     name : str
         Used in error messages.
+    check_range : bool
+        Also refuse float values outside 0..255.
 
     Returns
     -------
@@ -27,11 +32,16 @@ def check_gray(gray, name="gray"):
     ------
     ValueError
         Wrong number of dimensions, empty image, dtype other than uint8 or float
-        (bool, other integer types, complex, object), or NaN / inf values.
+        (bool, other integer types, complex, object), NaN / inf values, or (with
+        ``check_range``) float values outside 0..255.
     """
+    if gray is None:
+        raise ValueError(f"{name} is None; expected a 2-D (H, W) grayscale image")
     gray = np.asarray(gray)
     if gray.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D gray image of shape (H, W), got ndim={gray.ndim} (shape {gray.shape})")
+        hint = " (convert RGB with deepcolor.core.color.rgb2gray)" if gray.ndim == 3 else ""
+        raise ValueError(f"{name} must be a 2-D gray image of shape (H, W), got ndim={gray.ndim} "
+                         f"(shape {gray.shape}){hint}")
     if gray.size == 0:
         raise ValueError(f"{name} is empty (shape {gray.shape})")
     if gray.dtype == np.uint8:
@@ -40,12 +50,19 @@ def check_gray(gray, name="gray"):
         raise ValueError(f"{name} must be uint8 or float (0..255 scale), got dtype {gray.dtype}")
     if not np.all(np.isfinite(gray)):
         raise ValueError(f"{name} contains NaN or inf values")
+    if check_range and (gray.min() < 0 or gray.max() > 255):
+        raise ValueError(f"float {name} must be in the 0..255 scale, got range {gray.min():g}..{gray.max():g}")
     return gray
 
 
 def gray_as_float32(gray):
     """The validated gray image as C-contiguous float32 in the 0..255 scale."""
     return np.ascontiguousarray(gray, dtype=np.float32)
+
+
+def contiguous_gray(gray):
+    """The validated gray image as C-contiguous uint8 (kept) or float32 (any float)."""
+    return np.ascontiguousarray(gray) if gray.dtype == np.uint8 else gray_as_float32(gray)
 
 
 def check_points(gray, rows, cols):

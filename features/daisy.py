@@ -1,5 +1,7 @@
 """Mid-level feature: dense DAISY (Tola, Lepetit, Fua 2008/2010) at every pixel, 32 dims.
 
+Module ``deepcolor.features.daisy``; the numba kernels are cached on disk (``cache=True``).
+
 Parameters of the paper / release (``compute_daisy(gray, 7, 1, 3, 8)``): radius 7, 1 ring,
 3 histograms on the ring plus the centre histogram, 8 orientations, so 4 x 8 = 32 dims.
 

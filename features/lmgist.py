@@ -1,5 +1,5 @@
 """Global descriptor: the gist of Oliva & Torralba as computed by their ``LMgist.m`` (module
-``features.lmgist``; the function is :func:`features.gist`).
+``deepcolor.features.lmgist``; the function is :func:`deepcolor.features.gist`).
 
 The Deep Colorization release clusters reference images on ``LMgist`` with
 ``param.imageSize = [256 256]``, ``param.orientationsPerScale = [8 8 8 8]``,

@@ -1,5 +1,7 @@
 """Low-level feature: the 7x7 gray patch around every pixel (paper Sec. 3.2, 49 dims).
 
+Module ``deepcolor.features.patch``; the numba kernels are cached on disk (``cache=True``).
+
 Order of the 49 entries
 -----------------------
 The MATLAB release takes the window ``im(y-3:y+3, x-3:x+3)`` and flattens it with

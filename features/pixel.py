@@ -2,10 +2,10 @@
 
 Layout of the ``81 + N`` dims of a pixel:
 
-* ``[0, 49)``: the 7x7 patch / 255 (:mod:`features.patch`, MATLAB column-major order,
+* ``[0, 49)``: the 7x7 patch / 255 (:mod:`deepcolor.features.patch`, MATLAB column-major order,
   outside entries = centre value);
 * ``[49, 81)``: DAISY, centre histogram then the 3 ring histograms
-  (:mod:`features.daisy`, per-histogram L2 normalization);
+  (:mod:`deepcolor.features.daisy`, per-histogram L2 normalization);
 * ``[81, 81 + N)``: the N semantic class probabilities, when given (paper: N = 33).
 
 Large images are processed in horizontal bands of output rows; each band reads only the

@@ -2,7 +2,7 @@
 
 The paper runs an FCN retrained on grayscale images and smooths its probability map with
 the domain-transform edge-preserving filter (Gastal & Oliveira, SIGGRAPH 2011) guided by
-the gray image. Here the parser is :mod:`deepcolor.parser` (the shipped one by default)
+the gray image. Here the parser is :mod:`deepcolor.features.scene_parser` (the shipped one by default)
 and the filter is ``cv2.ximgproc`` 's domain transform.
 
 Filter settings (:data:`SIGMA_SPATIAL_FRACTION`, :data:`SIGMA_COLOR`, :data:`DT_MODE`,
@@ -41,7 +41,7 @@ times the parser itself.
 
 import numpy as np
 
-from deepcolor.parser.inputs import check_gray_image
+from deepcolor.features._validate import check_gray, contiguous_gray
 
 SIGMA_SPATIAL_FRACTION = 0.03
 MIN_SIGMA_SPATIAL = 3.0
@@ -123,9 +123,9 @@ def semantic_probabilities(gray, parser=None, *, smooth=True):
     Parameters
     ----------
     gray : ndarray (H, W), uint8 (or float in the 0..255 scale)
-        The grayscale image (release luminance, :func:`deepcolor.color.rgb2gray`).
+        The grayscale image (release luminance, :func:`deepcolor.core.color.rgb2gray`).
     parser : SceneParser or str, optional
-        A loaded parser (:func:`deepcolor.parser.load_parser`) or a path to one; default
+        A loaded parser (:func:`deepcolor.features.scene_parser.load_parser`) or a path to one; default
         the parser shipped with the package.
     smooth : bool
         Apply the domain-transform filter (the paper's setting); ``False`` gives the raw
@@ -141,9 +141,9 @@ def semantic_probabilities(gray, parser=None, *, smooth=True):
     ValueError
         ``gray`` is not 2-D, is empty, has an unsupported dtype or non-finite values.
     """
-    gray = check_gray_image(gray, check_range=True)
+    gray = contiguous_gray(check_gray(gray, check_range=True))
     if parser is None or isinstance(parser, (str, bytes)) or hasattr(parser, "__fspath__"):
-        from deepcolor.parser import load_parser
+        from deepcolor.features.scene_parser import load_parser
 
         parser = load_parser(parser)
     if not smooth:
@@ -171,7 +171,7 @@ def semantic_histogram(probabilities):
 
     Returns
     -------
-    hist : ndarray (N,) float64, summing to 1
+    hist : ndarray (N,) float32, summing to 1
     """
     p = np.asarray(probabilities)
     if p.ndim != 3:
@@ -182,5 +182,5 @@ def semantic_histogram(probabilities):
         raise ValueError(f"probabilities must be numeric, got dtype {p.dtype}")
     n = p.shape[2]
     winners = p.reshape(-1, n).argmax(axis=1)
-    hist = np.bincount(winners, minlength=n).astype(np.float64)
-    return hist / hist.sum()
+    counts = np.bincount(winners, minlength=n).astype(np.float64)
+    return (counts / counts.sum()).astype(np.float32)

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from data.root import DATA_ENV
+from deepcolor.data.root import DATA_ENV
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +32,7 @@ def tiny_parser():
     Classes are named ``c0``, ``c1``, ...; the weights depend on ``num_classes`` and ``seed`` only.
     """
     torch = pytest.importorskip("torch")
-    from deepcolor.parser.model import DEFAULT_CONFIG, SceneParser, build_network
+    from deepcolor.features.scene_parser.model import DEFAULT_CONFIG, SceneParser, build_network
 
     def make(num_classes=8, seed=0):
         torch.manual_seed(seed)

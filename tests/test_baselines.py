@@ -14,8 +14,8 @@ from deepcolor.baselines.transfer import (
     rgb_to_lab,
     welsh_transfer,
 )
-from deepcolor.color import gray_to_rgb, rgb2gray, rgb2yuv, yuv2rgb
-from deepcolor.metrics import psnr
+from deepcolor.core.color import gray_to_rgb, rgb2gray, rgb2yuv, yuv2rgb
+from deepcolor.core.metrics import psnr
 
 
 def _yuv_rgb(y, u, v, shape=(3, 3)):

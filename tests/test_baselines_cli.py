@@ -7,9 +7,9 @@ import pytest
 from PIL import Image
 
 from deepcolor.cli import main
-from deepcolor.color import gray_to_rgb, rgb2gray, rgb2yuv, yuv2rgb
-from deepcolor.io import load_rgb, save_image
-from deepcolor.methods import Sample, get_method
+from deepcolor.core.color import gray_to_rgb, rgb2gray, rgb2yuv, yuv2rgb
+from deepcolor.core.io import load_rgb, save_image
+from deepcolor.evaluation.registry import Sample, get_method
 
 
 def _gradient_rgb(h=40, w=48):
@@ -187,7 +187,7 @@ def _fake_root(root, n=3):
 
 
 def test_auto_methods_with_cached_gists(tmp_path, monkeypatch):
-    from deepcolor.baselines import methods as bm
+    from deepcolor.evaluation import methods_baselines as bm
 
     root = tmp_path / "data"
     _fake_root(root)

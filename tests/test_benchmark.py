@@ -5,14 +5,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from deepcolor.benchmark import PredictionsError, match_predictions, read_rows
+from deepcolor.evaluation.benchmark import PredictionsError, match_predictions, read_rows
 from deepcolor.cli import build_parser, main
-from deepcolor.color import gray_to_rgb, rgb2gray
-from deepcolor.metrics import psnr
+from deepcolor.core.color import gray_to_rgb, rgb2gray
+from deepcolor.core.metrics import psnr
 
-import data
-
-
+from deepcolor import data
 def _truth(folder, n=4, size=(18, 22)):
     rng = np.random.default_rng(0)
     images = {}
@@ -160,7 +158,7 @@ def test_harness_on_shared_siftflow_slice(data_root, tmp_path):
     rows = read_rows(out / "per_image.csv")
     records = data.siftflow(data_root, "test")[:10]
     assert [r["image"] for r in rows] == [r.name for r in records]
-    from deepcolor.io import load_rgb
+    from deepcolor.core.io import load_rgb
 
     gt = load_rgb(records[3].path)
     assert rows[3]["psnr"] == pytest.approx(psnr(gt, gray_to_rgb(rgb2gray(gt))), abs=1e-5)
@@ -169,8 +167,8 @@ def test_harness_on_shared_siftflow_slice(data_root, tmp_path):
 def test_prepare_hook_runs_once_before_the_workers(tmp_path, monkeypatch):
     import dataclasses
 
-    from deepcolor import benchmark as bm
-    from deepcolor import methods
+    from deepcolor.evaluation import benchmark as bm
+    from deepcolor.evaluation import registry as methods
 
     _truth(tmp_path / "gt", n=6)
     records = data.load_dataset("folder", folder=str(tmp_path / "gt"))
@@ -186,7 +184,7 @@ def test_prepare_hook_runs_once_before_the_workers(tmp_path, monkeypatch):
 def test_auto_transfer_prepare_fills_the_gist_cache(tmp_path):
     from test_baselines_cli import _fake_root
 
-    from deepcolor.methods import get_method
+    from deepcolor.evaluation.registry import get_method
 
     _fake_root(tmp_path / "data")
     options = {"data_root": str(tmp_path / "data"), "cache_dir": str(tmp_path / "cache"), "jobs": 1, "quiet": True}

@@ -3,7 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from clustering import Cluster, build_hierarchy, cosine_similarity, kmeans, lookup, semantic_histogram_of
+from deepcolor.clustering import Cluster, build_hierarchy, cosine_similarity, kmeans, lookup
+from deepcolor.features.semantic import semantic_histogram
 
 
 def _cluster(i, centre, hist, layer=0):
@@ -48,7 +49,7 @@ def test_cosine_and_histogram():
     probs[0, :, 0] = 1
     probs[1, 0, 2] = 1
     probs[1, 1, 1] = 1
-    np.testing.assert_allclose(semantic_histogram_of(probs), [0.5, 0.25, 0.25])
+    np.testing.assert_allclose(semantic_histogram(probs), [0.5, 0.25, 0.25])
 
 
 def test_kmeans_is_seeded_and_numbers_clusters_in_order():

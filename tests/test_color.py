@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from deepcolor.color import (
+from deepcolor.core.color import (
     CHROMA_SCALE, chroma_of, combine, gray_to_rgb, rgb2gray, rgb2yuv, to_gray, yuv2rgb,
 )
 

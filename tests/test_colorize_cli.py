@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from deepcolor.cli import main
-from deepcolor.color import rgb2gray
+from deepcolor.core.color import rgb2gray
 
 
 def _images(folder, n=8):
@@ -26,8 +26,8 @@ def _images(folder, n=8):
 def setup(tmp_path_factory):
     import torch
 
-    from deepcolor.parser import save_parser
-    from deepcolor.parser.model import build_network
+    from deepcolor.features.scene_parser import save_parser
+    from deepcolor.features.scene_parser.model import build_network
 
     base = tmp_path_factory.mktemp("cli")
     images = _images(str(base / "train"))
@@ -46,7 +46,7 @@ def test_train_writes_model_and_manifest(setup, capsys):
     import json
 
     manifest = json.load(open(os.path.join(setup["model"], "manifest.json")))
-    assert manifest["data"]["images_used"] == 8 and manifest["settings"]["clusters"] == 2
+    assert manifest["data"]["images_used"] == 8 and manifest["settings"]["training"]["clusters"] == 2
     assert "training_seconds_this_run" in manifest and "git_commit" in manifest
     # a second run into the same folder needs --resume or --force
     args = ["train", "--dataset", f"folder:{setup['images']}", "-o", setup["model"], "--clusters", "2", "--mu", "4",
@@ -154,4 +154,4 @@ def test_colorize_blend_and_stride(setup, tmp_path, capsys):
     assert Image.open(tmp_path / "a.png").size == Image.open(src).size
     for flag in ("--blend", "--stride"):
         assert main(["colorize", src, "-o", str(tmp_path / "b.png"), "--model", setup["model"], flag, "0"]) == 2
-        assert f"{flag} must be positive" in capsys.readouterr().err
+        assert f"{flag} must be >= 1, got 0" in capsys.readouterr().err

@@ -6,8 +6,8 @@ import pytest
 from PIL import Image
 from scipy.io import savemat
 
-import data
-from data.datasets import STANFORD_CLASSES, UNKNOWN_LABEL
+from deepcolor import data
+from deepcolor.data.datasets import STANFORD_CLASSES, UNKNOWN_LABEL
 
 
 def _img(path, h=16, w=20, seed=0):
@@ -172,9 +172,9 @@ def test_shared_lists_have_documented_sizes(data_root):
 
 @pytest.mark.parametrize("dataset, expected_mean, expected_median", [("siftflow", 22.70, 22.24), ("sun", 22.31, 21.83)])
 def test_gray_reproduces_reference_psnr(data_root, dataset, expected_mean, expected_median):
-    from deepcolor.color import gray_to_rgb, rgb2gray
-    from deepcolor.io import load_rgb
-    from deepcolor.metrics import psnr
+    from deepcolor.core.color import gray_to_rgb, rgb2gray
+    from deepcolor.core.io import load_rgb
+    from deepcolor.core.metrics import psnr
 
     values = []
     for record in data.load_dataset(dataset, data_root, "test"):

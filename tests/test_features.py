@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-import features
-from features import daisy as daisy_mod
+from deepcolor import features
+from deepcolor.features import daisy as daisy_mod
 
 SK_ARGS = dict(step=1, radius=7, rings=1, histograms=3, orientations=8)
 
@@ -260,7 +260,7 @@ def test_bad_semantic_and_coords_raise():
 def test_import_does_not_import_torch_and_semantic_is_lazy():
     code = (
         "import sys, features; assert 'torch' not in sys.modules; "
-        "assert 'features.semantic' not in sys.modules; "
+        "assert 'deepcolor.features.semantic' not in sys.modules; "
         "assert 'semantic_probabilities' in dir(features); print('ok')"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-import features
-from features import lmgist as gist_mod
+from deepcolor import features
+from deepcolor.features import lmgist as gist_mod
 
 
 # ----------------------------------------------------------------------------- reference

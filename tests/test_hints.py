@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from deepcolor.color import gray_to_rgb, rgb2gray, rgb2yuv
-from deepcolor.hints import MARK_TOLERANCE, hints_from_marked, simulate_hints
+from deepcolor.core.color import gray_to_rgb, rgb2gray, rgb2yuv
+from deepcolor.core.hints import MARK_TOLERANCE, hints_from_marked, simulate_hints
 
 
 def _rgb(h=40, w=50, seed=0):
@@ -113,7 +113,7 @@ def test_marked_size_mismatch():
 
 
 def test_apply_hints_overrides_locally():
-    from deepcolor.hints import apply_hints
+    from deepcolor.core.hints import apply_hints
 
     rgb = _rgb(20, 30, seed=5)
     gray = rgb2gray(rgb)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from deepcolor.io import ImageReadError, load_gray, load_rgb, save_image
+from deepcolor.core.io import ImageReadError, load_gray, load_rgb, save_image
 
 
 def _gradient(h=20, w=30):

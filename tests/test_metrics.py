@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from skimage.metrics import peak_signal_noise_ratio
 
-from deepcolor.metrics import accuracy_curve, auc, colorfulness, psnr, ssim
+from deepcolor.core.metrics import accuracy_curve, auc, colorfulness, psnr, ssim
 
 
 def _pair(seed=0, noise=20):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from deepcolor.model import ChromaNetwork, count_weights, hidden_units, train_network
+from deepcolor.networks.chroma import ChromaNetwork, count_weights, hidden_units, train_network
 
 
 def _toy(n=4000, d=10, seed=0):
@@ -69,7 +69,7 @@ def test_bad_inputs(tmp_path):
 
 
 def test_blend_equals_the_mean_of_its_networks():
-    from deepcolor.model import NetworkBlend
+    from deepcolor.networks.chroma import NetworkBlend
 
     x, y = _toy(n=600)
     nets = [train_network(x, y, epochs=1, seed=s, device="cpu") for s in range(3)]

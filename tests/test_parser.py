@@ -9,10 +9,10 @@ import pytest
 torch = pytest.importorskip("torch")
 from PIL import Image  # noqa: E402
 
-from deepcolor.parser.evaluate import confusion_matrix, metrics, write_report  # noqa: E402
-from deepcolor.parser.model import DEFAULT_CONFIG, build_network  # noqa: E402
-from deepcolor.parser.train import augment, class_weights, load_checkpoint, train, train_step  # noqa: E402
-from deepcolor.parser.weights import load_parser, save_parser  # noqa: E402
+from deepcolor.evaluation.parser_eval import confusion_matrix, metrics, write_report  # noqa: E402
+from deepcolor.features.scene_parser.model import DEFAULT_CONFIG, build_network  # noqa: E402
+from deepcolor.pipeline.parser_training import augment, class_weights, load_checkpoint, train, train_step  # noqa: E402
+from deepcolor.features.scene_parser.weights import load_parser, save_parser  # noqa: E402
 
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
@@ -126,7 +126,7 @@ def test_training_step_reduces_loss(tiny_parser):
     parser = tiny_parser(3)
     net = parser.net
     samples = [synthetic_scene(rng, 24, 32) for _ in range(4)]
-    from deepcolor.parser.model import make_input
+    from deepcolor.features.scene_parser.model import make_input
 
     x = torch.from_numpy(np.stack([make_input(g, 0.45, 0.25) for g, _ in samples]))
     y = torch.from_numpy(np.stack([lab.astype(np.int64) for _, lab in samples]))
@@ -186,8 +186,7 @@ def test_resume_without_checkpoint_fails(tmp_path):
 
 def test_train_on_original_siftflow_mat_labels(tmp_path):
     base = make_siftflow(tmp_path)
-    import data
-
+    from deepcolor import data
     recs = data.siftflow_original(base, "train")
     assert len(recs) == 5 and recs[0].label_path.endswith(".mat")
     lab = data.load_labels(recs[0])
@@ -276,9 +275,9 @@ def test_cli_train_parser_errors(tmp_path, capsys):
 
 def test_shipped_parser_on_stanford_val(data_root):
     """The shipped parser is accurate on a few Stanford Background validation images (grayscale)."""
-    import data
-    from deepcolor.io import load_gray
-    from deepcolor.parser import SHIPPED_PARSER_DIR
+    from deepcolor import data
+    from deepcolor.core.io import load_gray
+    from deepcolor.features.scene_parser import SHIPPED_PARSER_DIR
 
     if not os.path.isfile(os.path.join(SHIPPED_PARSER_DIR, "parser.safetensors")):
         pytest.skip("no shipped parser weights")

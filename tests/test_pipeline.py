@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from deepcolor.color import rgb2gray, rgb2yuv
-from deepcolor.pipeline import Colorizer, TrainSettings, predict_chroma, train_model
+from deepcolor.core.color import rgb2gray, rgb2yuv
+from deepcolor.core.settings import FeatureSettings, TrainSettings
+from deepcolor.pipeline import Colorizer, predict_chroma, train_model
 
-FAST = dict(clusters=3, mu=4, samples=150, epochs=3, batch_size=256)
+FAST = dict(clusters=3, mu=4, epochs=3, batch_size=256)
+FEATURES = FeatureSettings(samples=150)
 
 
 def make_images(folder, n=12, seed=0):
@@ -37,8 +39,8 @@ def make_images(folder, n=12, seed=0):
 def make_parser(folder, classes=3):
     import torch
 
-    from deepcolor.parser import save_parser
-    from deepcolor.parser.model import build_network
+    from deepcolor.features.scene_parser import save_parser
+    from deepcolor.features.scene_parser.model import build_network
 
     torch.manual_seed(0)
     cfg = {"num_classes": classes, "widths": [4, 8], "decoder_widths": [4], "mean": 0.45, "std": 0.25,
@@ -48,7 +50,7 @@ def make_parser(folder, classes=3):
 
 
 def records_of(folder):
-    from data import folder_dataset
+    from deepcolor.data import folder_dataset
 
     return folder_dataset(folder)
 
@@ -60,7 +62,7 @@ def trained(tmp_path_factory):
     parser = make_parser(str(base / "parser"))
     model_dir = str(base / "model")
     cache = str(base / "cache")
-    summary = train_model(records_of(images), model_dir, TrainSettings(**FAST), parser=parser, cache=cache,
+    summary = train_model(records_of(images), model_dir, TrainSettings(**FAST), FEATURES, parser=parser, cache=cache,
                           progress=False, log=lambda m: None)
     return {"base": base, "images": images, "parser": parser, "model": model_dir, "cache": cache,
             "summary": summary}
@@ -116,21 +118,22 @@ def test_resume_redoes_nothing_and_the_cache_is_reused(trained):
     cached = sorted(os.path.join(d, f) for d, _, fs in os.walk(trained["cache"]) for f in fs)
     cache_mtimes = [os.path.getmtime(f) for f in cached]
     with pytest.raises(FileExistsError):
-        train_model(records_of(trained["images"]), model_dir, TrainSettings(**FAST), parser=trained["parser"],
+        train_model(records_of(trained["images"]), model_dir, TrainSettings(**FAST), FEATURES, parser=trained["parser"],
                     cache=trained["cache"], progress=False, log=lambda m: None)
-    train_model(records_of(trained["images"]), model_dir, TrainSettings(**FAST), parser=trained["parser"],
+    train_model(records_of(trained["images"]), model_dir, TrainSettings(**FAST), FEATURES, parser=trained["parser"],
                 cache=trained["cache"], resume=True, progress=False, log=lambda m: None)
     assert {n: os.path.getmtime(os.path.join(model_dir, "networks", n)) for n in nets} == mtimes
     assert [os.path.getmtime(f) for f in cached] == cache_mtimes
     with pytest.raises(ValueError, match="settings"):
-        train_model(records_of(trained["images"]), model_dir, TrainSettings(**{**FAST, "epochs": 4}),
+        train_model(records_of(trained["images"]), model_dir, TrainSettings(**{**FAST, "epochs": 4}), FEATURES,
                     parser=trained["parser"], cache=trained["cache"], resume=True, progress=False,
                     log=lambda m: None)
 
 
 def test_model_without_semantics(trained, tmp_path):
-    settings = TrainSettings(**{**FAST, "clusters": 2, "semantic": False})
-    train_model(records_of(trained["images"]), tmp_path / "m", settings, cache=trained["cache"],
+    settings = TrainSettings(**{**FAST, "clusters": 2})
+    features = FeatureSettings(samples=150, semantic=False)
+    train_model(records_of(trained["images"]), tmp_path / "m", settings, features, cache=trained["cache"],
                 progress=False, log=lambda m: None)
     c = Colorizer.load(tmp_path / "m")
     assert c.parser is None and not c.semantic
@@ -151,7 +154,7 @@ def test_grid_prediction_matches_at_the_grid(trained):
 
 
 def test_benchmark_methods(trained, tmp_path):
-    from deepcolor.methods import Sample, available_methods, get_method
+    from deepcolor.evaluation.registry import Sample, available_methods, get_method
 
     names = set(available_methods())
     assert {"deepcolor", "deepcolor-single", "deepcolor-nosemantic", "deepcolor-norefine", "deepcolor-paper"} <= names
@@ -183,7 +186,7 @@ def test_bad_refine_name(trained):
 
 
 def test_shipped_default_model_colorizes():
-    from deepcolor.pipeline import DEFAULT_MODEL_DIR
+    from deepcolor.core.paths import DEFAULT_MODEL_DIR
 
     if not os.path.isfile(os.path.join(DEFAULT_MODEL_DIR, "model.json")):
         pytest.skip("no default model shipped")

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from deepcolor.color import YUV_TO_RGB, combine, rgb2yuv
-from deepcolor.refine import REFINE_METHODS, refine_chroma
+from deepcolor.core.color import YUV_TO_RGB, combine, rgb2yuv
+from deepcolor.core.refine import REFINE_METHODS, refine_chroma
 
 
 def _scene(seed=0):

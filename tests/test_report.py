@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from deepcolor import methods as registry
+from deepcolor.evaluation import registry
 from deepcolor.cli import main
-from deepcolor.color import gray_to_rgb, rgb2gray
-from deepcolor.metrics import psnr
-from deepcolor.report import stats
-from deepcolor.report.build import DEFAULT_METHODS, ReportError, parse_methods, parse_predictions
-from deepcolor.report.tables import Table
+from deepcolor.core.color import gray_to_rgb, rgb2gray
+from deepcolor.core.metrics import psnr
+from deepcolor.evaluation.report import stats
+from deepcolor.evaluation.report.specs import DEFAULT_METHODS, ReportError, parse_methods, parse_predictions
+from deepcolor.evaluation.report.tables import Table
 
 HAS_MPL = True
 try:
@@ -323,7 +323,7 @@ def test_missing_matplotlib_names_the_extra(tmp_path, fake_root, monkeypatch, ca
 
 
 def test_runtime_measure_fits_the_exponent_and_limits_big_sizes():
-    from deepcolor.report import runtime as rt
+    from deepcolor.evaluation.report import runtime as rt
 
     clock_now = [0.0]
     calls = []
@@ -368,7 +368,7 @@ def test_smoke_report_on_the_shared_data(tmp_path, data_root):
 
 
 def test_deepcolor_with_the_models_own_refinement_reuses_the_deepcolor_run(tmp_path):
-    from deepcolor.report.build import _model_refine, _same_run
+    from deepcolor.evaluation.report.build import _model_refine, _same_run
 
     (tmp_path / "m").mkdir()
     (tmp_path / "m" / "model.json").write_text(json.dumps({"format": "deepcolor-model", "refine": "dt"}))
@@ -382,7 +382,7 @@ def test_deepcolor_with_the_models_own_refinement_reuses_the_deepcolor_run(tmp_p
 
 
 def test_runtime_section_and_its_cache(tmp_path, fake_root, monkeypatch):
-    from deepcolor.report import runtime as rt
+    from deepcolor.evaluation.report import runtime as rt
 
     calls = []
 
@@ -404,7 +404,7 @@ def test_runtime_section_and_its_cache(tmp_path, fake_root, monkeypatch):
     assert "| 32x32 | 1,024 | 0.500 | 3 |" in md and "| 256x256 | 65,536 | - | - | 6.78 | 252 |" in md
     assert "Scaling exponent" in md and "the paper 0.80" in md
     if HAS_MPL:
-        from deepcolor.report import figures
+        from deepcolor.evaluation.report import figures
 
         result = json.loads((tmp_path / "runs" / "runtime.json").read_text())["result"]
         figures.runtime_plot(str(tmp_path / "runtime.png"), result["measurements"], {"paper": rt.PAPER}, result["fit"])

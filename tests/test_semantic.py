@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from features.semantic import semantic_histogram, semantic_probabilities, smooth_probabilities  # noqa: E402
+from deepcolor.features.semantic import semantic_histogram, semantic_probabilities, smooth_probabilities  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
@@ -90,7 +90,7 @@ def test_histogram_bad_input(bad):
 
 
 def test_shipped_parser_default():
-    from deepcolor.parser import SHIPPED_PARSER_DIR
+    from deepcolor.features.scene_parser import SHIPPED_PARSER_DIR
 
     if not os.path.isfile(os.path.join(SHIPPED_PARSER_DIR, "parser.safetensors")):
         pytest.skip("no shipped parser weights")

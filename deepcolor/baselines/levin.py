@@ -3,7 +3,7 @@
 The user marks a few pixels with colour; every other pixel's chrominance is the
 weighted average of its 3x3 neighbours' chrominance, with weights that fall off with
 the luminance difference. Both chroma channels (U and V of the release's YUV space,
-:mod:`deepcolor.color`) solve the same sparse linear system with different right-hand
+:mod:`deepcolor.core.color`) solve the same sparse linear system with different right-hand
 sides; the luminance is the input's, untouched.
 
 One deliberate departure, measured: the paper's ``sigma_r`` belongs to the centre pixel
@@ -23,7 +23,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from deepcolor.baselines.multigrid import MultigridSolver, bicgstab, conjugate_gradients
-from deepcolor.color import CHROMA_SCALE, combine, rgb2yuv, to_gray
+from deepcolor.core.color import CHROMA_SCALE, combine, rgb2yuv, to_gray
 
 #: The 8 neighbour offsets (dy, dx) of the 3x3 window.
 _OFFSETS = tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0))
@@ -189,7 +189,7 @@ def levin_chroma(gray, hint_chroma, hint_mask, *, solver="multigrid", symmetric=
     Parameters
     ----------
     gray : ndarray, shape (H, W), uint8
-        Luminance (the input; RGB is converted with :func:`deepcolor.color.to_gray`).
+        Luminance (the input; RGB is converted with :func:`deepcolor.core.color.to_gray`).
     hint_chroma : ndarray, shape (H, W, C) or (H, W), float
         Values to propagate (U and V in gray levels, C = 2); read only where
         ``hint_mask`` is set. A 2-D array is one channel.
@@ -278,11 +278,11 @@ def _grid_system(K, degree, free):
 def levin_colorize(gray, hints_rgb, hint_mask, **kwargs):
     """Colorize ``gray`` from colored hints (Levin, Lischinski, Weiss, SIGGRAPH 2004).
 
-    The chrominance (U, V of :mod:`deepcolor.color`) of ``hints_rgb`` at the hinted
+    The chrominance (U, V of :mod:`deepcolor.core.color`) of ``hints_rgb`` at the hinted
     pixels is propagated to every other pixel by :func:`levin_chroma`; the luminance
     is ``gray``, unchanged (``rgb2gray(output)`` equals ``gray`` within 1 level where
     the colour fits the RGB gamut; out-of-gamut colours are clipped per channel, as
-    :func:`deepcolor.color.combine` does).
+    :func:`deepcolor.core.color.combine` does).
 
     Leakage across edges is small (measured in ``tests/test_baselines.py``): on two
     flat halves split by a step edge, one 3x3 hint block each, every pixel stays within

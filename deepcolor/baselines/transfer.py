@@ -7,7 +7,7 @@
   form of the above.
 
 Both keep the target's luminance: the output is the gray input as Y with transferred
-U, V (:mod:`deepcolor.color`), so ``rgb2gray(output)`` equals the input within
+U, V (:mod:`deepcolor.core.color`), so ``rgb2gray(output)`` equals the input within
 rounding wherever the colour fits the RGB gamut.
 """
 
@@ -15,7 +15,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from deepcolor.color import CHROMA_SCALE, RGB_TO_YUV, combine, rgb2yuv, to_gray
+from deepcolor.core.color import CHROMA_SCALE, RGB_TO_YUV, combine, rgb2yuv, to_gray
 
 #: Side of the window of the neighbourhood standard deviation (Welsh et al.: 5x5).
 STD_WINDOW = 5

@@ -19,6 +19,8 @@ hint count. An interrupted run continues with --resume; --force starts over.
 
 
 def register(subparsers):
+    from deepcolor.core.settings import HintSettings, add_arguments
+
     p = add_command_parser(
         subparsers, "benchmark", EPILOG,
         help="score a colorization method (or another model's outputs) on a dataset",
@@ -40,11 +42,11 @@ def register(subparsers):
     p.add_argument("--limit", type=int, metavar="N", help="only the first N images of the list")
     p.add_argument("--jobs", type=int, default=1, metavar="J", help="worker processes (default: 1)")
     p.add_argument("--model", metavar="DIR", help="model directory for learned methods (default: the shipped model)")
-    p.add_argument("--hints", type=int, default=10, metavar="K", help="simulated hints per image for hint methods (default: 10)")
-    p.add_argument("--hint-size", type=int, default=3, metavar="P", help="each hint reveals a PxP patch of true chroma (default: 3)")
+    add_arguments(p, HintSettings)
     p.add_argument("--hints-sweep", metavar="K1,K2,...", help="run a hint method once per hint count and write hints_sweep.csv")
     p.add_argument("--seed", type=int, default=0, help="seed of any randomness in the method (default: 0)")
-    p.add_argument("--cache-dir", metavar="DIR", help="cache for reusable intermediate data (default: ~/.cache/deepcolor)")
+    p.add_argument("--cache-dir", metavar="DIR",
+                   help="cache for reusable intermediate data (default: $DEEPCOLOR_CACHE or ~/.cache/deepcolor)")
     p.add_argument("--save-images", action="store_true", help="also write the colorized images to OUTDIR/images/")
     state = p.add_mutually_exclusive_group()
     state.add_argument("--resume", action="store_true", help="continue an interrupted run in OUTDIR (same settings)")
@@ -54,7 +56,7 @@ def register(subparsers):
 
 
 def _records(args):
-    from data import load_dataset, resolve_data_root
+    from deepcolor.data import load_dataset, resolve_data_root
 
     root = None if args.dataset == "folder" else resolve_data_root(args.data)
     records = load_dataset(args.dataset, root, args.split, folder=args.folder)
@@ -65,19 +67,11 @@ def _records(args):
     return root, records
 
 
-def _parse_sweep(text):
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise ValueError(f"--hints-sweep must be comma-separated integers, got {text!r}") from None
-    if not values or min(values) < 0:
-        raise ValueError(f"--hints-sweep needs non-negative counts, got {text!r}")
-    return values
-
-
 def run_command(args):
-    from deepcolor import benchmark as bm
-    from deepcolor.methods import available_methods, get_method
+    from deepcolor.core.settings import HintSettings, from_arguments
+    from deepcolor.evaluation import benchmark as bm
+    from deepcolor.evaluation import runs
+    from deepcolor.evaluation.registry import available_methods, get_method
 
     if args.list_methods:
         for name, spec in available_methods().items():
@@ -88,6 +82,8 @@ def run_command(args):
         raise ValueError("-o/--output OUTDIR is required")
     if args.jobs < 1:
         raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
+    hints = from_arguments(HintSettings, args)
+    counts = runs.parse_counts(args.hints_sweep, "--hints-sweep") if args.hints_sweep else None
     root, records = _records(args)
     predictions = None
     if args.predictions:
@@ -96,35 +92,30 @@ def run_command(args):
     else:
         spec = get_method(args.method)
         method = spec.name
-        if args.hints_sweep and not spec.accepts_hints:
+        if counts and not spec.accepts_hints:
             raise ValueError(f"method {method!r} takes no hints; --hints-sweep needs one of: "
                              + ", ".join(n for n, s in available_methods().items() if s.accepts_hints))
-    options = {
-        "data_root": root, "model": args.model, "hints": args.hints, "hint_size": args.hint_size,
-        "seed": args.seed, "cache_dir": args.cache_dir, "jobs": args.jobs, "quiet": args.quiet,
-    }
-    config = {"dataset": args.dataset, "split": args.split, "folder": args.folder, "method": method,
-              "predictions": args.predictions, "limit": args.limit, "model": args.model, "hints": args.hints,
-              "hint_size": args.hint_size, "hints_sweep": args.hints_sweep, "seed": args.seed}
+    options = runs.run_options(data_root=root, model=args.model, hints=hints.hints, hint_size=hints.hint_size,
+                               seed=args.seed, cache_dir=args.cache_dir, jobs=args.jobs, quiet=args.quiet)
+    config = runs.run_config(args.dataset, args.split, method, folder=args.folder, predictions=args.predictions,
+                             limit=args.limit, model=args.model, hints=hints.hints, hint_size=hints.hint_size,
+                             hints_sweep=",".join(map(str, counts)) if counts else None, seed=args.seed)
     outdir = args.output
-    bm.prepare_outdir(outdir, config, resume=args.resume, force=args.force)
-    run_kwargs = dict(dataset=args.dataset, split=args.split, jobs=args.jobs, predictions=predictions,
-                      resume=args.resume, quiet=args.quiet)
+    runs.prepare_outdir(outdir, config, resume=args.resume, force=args.force)
 
-    if args.hints_sweep:
-        summaries = []
-        for k in _parse_sweep(args.hints_sweep):
-            sub = os.path.join(outdir, f"hints_{k}")
-            bm.prepare_outdir(sub, {**config, "hints": k, "hints_sweep": None}, resume=args.resume, force=args.force)
-            opts = {**options, "hints": k, "_sweep": True,
-                    "save_images_dir": os.path.join(sub, "images") if args.save_images else None}
-            summaries.append(bm.run_into(sub, records, method, opts, **run_kwargs))
-        bm.write_sweep(outdir, summaries, dataset=args.dataset, split=args.split, method=method)
+    def run_one(folder, folder_config, folder_options):
+        if folder != outdir:
+            runs.prepare_outdir(folder, folder_config, resume=args.resume, force=args.force)
+        folder_options = {**folder_options,
+                          "save_images_dir": os.path.join(folder, "images") if args.save_images else None}
+        return runs.run_into(folder, records, method, folder_options, dataset=args.dataset, split=args.split,
+                             jobs=args.jobs, predictions=predictions, resume=args.resume, quiet=args.quiet)
+
+    if counts:
+        summaries = runs.run_sweep(outdir, config, options, records, method, counts, run_one)
         print(bm.format_table([{**s, "method": f"{s['method']} k={s['hints']}"} for s in summaries]))
         return 0
-
-    options["save_images_dir"] = os.path.join(outdir, "images") if args.save_images else None
-    summary = bm.run_into(outdir, records, method, options, **run_kwargs)
+    summary = run_one(outdir, config, options)
     print(bm.format_table([summary]))
     if summary["n_skipped"]:
         print(f"{summary['n_skipped']} unreadable image(s) skipped (listed in summary.json)")

@@ -22,7 +22,7 @@ files and exits with status 1 when any failed.
 
 
 def register(subparsers):
-    from deepcolor.refine import REFINE_METHODS
+    from deepcolor.core.settings import ColorizeSettings, add_arguments
 
     p = add_command_parser(
         subparsers, "colorize", EPILOG,
@@ -32,17 +32,7 @@ def register(subparsers):
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="output file (single input) or folder")
     p.add_argument("--model", metavar="DIR", help="model directory (default: the shipped model)")
-    p.add_argument("--refine", choices=REFINE_METHODS, help="chroma refinement (default: the model's)")
-    p.add_argument("--lookup-k", type=int, metavar="K",
-                   help="nearest gist centres compared by semantic histogram (default: the model's, 3)")
-    p.add_argument("--lookup-layers", type=int, metavar="L",
-                   help="look up among the clusters of the first L layers only (0 = all layers; default: the model's)")
-    p.add_argument("--blend", type=int, metavar="N",
-                   help="average the networks of the N nearest clusters (1 = the paper's single cluster; "
-                        "default: the model's)")
-    p.add_argument("--stride", type=int, metavar="S",
-                   help="run the networks on every S-th row and column, U and V interpolated in between "
-                        "(1 = every pixel; default: the model's)")
+    add_arguments(p, ColorizeSettings, stored=True, flags={"predict_stride": "--stride"})
     p.add_argument("--force", action="store_true", help="replace existing output files")
     p.add_argument("--verbose", "-v", action="store_true", help="report the cluster used and timings per image")
     p.set_defaults(func=run_command)
@@ -50,7 +40,7 @@ def register(subparsers):
 
 def expand_inputs(inputs):
     """``[(path, relative output name)]`` of the inputs; raises when a pattern/path matches nothing."""
-    from deepcolor.io import is_image_file
+    from deepcolor.core.io import is_image_file
 
     found = []
     for item in inputs:
@@ -75,7 +65,7 @@ def expand_inputs(inputs):
 
 def plan_outputs(found, output):
     """``[(input, output path)]``; a single file input with an image-extension OUT writes OUT."""
-    from deepcolor.io import is_image_file
+    from deepcolor.core.io import is_image_file
 
     single_file = len(found) == 1 and not os.path.isdir(output) and is_image_file(output)
     if single_file:
@@ -101,20 +91,17 @@ def _same_file(a, b):
 def run_command(args):
     import time
 
-    from deepcolor.io import ImageReadError, load_rgb, save_image
+    from deepcolor.core.io import ImageReadError, load_rgb, save_image
+    from deepcolor.core.settings import SettingsError
     from deepcolor.pipeline import Colorizer
 
     found = expand_inputs(args.inputs)
     plan = plan_outputs(found, args.output)
-    if args.lookup_k is not None and args.lookup_k < 1:
-        raise ValueError(f"--lookup-k must be positive, got {args.lookup_k}")
-    if args.lookup_layers is not None and args.lookup_layers < 0:
-        raise ValueError(f"--lookup-layers must be >= 0, got {args.lookup_layers}")
-    for flag, value in (("--blend", args.blend), ("--stride", args.stride)):
-        if value is not None and value < 1:
-            raise ValueError(f"{flag} must be positive, got {value}")
-    colorizer = Colorizer.load(args.model, refine=args.refine, k=args.lookup_k, layers=args.lookup_layers,
-                               blend=args.blend, stride=args.stride)
+    try:
+        colorizer = Colorizer.load(args.model, refine=args.refine, k=args.lookup_k, layers=args.lookup_layers,
+                                   blend=args.blend, stride=args.predict_stride)
+    except SettingsError as exc:  # the stored flag name is the train command's; this command says --stride
+        raise SettingsError(str(exc).replace("--predict-stride", "--stride")) from None
     inputs = {os.path.abspath(p) for p, _ in found}
     failures = []
     seen = {}

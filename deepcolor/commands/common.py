@@ -8,6 +8,10 @@ import argparse
 import os
 
 
+class CommandError(Exception):
+    """A user-facing failure: printed as ``deepcolor COMMAND: error: ...`` with exit status 2."""
+
+
 def add_command_parser(subparsers, name, epilog, **kwargs):
     """Add the parser of subcommand ``name``, its epilog printed as written.
 
@@ -50,8 +54,7 @@ def check_output_image(output, inputs, force):
     FileExistsError
         ``output`` exists and ``force`` is false.
     """
-    from deepcolor.cli import CommandError
-    from deepcolor.io import is_image_file
+    from deepcolor.core.io import is_image_file
 
     if not is_image_file(output):
         raise CommandError(f"{output}: output needs an image extension (.png, .jpg, ...)")

@@ -47,7 +47,7 @@ def register(subparsers):
 
 
 def run_train(args):
-    from deepcolor.parser.train import train
+    from deepcolor.pipeline.parser_training import train
 
     if args.epochs is not None and args.epochs < 1:
         raise ValueError("--epochs must be at least 1")
@@ -76,8 +76,7 @@ def run_train(args):
 
 
 def eval_records(dataset, root, split):
-    import data
-
+    from deepcolor import data
     if dataset == "stanford":
         root = data.resolve_data_root(root)
         return data.stanford_background(root, split)
@@ -88,8 +87,8 @@ def eval_records(dataset, root, split):
 
 
 def run_eval(args):
-    from deepcolor.parser import load_parser
-    from deepcolor.parser.evaluate import evaluate_records, write_report
+    from deepcolor.features.scene_parser import load_parser
+    from deepcolor.evaluation.parser_eval import evaluate_records, write_report
 
     records = eval_records(args.dataset, args.data, args.split)
     if not records:
@@ -104,7 +103,7 @@ def run_eval(args):
             "dataset": args.dataset,
             "split": args.split,
             "images": len(records),
-            "model": os.path.abspath(args.model) if args.model else "shipped (deepcolor/models/parser)",
+            "model": os.path.abspath(args.model) if args.model else "shipped (deepcolor/models/default/parser)",
             "input": "grayscale (release luminance)",
             "seconds": round(seconds, 2),
         },

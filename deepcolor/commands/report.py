@@ -3,7 +3,7 @@
 import shlex
 import sys
 
-from deepcolor.commands.common import add_command_parser
+from deepcolor.commands.common import CommandError, add_command_parser
 
 EPILOG = """\
 methods: NAME or NAME:KEY=VALUE[:KEY=VALUE] (keys: refine, hints, hint_size, seed, samples),
@@ -69,9 +69,8 @@ def register(subparsers):
 
 
 def run_command(args):
-    from deepcolor.cli import CommandError
-    from deepcolor.report.build import Settings, build_report
-    from deepcolor.report.figures import MatplotlibMissing
+    from deepcolor.evaluation.report import Settings, build_report
+    from deepcolor.evaluation.report.figures import MatplotlibMissing
 
     if args.resamples < 1:
         raise ValueError(f"--resamples must be >= 1, got {args.resamples}")

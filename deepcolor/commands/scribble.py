@@ -1,6 +1,6 @@
 """``deepcolor scribble``: colorize from coloured strokes (Levin, Lischinski, Weiss 2004)."""
 
-from deepcolor.commands.common import add_command_parser, check_output_image
+from deepcolor.commands.common import CommandError, add_command_parser, check_output_image
 
 EPILOG = """\
 examples:
@@ -15,7 +15,7 @@ and their colours come from MARKED. The output keeps GRAY's luminance.
 
 
 def register(subparsers):
-    from deepcolor.hints import MARK_TOLERANCE
+    from deepcolor.core.hints import MARK_TOLERANCE
 
     p = add_command_parser(
         subparsers, "scribble", EPILOG,
@@ -42,9 +42,8 @@ def _size(image):
 
 
 def run_command(args):
-    from deepcolor.cli import CommandError
-    from deepcolor.color import to_gray
-    from deepcolor.io import load_rgb, save_image
+    from deepcolor.core.color import to_gray
+    from deepcolor.core.io import load_rgb, save_image
 
     check_output_image(args.output, (args.gray, args.marked), args.force)
     gray_rgb = load_rgb(args.gray)
@@ -54,7 +53,7 @@ def run_command(args):
             f"{args.marked}: is {_size(marked)} but {args.gray} is {_size(gray_rgb)}; they must have the same size"
         )
     if args.mask:
-        from deepcolor.io import load_gray
+        from deepcolor.core.io import load_gray
 
         mask_image = load_gray(args.mask)
         if mask_image.shape != gray_rgb.shape[:2]:
@@ -65,7 +64,7 @@ def run_command(args):
         if not mask.any():
             raise CommandError(f"{args.mask}: no hint (the mask has no nonzero pixel)")
     else:
-        from deepcolor.hints import hints_from_marked
+        from deepcolor.core.hints import hints_from_marked
 
         mask = hints_from_marked(gray_rgb, marked, tolerance=args.tolerance)
         if not mask.any():

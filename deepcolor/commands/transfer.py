@@ -1,6 +1,6 @@
 """``deepcolor transfer``: colour a gray image from a reference photo (Welsh 2002, Reinhard 2001)."""
 
-from deepcolor.commands.common import add_command_parser, check_output_image
+from deepcolor.commands.common import CommandError, add_command_parser, check_output_image
 
 EPILOG = """\
 examples:
@@ -33,8 +33,7 @@ def register(subparsers):
 
 
 def run_command(args):
-    from deepcolor.cli import CommandError
-    from deepcolor.io import load_gray, load_rgb, save_image
+    from deepcolor.core.io import load_gray, load_rgb, save_image
 
     check_output_image(args.output, (args.gray, args.reference), args.force)
     if args.samples < 1:

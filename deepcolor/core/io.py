@@ -1,0 +1,154 @@
+"""Reading and writing images: every common file flavour becomes 8-bit RGB or gray.
+
+Handles EXIF orientation, grayscale, gray + alpha, RGBA, palette, 16-bit and CMYK
+files. Unreadable or truncated files raise :class:`ImageReadError` naming the file.
+"""
+
+import os
+import warnings
+
+import numpy as np
+from PIL import Image, ImageFile, ImageOps
+
+from deepcolor.core.color import rgb2gray
+
+# A truncated file must be an error, not a silently gray-padded image.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".gif", ".webp", ".ppm", ".pgm")
+
+
+class ImageReadError(ValueError):
+    """An image file could not be read; the message names the file and the reason."""
+
+    def __init__(self, path, reason):
+        self.path = str(path)
+        self.reason = str(reason)
+        super().__init__(f"{self.path}: {self.reason}")
+
+
+def _sixteen_bit_to_8(array):
+    # 65535 -> 255 exactly; rounding keeps the mapping monotone and unbiased.
+    return np.clip(np.rint(array.astype(np.float64) / 257.0), 0, 255).astype(np.uint8)
+
+
+def _composite_on_white(rgb, alpha):
+    a = alpha.astype(np.float64)[..., None] / 255.0
+    out = rgb.astype(np.float64) * a + 255.0 * (1.0 - a)
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def _pil_to_rgb(img):
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        gray = np.asarray(img)
+        gray = _sixteen_bit_to_8(gray) if gray.max(initial=0) > 255 or mode.startswith("I;16") else gray.astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=2)
+    if mode == "F":
+        gray = np.asarray(img, dtype=np.float64)
+        scale = 255.0 if gray.max(initial=0) <= 1.0 else 1.0
+        gray = np.clip(np.rint(gray * scale), 0, 255).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=2)
+    if mode in ("1", "L"):
+        gray = np.asarray(img.convert("L"))
+        return np.repeat(gray[..., None], 3, axis=2)
+    if mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+        mode = img.mode
+    if mode == "LA":
+        la = np.asarray(img)
+        return _composite_on_white(np.repeat(la[..., :1], 3, axis=2), la[..., 1])
+    if mode in ("RGBA", "RGBa", "PA"):
+        rgba = np.asarray(img.convert("RGBA"))
+        return _composite_on_white(rgba[..., :3], rgba[..., 3])
+    if mode == "RGB":
+        return np.asarray(img)
+    if mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+        return np.asarray(img.convert("RGB"))
+    if mode.startswith("RGB") or mode.startswith("BGR"):
+        return np.asarray(img.convert("RGB"))
+    raise ValueError(f"unsupported image mode {mode!r}")
+
+
+def load_rgb(path):
+    """Read an image file as 8-bit RGB.
+
+    EXIF orientation is applied; gray, palette, CMYK and 16-bit files are converted;
+    transparent pixels are composited on white.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    rgb : ndarray, shape (H, W, 3), uint8
+
+    Raises
+    ------
+    ImageReadError
+        The file is missing, not an image, truncated or empty.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise ImageReadError(path, "file not found")
+    if os.path.isdir(path):
+        raise ImageReadError(path, "is a directory, not an image file")
+    try:
+        with Image.open(path) as img:
+            img.load()
+            img = ImageOps.exif_transpose(img)
+            rgb = _pil_to_rgb(img)
+    except ImageReadError:
+        raise
+    except Exception as exc:  # PIL raises many types for bad files; the file name is what matters
+        reason = str(exc) or type(exc).__name__
+        if "truncated" in reason.lower():
+            reason = f"truncated image file ({reason})"
+        raise ImageReadError(path, f"cannot read image: {reason}") from exc
+    if rgb.size == 0:
+        raise ImageReadError(path, "image has no pixels")
+    return np.ascontiguousarray(rgb, dtype=np.uint8)
+
+
+def load_gray(path):
+    """Read an image file as 8-bit gray (the release's luminance of its RGB).
+
+    Returns
+    -------
+    gray : ndarray, shape (H, W), uint8
+    """
+    return rgb2gray(load_rgb(path))
+
+
+def save_image(path, image, *, overwrite=False):
+    """Write an 8-bit gray or RGB image; refuses to replace an existing file unless ``overwrite``.
+
+    The format follows the extension. The file is written to a temporary name first
+    and renamed, so an interrupted write never leaves a half file under ``path``.
+    """
+    path = os.fspath(path)
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim not in (2, 3):
+        raise ValueError(f"{path}: can only save uint8 (H, W) or (H, W, 3) images, got {image.dtype} {image.shape}")
+    if os.path.exists(path) and not overwrite:
+        raise FileExistsError(f"{path}: exists (use --force / overwrite=True to replace it)")
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    ext = os.path.splitext(path)[1].lower()
+    fmt = Image.registered_extensions().get(ext)
+    if fmt is None:
+        raise ValueError(f"{path}: unknown image extension {ext!r}")
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.tmp-{os.getpid()}")
+    try:
+        Image.fromarray(image).save(tmp, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def is_image_file(path):
+    """True when ``path`` has an image extension this package reads."""
+    return os.path.splitext(os.fspath(path))[1].lower() in IMAGE_EXTENSIONS
+

@@ -1,0 +1,197 @@
+"""Every setting of deepcolor, with its default, in one place.
+
+One frozen dataclass per concern:
+
+* :class:`FeatureSettings`: what the cached training features depend on;
+* :class:`TrainSettings`: adaptive clustering and the per-cluster networks (paper,
+  Algorithm 3 and Sec. 3.1);
+* :class:`ColorizeSettings`: lookup, prediction and refinement at colorization time
+  (stored in ``model.json``; ``deepcolor colorize`` may override them);
+* :class:`HintSettings`: the simulated user hints of the benchmark.
+
+Each field carries its command-line flag and help text in its metadata: the commands
+build their options from these classes (:func:`add_arguments`, :func:`from_arguments`),
+the library functions take their defaults from them, and ``model.json`` stores them, so
+no default is written twice. Values are validated once, when an instance is made; the
+error names the option (``--blend must be >= 1, got 0``).
+"""
+
+import dataclasses
+
+#: Chroma refinements (:mod:`deepcolor.core.refine`).
+REFINE_METHODS = ("jbf", "dt", "none")
+
+
+class SettingsError(ValueError):
+    """A setting out of its range; the message names the command-line option."""
+
+
+def _field(default, flag, help, *, note=None, metavar=None, minimum=None, maximum=None, choices=None,
+           negate=False):
+    """A dataclass field with its command-line flag, help text (the default is added to it,
+    then ``note``) and valid range."""
+    meta = {"flag": flag, "help": help, "note": note, "metavar": metavar, "min": minimum, "max": maximum,
+            "choices": choices, "negate": negate}
+    return dataclasses.field(default=default, metadata=meta)
+
+
+class _Settings:
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            _check(f, getattr(self, f.name))
+
+    def to_json(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, obj, **fallback):
+        """An instance from a JSON dict; keys it lacks take ``fallback``, then the defaults."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        values = {**fallback, **{k: v for k, v in (obj or {}).items() if k in names}}
+        return cls(**values)
+
+
+def _check(f, value):
+    meta = f.metadata
+    flag = meta.get("flag") or f.name
+    if f.type in ("int", int) and not isinstance(value, bool):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, int):
+            raise SettingsError(f"{flag} must be an integer, got {value!r}")
+    if f.type in ("float", float) and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise SettingsError(f"{flag} must be a number, got {value!r}")
+    if meta.get("choices") and value not in meta["choices"]:
+        raise SettingsError(f"{flag} must be one of {', '.join(meta['choices'])}, got {value!r}")
+    if meta.get("min") is not None and value < meta["min"]:
+        raise SettingsError(f"{flag} must be >= {meta['min']}, got {value}")
+    if meta.get("max") is not None and value > meta["max"]:
+        raise SettingsError(f"{flag} must be <= {meta['max']}, got {value}")
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureSettings(_Settings):
+    """What the per-image training features depend on (paper, Sec. 3.2 and 4).
+
+    N_s = alpha N_w / mu = 10 x 8010 / 80 ~ 1000 sampled pixels per image
+    (:mod:`deepcolor.data.sampling` derives it).
+    """
+
+    samples: int = _field(1000, "--samples", "pixels sampled per image", metavar="N_S", minimum=1,
+                          note="alpha N_w / mu with alpha 10, N_w 8010, mu 80")
+    semantic: bool = _field(True, "--no-semantic", "leave out the semantic feature (81-dim input, no parser)",
+                            negate=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainSettings(_Settings):
+    """Adaptive image clustering (Algorithm 3) and the per-cluster networks."""
+
+    clusters: int = _field(24, "--clusters", "clusters of the top layer", metavar="N0", minimum=1)
+    mu: int = _field(80, "--mu", "images per cluster on lower layers; the clustering stops below mu images",
+                     minimum=1)
+    min_psnr: float = _field(26.0, "--min-psnr", "an image leaves the clustering when its training PSNR "
+                             "reaches this", metavar="DB", note="epsilon = -26 dB")
+    max_layers: int = _field(2, "--max-layers", "cap the number of layers", metavar="L", minimum=0,
+                             note="0 = no cap, Algorithm 3 as written; below the top layer each layer removed "
+                                  "under 10%% of its images in our runs, so uncapped training runs for dozens "
+                                  "of layers")
+    epochs: int = _field(10, "--epochs", "training epochs per network", minimum=1)
+    batch_size: int = _field(2048, "--batch-size", "minibatch size", minimum=1)
+    lr: float = _field(3e-3, "--lr", "Adam learning rate, cosine-annealed to lr/20", minimum=0.0)
+    seed: int = _field(0, "--seed", "seed of sampling, k-means and network initialisation", minimum=0)
+    judge_refine: str = _field("dt", "--judge-refine", "refinement applied when judging training images' PSNR",
+                               choices=REFINE_METHODS, note="as colorized")
+    judge_stride: int = _field(2, "--judge-stride", "judge training images with the network run at every S-th "
+                               "row and column, U and V interpolated in between; PSNR over the full image",
+                               metavar="S", minimum=1, maximum=64, note="1 = every pixel")
+
+
+@dataclasses.dataclass(frozen=True)
+class ColorizeSettings(_Settings):
+    """Colorization-time settings (paper, Algorithm 2), stored in ``model.json``.
+
+    ``lookup_k`` 3 nearest gist centres compared by semantic histogram is the paper's
+    lookup; ``blend`` (networks averaged), ``lookup_layers`` (1: top layer only) and
+    ``predict_stride`` (networks on a grid) are our departures, chosen on held-out
+    reference images (README, "Results"). :data:`PAPER_COLORIZATION` is the paper's
+    behaviour, which also applies to the keys an old ``model.json`` lacks.
+    """
+
+    refine: str = _field("dt", "--refine", "chroma refinement: jbf (the paper's joint bilateral filter), dt "
+                         "(the release's domain transform) or none", choices=REFINE_METHODS)
+    lookup_k: int = _field(3, "--lookup-k", "nearest gist centres compared by semantic histogram", metavar="K",
+                           minimum=1)
+    lookup_layers: int = _field(1, "--lookup-layers", "look up among the clusters of the first L layers",
+                                metavar="L", minimum=0, note="1 = the top layer; 0 = all layers, the paper's rule")
+    blend: int = _field(3, "--blend", "colorize with the average of the N nearest clusters' networks",
+                        metavar="N", minimum=1, note="1 = the paper's single cluster")
+    predict_stride: int = _field(2, "--predict-stride", "run the networks on every S-th row and column, U and V "
+                                 "interpolated in between", metavar="S", minimum=1, maximum=64,
+                                 note="1 = every pixel")
+
+
+#: The paper's colorization: one cluster among all layers, every pixel (release dt refinement).
+PAPER_COLORIZATION = {"lookup_layers": 0, "blend": 1, "predict_stride": 1}
+
+
+@dataclasses.dataclass(frozen=True)
+class HintSettings(_Settings):
+    """Simulated user hints of the benchmark (Zhang et al. 2017's protocol)."""
+
+    hints: int = _field(10, "--hints", "simulated hints per image for hint methods", metavar="K", minimum=0)
+    hint_size: int = _field(3, "--hint-size", "each hint reveals a PxP patch of true chroma", metavar="P",
+                            minimum=1)
+
+
+def help_text(f, *, stored=False):
+    """The help of field ``f``: its text, its default (or that the stored setting applies) and its note."""
+    meta = f.metadata
+    default = "the model's setting" if stored else f"{f.default}"
+    return f"{meta['help']} (default: {default}" + (f"; {meta['note']})" if meta["note"] else ")")
+
+
+def add_arguments(parser, cls, *, only=None, skip=(), stored=False, flags=None):
+    """Add one command-line option per field of settings class ``cls`` to ``parser``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser or argument group
+    cls : a settings dataclass of this module
+    only, skip : field names to include / leave out
+    stored : bool
+        The options override settings stored elsewhere (``colorize`` over ``model.json``):
+        they default to ``None``, "not given".
+    flags : dict, optional
+        Field name -> the flag this command uses instead (e.g. ``{"predict_stride": "--stride"}``).
+    """
+    for f in dataclasses.fields(cls):
+        if (only is not None and f.name not in only) or f.name in skip:
+            continue
+        meta = f.metadata
+        flag = (flags or {}).get(f.name, meta["flag"])
+        default = None if stored else f.default
+        if meta["negate"]:
+            parser.add_argument(flag, dest=f.name, action="store_false", default=default, help=meta["help"])
+            continue
+        kwargs = {"dest": f.name, "default": default, "help": help_text(f, stored=stored)}
+        if meta["choices"]:
+            kwargs["choices"] = meta["choices"]
+        else:
+            kwargs["type"] = f.type
+        if meta["metavar"]:
+            kwargs["metavar"] = meta["metavar"]
+        parser.add_argument(flag, **kwargs)
+
+
+def from_arguments(cls, args, **base):
+    """An instance of ``cls`` from parsed arguments; options left ``None`` keep ``base`` or the default.
+
+    Raises :class:`SettingsError` naming the option when a value is out of range.
+    """
+    values = dict(base)
+    for f in dataclasses.fields(cls):
+        value = getattr(args, f.name, None)
+        if value is not None:
+            values[f.name] = value
+    return cls(**values)

@@ -1,0 +1,182 @@
+"""Tables of the report: a small :class:`Table` (Markdown and HTML) and the builders of
+the report's tables from per-method results.
+
+A *result* is a dict as :mod:`deepcolor.evaluation.report.build` makes them::
+
+    {"label": "deepcolor (refine=jbf)", "status": "ok" | "unavailable" | "failed",
+     "reason": str, "rows": [per-image rows], "summary": summary.json dict,
+     "psnr": stats.describe(...) dict, "versus": {"mean_diff", "p", "p_wilcoxon", ...} or None}
+"""
+
+import html
+import math
+
+import numpy as np
+
+
+class Table:
+    """Rows of cells (strings) under a header; ``align`` is ``"l"`` or ``"r"`` per column."""
+
+    def __init__(self, header, rows=(), align=None):
+        self.header = [str(h) for h in header]
+        self.rows = [[str(c) for c in row] for row in rows]
+        self.align = list(align or ["l"] + ["r"] * (len(self.header) - 1))
+        for row in self.rows:
+            if len(row) != len(self.header):
+                raise ValueError(f"table row has {len(row)} cells, header {len(self.header)}: {row}")
+
+    def add(self, row):
+        row = [str(c) for c in row]
+        if len(row) != len(self.header):
+            raise ValueError(f"table row has {len(row)} cells, header {len(self.header)}: {row}")
+        self.rows.append(row)
+
+    def to_markdown(self):
+        def esc(text):
+            return text.replace("|", "\\|")
+
+        rule = [("---:" if a == "r" else ":---") for a in self.align]
+        lines = ["| " + " | ".join(esc(h) for h in self.header) + " |", "| " + " | ".join(rule) + " |"]
+        lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in self.rows]
+        return "\n".join(lines)
+
+    def to_html(self):
+        def cell(tag, text, a):
+            style = ' style="text-align:right"' if a == "r" else ""
+            return f"<{tag}{style}>{html.escape(text)}</{tag}>"
+
+        head = "".join(cell("th", h, a) for h, a in zip(self.header, self.align))
+        body = "".join("<tr>" + "".join(cell("td", c, a) for c, a in zip(row, self.align)) + "</tr>\n" for row in self.rows)
+        return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}</tbody>\n</table>"
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def num(value, digits=2):
+    """A number for a table: ``inf``, ``-`` for NaN/None, else fixed ``digits``."""
+    if value is None:
+        return "-"
+    value = float(value)
+    if math.isnan(value):
+        return "-"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return f"{value:.{digits}f}"
+
+
+def seconds(value):
+    """Seconds: ``123``, ``12.3``, ``1.23``, ``0.123``, ``0.004``, ``<0.001``."""
+    if value is None or not math.isfinite(float(value)):
+        return "-"
+    value = float(value)
+    if value == 0:
+        return "0"
+    for limit, digits in ((100, 0), (10, 1), (1, 2), (0.001, 3)):
+        if value >= limit:
+            return f"{value:.{digits}f}"
+    return "<0.001"
+
+
+def pvalue(p):
+    """A p-value: ``<0.001`` below one in a thousand, else three decimals."""
+    if p is None or not math.isfinite(float(p)):
+        return "-"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def interval(ci, digits=2):
+    low, high = ci
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return "-"
+    return f"[{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def signed(value, digits=2):
+    if value is None or not math.isfinite(float(value)):
+        return "-"
+    return f"{float(value):+.{digits}f}"
+
+
+# --------------------------------------------------------------------------- report tables
+
+MAIN_HEADER = ("method", "n", "PSNR mean", "median", "std", "95% CI of mean", "SSIM", "AuC", "colorfulness",
+               "s/img (median)", "ΔPSNR vs ref", "p (paired bootstrap)", "p (Wilcoxon)")
+
+
+def main_table(results, reference=None):
+    """One row per method: PSNR statistics, SSIM, AuC, colorfulness, seconds, and the paired
+    comparison with ``reference`` (a label). Unavailable methods get one explanatory row."""
+    table = Table(MAIN_HEADER)
+    for r in results:
+        if r["status"] != "ok":
+            word = "not available" if r["status"] == "unavailable" else "failed"
+            table.add([r["label"], "-", f"{word}: {r['reason']}"] + ["-"] * (len(MAIN_HEADER) - 3))
+            continue
+        s, d, v = r["summary"], r["psnr"], r.get("versus")
+        is_ref = r["label"] == reference
+        table.add([
+            r["label"] + (" (ref)" if is_ref else "") + (f" [same run as {r['same_as']}]" if r.get("same_as") else ""), d["n"], num(d["mean"]), num(d["median"]), num(d["std"]),
+            interval(d["ci"]), num(s["ssim_mean"], 3), num(s["auc_mean"], 3), num(s["colorfulness_mean"], 1),
+            seconds(s["seconds_median"]),
+            "-" if is_ref or not v else signed(v["mean_diff"]),
+            "-" if is_ref or not v else pvalue(v["p"]),
+            "-" if is_ref or not v else pvalue(v["p_wilcoxon"]),
+        ])
+    return table
+
+
+def category_table(results, categories=None):
+    """Mean PSNR per category (rows) and method (columns), with the image count per category.
+
+    ``categories`` fixes the row order (e.g. SIFT Flow's eight); others follow sorted; images
+    without a category are grouped as ``(none)``.
+    """
+    ok = [r for r in results if r["status"] == "ok"]
+    seen = []
+    for r in ok:
+        for row in r["rows"]:
+            c = row.get("category") or "(none)"
+            if c not in seen:
+                seen.append(c)
+    order = [c for c in (categories or ()) if c in seen] + sorted(c for c in seen if c not in (categories or ()))
+    table = Table(["category", "n"] + [r["label"] for r in ok])
+    for c in order:
+        counts, cells = 0, []
+        for r in ok:
+            values = np.array([row["psnr"] for row in r["rows"] if (row.get("category") or "(none)") == c], dtype=float)
+            counts = max(counts, values.size)
+            good = values[np.isfinite(values)]
+            cells.append(num(good.mean()) if good.size else ("inf" if values.size else "-"))
+        table.add([c, counts] + cells)
+    return table
+
+
+def runtime_table(runtime, paper_rows):
+    """Seconds per image by size: ours (median of runs) beside the paper's and Deshpande's."""
+    table = Table(["size", "pixels", "ours: median s", "runs", "Deep Colorization (paper)", "Deshpande et al. 2015",
+                   "paper / ours"])
+    ours = {m["size"]: m for m in runtime.get("measurements", [])}
+    sizes = sorted(set(ours) | set(paper_rows))
+    for size in sizes:
+        m = ours.get(size)
+        paper = paper_rows.get(size, (None, None))
+        table.add([f"{size}x{size}", f"{size * size:,}", seconds(m["median"]) if m else "-", m["runs"] if m else "-",
+                   seconds(paper[0]), seconds(paper[1]),
+                   f"{paper[0] / m['median']:.1f}x" if m and paper[0] and m["median"] > 0 else "-"])
+    return table
+
+
+def sweep_table(sweep_rows, reference_mean=None):
+    """PSNR per number of hints (``hints_sweep.csv`` rows)."""
+    header = ["hints", "n", "PSNR mean", "median", "SSIM", "AuC", "s/img (median)"]
+    if reference_mean is not None:
+        header.append("vs ref")
+    table = Table(header)
+    for row in sweep_rows:
+        cells = [int(row["hints"]), int(row["n_images"]), num(row["psnr_mean"]), num(row["psnr_median"]),
+                 num(row["ssim_mean"], 3), num(row["auc_mean"], 3), seconds(row["seconds_median"])]
+        if reference_mean is not None:
+            cells.append(signed(float(row["psnr_mean"]) - reference_mean))
+        table.add(cells)
+    return table

@@ -1,0 +1,264 @@
+"""Colorizing with a trained Deep Colorization model directory.
+
+Python API::
+
+    from deepcolor import Colorizer
+    c = Colorizer.load()            # the shipped default model (deepcolor/models/default)
+    rgb = c.colorize(image)         # (H, W) uint8 gray or (H, W, 3) uint8 RGB -> (H, W, 3) uint8
+
+Colorization (paper, Algorithm 2): semantic probabilities of the gray image (scene
+parser), its gist and semantic histogram; the cluster from the lookup (k nearest gist
+centres, then the best cosine of semantic histograms); the cluster's network on the
+feature vector of every pixel (band by band, so memory stays bounded at any size); U, V
+refined guided by the gray image; combined with the input luminance.
+
+The settings (:class:`deepcolor.core.settings.ColorizeSettings`) are stored in
+``model.json`` by ``deepcolor train``; :meth:`Colorizer.load` and ``deepcolor colorize``
+can override them. Two are departures from the paper, each measured on held-out
+reference images (README, "Results"): ``blend`` averages the networks of the N nearest
+clusters instead of using the pick alone (``blend`` 1 is the paper), and
+``predict_stride`` runs the networks on every second row and column with U, V
+interpolated in between (``predict_stride`` 1 is every pixel).
+
+Model directory (portable: JSON + safetensors, no pickle)::
+
+    model.json                  features, lookup, refinement, hierarchy (every cluster's
+                                gist centre, histogram, members, training PSNRs, loss curve)
+    networks/L<l>_C<ccc>.safetensors
+    parser/                     copy of the scene parser used for the semantic feature
+    manifest.json               how it was made (command, data, commit, time, metrics)
+    checkpoints/                training state (resume); not needed to colorize
+
+Training is :mod:`deepcolor.pipeline.training`.
+"""
+
+import json
+import os
+import time
+
+import numpy as np
+
+from deepcolor.core.color import combine, to_gray
+from deepcolor.core.paths import DEFAULT_MODEL_DIR
+from deepcolor.core.settings import PAPER_COLORIZATION, ColorizeSettings
+
+MODEL_FILE = "model.json"
+MODEL_FORMAT = "deepcolor-model"
+MODEL_VERSION = 1
+
+
+def colorize_settings_of(config):
+    """The :class:`ColorizeSettings` stored in a parsed ``model.json``.
+
+    Keys an older ``model.json`` lacks take the paper's behaviour
+    (:data:`~deepcolor.core.settings.PAPER_COLORIZATION`), then the defaults.
+    """
+    lookup = config.get("lookup") or {}
+    stored = {"refine": config.get("refine"), "lookup_k": lookup.get("k"), "lookup_layers": lookup.get("layers"),
+              "blend": lookup.get("blend"), "predict_stride": config.get("predict_stride")}
+    stored = {k: v for k, v in stored.items() if v is not None}
+    return ColorizeSettings.from_json(stored, **PAPER_COLORIZATION)
+
+
+def predict_chroma(network, gray, probs=None, stride=1):
+    """U/255, V/255 at every pixel of ``gray``: (H, W, 2) float32, band by band.
+
+    ``network`` is one network or a list of them; a list's predictions are averaged
+    (:class:`deepcolor.networks.chroma.NetworkBlend`). With ``stride`` > 1 the network runs only at
+    every ``stride``-th row and column and U, V are interpolated bilinearly in between
+    (exact at the grid points): chrominance is smooth and refined afterwards, and the
+    networks are the costly part of colorization.
+    """
+    from deepcolor.features import iter_feature_bands
+
+    if isinstance(network, (list, tuple)):
+        from deepcolor.networks import NetworkBlend
+
+        network = network[0] if len(network) == 1 else NetworkBlend(network)
+    stride = max(1, int(stride))
+    h, w = gray.shape
+    coarse = np.empty((-(-h // stride), -(-w // stride), 2), dtype=np.float32)
+    for r0, _, feats in iter_feature_bands(gray, semantic=probs, stride=stride):
+        if feats.shape[0]:
+            first = -(-r0 // stride)  # the band's first grid row
+            pred = network.predict(feats.reshape(-1, feats.shape[-1]))
+            coarse[first:first + feats.shape[0]] = pred.reshape(feats.shape[0], -1, 2)
+    if stride == 1:
+        return coarse
+    return _upsample(coarse, (h, w), stride)
+
+
+def _upsample(coarse, shape, stride):
+    from scipy.ndimage import map_coordinates
+
+    h, w = shape
+    yy, xx = np.meshgrid(np.arange(h) / stride, np.arange(w) / stride, indexing="ij")
+    out = np.empty((h, w, 2), dtype=np.float32)
+    for c in range(2):
+        out[..., c] = map_coordinates(coarse[..., c], [yy, xx], order=1, mode="nearest")
+    return out
+
+
+def colorize_with_network(network, gray, probs=None, refine="none", stride=1):
+    """RGB of ``gray`` colorized by one network (no cluster lookup); ``stride`` > 1 runs the
+    network on a grid only (see :func:`predict_chroma`)."""
+    from deepcolor.core.refine import refine_chroma
+
+    uv = predict_chroma(network, gray, probs, stride)
+    return combine(gray, refine_chroma(gray, uv, refine))
+
+
+# ------------------------------------------------------------------------------------------
+# Colorizer
+# ------------------------------------------------------------------------------------------
+
+
+class Colorizer:
+    """A trained Deep Colorization model.
+
+    Use :meth:`load`; :meth:`colorize` does the rest.
+
+    Attributes
+    ----------
+    model_dir : str
+    config : dict, the parsed ``model.json``
+    settings : ColorizeSettings, the settings in use (the model's, with any overrides)
+    all_clusters : list of :class:`deepcolor.clustering.Cluster`
+    clusters : list of Cluster, those the lookup considers (``settings.lookup_layers``)
+    parser : the scene parser, or None for a model without the semantic feature
+    """
+
+    def __init__(self, model_dir, config, clusters, parser=None, settings=None, device=None):
+        self.model_dir = model_dir
+        self.config = config
+        self.settings = settings or colorize_settings_of(config)
+        self.all_clusters = clusters
+        layers = self.settings.lookup_layers
+        #: lookup over the clusters of layers < ``layers`` (None: all layers, the paper's rule)
+        self.layers = layers or None
+        self.clusters = [c for c in clusters if self.layers is None or c.layer < self.layers]
+        self.parser = parser
+        self.device = device
+        self.semantic = bool(config["features"].get("semantic", 0))
+        self._networks = {}
+
+    # the settings under their short names
+    refine = property(lambda self: self.settings.refine)
+    k = property(lambda self: self.settings.lookup_k)
+    blend = property(lambda self: self.settings.blend)
+    stride = property(lambda self: self.settings.predict_stride)
+
+    @classmethod
+    def load(cls, path=None, refine=None, k=None, device=None, layers=None, blend=None, stride=None):
+        """Load a model directory (``None``: the shipped default model).
+
+        ``refine``, ``k`` (nearest gist centres), ``layers`` (look up among the clusters
+        of the first ``layers`` layers only; 0 = all), ``blend`` (networks averaged; 1 =
+        the paper's single cluster) and ``stride`` (networks run on every ``stride``-th
+        row and column; 1 = every pixel) override the model's settings.
+
+        Raises
+        ------
+        FileNotFoundError
+            No model at ``path`` (or no default model shipped).
+        ValueError
+            The directory is not a deepcolor model, or an override is out of range.
+        """
+        from deepcolor.clustering import Cluster
+        from deepcolor.features.scene_parser import load_parser
+
+        model_dir = os.path.abspath(os.fspath(path)) if path is not None else DEFAULT_MODEL_DIR
+        model_file = os.path.join(model_dir, MODEL_FILE)
+        if not os.path.isfile(model_file):
+            if path is None:
+                raise FileNotFoundError(
+                    f"no default model at {model_dir}: train one with 'deepcolor train -o DIR' and pass --model DIR")
+            raise FileNotFoundError(f"{model_dir}: not a model directory (no {MODEL_FILE})")
+        try:
+            with open(model_file, encoding="utf-8") as handle:
+                config = json.load(handle)
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{model_file}: unreadable model file: {exc}") from exc
+        if config.get("format") != MODEL_FORMAT:
+            raise ValueError(f"{model_file}: not a deepcolor model (format {config.get('format')!r})")
+        overrides = {"refine": refine, "lookup_k": k, "lookup_layers": layers, "blend": blend, "predict_stride": stride}
+        settings = ColorizeSettings.from_json(
+            {**colorize_settings_of(config).to_json(), **{k_: v for k_, v in overrides.items() if v is not None}})
+        clusters = [Cluster.from_json(c) for c in config["clusters"]]
+        if not clusters:
+            raise ValueError(f"{model_file}: the model has no clusters")
+        parser = None
+        if config["features"].get("semantic", 0):
+            parser_dir = os.path.join(model_dir, config.get("parser") or "parser")
+            if not os.path.exists(parser_dir):
+                raise FileNotFoundError(f"{parser_dir}: the model's scene parser is missing")
+            parser = load_parser(parser_dir)
+        return cls(model_dir, config, clusters, parser, settings, device)
+
+    def network(self, cluster):
+        from deepcolor.networks import ChromaNetwork
+
+        if cluster.name not in self._networks:
+            self._networks[cluster.name] = ChromaNetwork.load(os.path.join(self.model_dir, cluster.network),
+                                                              device=self.device)
+        return self._networks[cluster.name]
+
+    def analyze(self, gray):
+        """``(probs or None, gist, histogram or None)`` of a gray image."""
+        from deepcolor.features import gist, semantic_histogram, semantic_probabilities
+
+        probs = None
+        hist = None
+        if self.semantic:
+            probs = semantic_probabilities(gray, self.parser)
+            hist = semantic_histogram(probs)
+        return probs, np.asarray(gist(gray), dtype=np.float32), hist
+
+    def select(self, gray, probs=None, gist_vector=None, histogram=None):
+        """The cluster for ``gray``: a :class:`deepcolor.clustering.LookupResult`."""
+        from deepcolor.clustering import lookup
+
+        if gist_vector is None:
+            probs, gist_vector, histogram = self.analyze(gray)
+        return lookup(self.clusters, gist_vector, histogram, k=self.k, blend=self.blend)
+    def colorize(self, image, refine=None, return_info=False):
+        """Colorize an image.
+
+        Parameters
+        ----------
+        image : ndarray (H, W) uint8 gray, or (H, W, 3) uint8 RGB (converted to gray first)
+        refine : {"jbf", "dt", "none"}, default the model's
+        return_info : bool
+            Also return a dict (cluster, layer, candidates, seconds per stage).
+
+        Returns
+        -------
+        rgb : ndarray (H, W, 3) uint8, the input's luminance with predicted chrominance
+        """
+        from deepcolor.core.refine import refine_chroma
+
+        gray = to_gray(image)
+        t0 = time.perf_counter()
+        probs, gist_vector, hist = self.analyze(gray)
+        t1 = time.perf_counter()
+        result = self.select(gray, probs, gist_vector, hist)
+        uv = predict_chroma([self.network(c) for c in result.chosen], gray, probs, self.stride)
+        t2 = time.perf_counter()
+        method = refine or self.refine
+        uv = refine_chroma(gray, uv, method)
+        rgb = combine(gray, uv)
+        t3 = time.perf_counter()
+        if not return_info:
+            return rgb
+        info = {
+            "cluster": result.cluster.name,
+            "layer": result.cluster.layer,
+            "candidates": result.candidates,
+            "blend": [c.name for c in result.blend],
+            "lookup": result.describe(),
+            "refine": method,
+            "seconds": {"analyze": t1 - t0, "predict": t2 - t1, "refine": t3 - t2, "total": t3 - t0},
+        }
+        return rgb, info
+
+

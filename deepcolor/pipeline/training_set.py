@@ -1,0 +1,136 @@
+"""Extracting the training data of the colorization networks into the feature cache.
+
+For each reference image (:func:`extract_image`): the gray image (release luminance), the
+semantic probability map from the scene parser (when the model uses semantics), the
+feature vectors at N_s sampled pixels (:mod:`deepcolor.data.sampling`) with their targets
+U/255, V/255, the gist and the semantic histogram, stored in the feature cache
+(:mod:`deepcolor.data.cache`; :mod:`deepcolor.data.training_set` reads them back).
+
+:func:`prepare` extracts the images missing from the cache in parallel (joblib, ``jobs``
+processes, one torch thread each) and returns a :class:`~deepcolor.data.training_set.TrainingSet`.
+"""
+
+import os
+import warnings
+
+import numpy as np
+
+from deepcolor.core.provenance import folder_identity
+from deepcolor.data.cache import FeatureCache, cache_key
+from deepcolor.data.sampling import image_seed, sample_pixels
+from deepcolor.data.training_set import FeatureConfig, TrainingSet
+from deepcolor.features import GIST_DIMS
+
+
+def feature_config(samples, seed, semantic, parser):
+    """The :class:`FeatureConfig` of a training run: its settings and the code and parser versions."""
+    from deepcolor import features
+
+    return FeatureConfig(samples=samples, seed=seed, semantic=semantic, parser_id=folder_identity(parser),
+                         feature_version=str(features.FEATURE_VERSION), gist_version=str(features.GIST_VERSION))
+
+
+def extract_image(path, name, config, parser=None):
+    """Training data of one image (see module docstring) as a dict of arrays.
+
+    ``parser`` is a loaded scene parser or its folder (loaded once per process).
+    """
+    from deepcolor.core.color import chroma_of, rgb2gray
+    from deepcolor.core.io import load_rgb
+    from deepcolor.features import features_at, gist, semantic_histogram, semantic_probabilities
+
+    rgb = load_rgb(path)
+    gray = rgb2gray(rgb)
+    probs = semantic_probabilities(gray, parser) if config.semantic else None
+    rows, cols = sample_pixels(gray.shape, config.samples, image_seed(name, config.seed))
+    feats = np.asarray(features_at(gray, rows, cols, semantic=probs), dtype=np.float32)
+    uv = chroma_of(rgb)[rows, cols]
+    out = {
+        "feats": feats,
+        "targets": uv.astype(np.float32),
+        "gist": np.asarray(gist(gray), dtype=np.float32),
+        "shape": np.array(gray.shape, dtype=np.int64),
+    }
+    if probs is not None:
+        out["histogram"] = semantic_histogram(probs)
+        out["semantic"] = probs.astype(np.float16)
+    else:
+        out["histogram"] = np.zeros(0, dtype=np.float32)
+    return out
+
+
+def _extract_to_cache(path, name, key, config, parser, cache_root, single_thread=False):
+    if single_thread:
+        import torch
+
+        torch.set_num_threads(1)
+    cache = FeatureCache(cache_root)
+    if cache.has(key):
+        return key, None
+    try:
+        arrays = extract_image(path, name, config, parser)
+    except Exception as exc:  # a bad file must not stop the whole set
+        return key, f"{path}: {exc}"
+    cache.save(key, **arrays)
+    return key, None
+
+
+def prepare(records, config, cache=None, parser=None, jobs=1, progress=True):
+    """Extract (or reuse) the cached training data of ``records``.
+
+    Parameters
+    ----------
+    records : list of ImageRecord (names must be unique; use dataset-prefixed names)
+    config : FeatureConfig
+    cache : FeatureCache or path
+    parser : parser folder path (workers load it) or a parser object (only with jobs=1)
+    jobs : int, worker processes
+
+    Returns
+    -------
+    TrainingSet (unreadable images are left out and listed in ``failed``)
+    """
+    from joblib import Parallel, delayed
+    from tqdm import tqdm
+
+    cache = cache if isinstance(cache, FeatureCache) else FeatureCache(cache)
+    cfg = config.to_json()
+    keys = [cache_key(r.path, cfg) if os.path.exists(r.path) else None for r in records]
+    failed = [(r, f"{r.path}: file not found") for r, k in zip(records, keys) if k is None]
+    todo = [(r, k) for r, k in zip(records, keys) if k is not None and not cache.has(k)]
+    if todo:
+        if jobs > 1 and parser is not None and not isinstance(parser, (str, os.PathLike)):
+            raise ValueError("with jobs > 1 pass the parser as a folder path")
+        bar = tqdm(total=len(todo), desc="features", unit="img", disable=not progress)
+        tasks = (delayed(_extract_to_cache)(r.path, r.name, k, config, parser, cache.root, jobs > 1) for r, k in todo)
+        if jobs > 1:
+            results = Parallel(n_jobs=jobs, return_as="generator_unordered", batch_size=1)(tasks)
+        else:
+            results = (t[0](*t[1], **t[2]) for t in tasks)
+        bad = {}
+        for key, error in results:
+            if error:
+                bad[key] = error
+                warnings.warn(f"skipping {error}", stacklevel=2)
+            bar.update(1)
+        bar.close()
+        for r, k in todo:
+            if k in bad:
+                failed.append((r, bad[k]))
+    failed_keys = {cache_key(r.path, cfg) for r, _ in failed if os.path.exists(r.path)}
+    names, paths, good_keys, gists, hists = [], [], [], [], []
+    for r, k in tqdm(list(zip(records, keys)), desc="index", unit="img", disable=not progress, leave=False):
+        if k is None or k in failed_keys:
+            continue
+        data = cache.load(k, ["gist", "histogram"])
+        if data is None:
+            failed.append((r, f"{r.path}: cached features unreadable"))
+            continue
+        names.append(r.name)
+        paths.append(r.path)
+        good_keys.append(k)
+        gists.append(data["gist"])
+        hists.append(data["histogram"])
+    gists = np.stack(gists) if gists else np.zeros((0, GIST_DIMS), np.float32)
+    hists = np.stack(hists) if hists else np.zeros((0, 0), np.float32)
+    return TrainingSet(names, paths, good_keys, gists, hists, config, cache.root, failed)

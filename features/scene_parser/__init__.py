@@ -1,0 +1,16 @@
+"""The grayscale scene parser behind the semantic feature: inference only.
+
+* :mod:`deepcolor.features.scene_parser.model`: the network and :class:`SceneParser`
+  (gray -> class probabilities);
+* :mod:`deepcolor.features.scene_parser.weights`: safetensors + JSON on disk, loaded once
+  per process (:func:`load_parser`).
+
+Training is :mod:`deepcolor.pipeline.parser_training` (``deepcolor train-parser``), scores
+:mod:`deepcolor.evaluation.parser_eval` (``deepcolor eval-parser``).
+:func:`load_parser` loads the parser shipped inside the default model
+(``deepcolor/models/default/parser/``) by default.
+"""
+
+from deepcolor.features.scene_parser.weights import SHIPPED_PARSER_DIR, load_parser, save_parser
+
+__all__ = ["SHIPPED_PARSER_DIR", "load_parser", "save_parser"]

@@ -1,0 +1,83 @@
+"""Parser weights on disk: ``parser.safetensors`` (tensors only, no pickle) + ``config.json``."""
+
+import json
+import os
+
+from deepcolor.core.paths import SHIPPED_PARSER_DIR
+
+WEIGHTS_NAME = "parser.safetensors"
+CONFIG_NAME = "config.json"
+
+_CACHE = {}
+
+
+def save_parser(directory, net, config, *, prefix=""):
+    """Write ``<prefix>parser.safetensors`` and ``<prefix>config.json`` into ``directory`` (atomically)."""
+    from safetensors.torch import save_file
+
+    os.makedirs(directory, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    weights = os.path.join(directory, prefix + WEIGHTS_NAME)
+    cfg = os.path.join(directory, prefix + CONFIG_NAME)
+    save_file(state, weights + ".tmp")
+    os.replace(weights + ".tmp", weights)
+    with open(cfg + ".tmp", "w", encoding="utf-8") as handle:
+        json.dump(config, handle, indent=2)
+        handle.write("\n")
+    os.replace(cfg + ".tmp", cfg)
+    return weights
+
+
+def _resolve(path):
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        weights = os.path.join(path, WEIGHTS_NAME)
+    else:
+        weights = path
+    if not os.path.isfile(weights):
+        raise FileNotFoundError(f"{weights}: parser weights not found (expected a folder with {WEIGHTS_NAME} and {CONFIG_NAME}, or a .safetensors file)")
+    base = os.path.basename(weights)
+    prefix = base[: -len(WEIGHTS_NAME)] if base.endswith(WEIGHTS_NAME) else os.path.splitext(base)[0] + "."
+    config = os.path.join(os.path.dirname(weights), prefix + CONFIG_NAME)
+    if not os.path.isfile(config):
+        config = os.path.join(os.path.dirname(weights), CONFIG_NAME)
+    if not os.path.isfile(config):
+        raise FileNotFoundError(f"{config}: parser config not found next to {weights}")
+    return weights, config
+
+
+def load_parser(path=None, device=None, *, cache=True):
+    """Load a trained :class:`~deepcolor.features.scene_parser.model.SceneParser`.
+
+    Parameters
+    ----------
+    path : str, optional
+        A folder holding ``parser.safetensors`` + ``config.json`` (what ``train-parser``
+        writes, e.g. its ``-o`` folder, or ``best.parser.safetensors`` in it), or a
+        ``.safetensors`` file. Default: the parser shipped with the package.
+    device : str or torch.device, optional
+        Default CUDA when available, else CPU.
+    cache : bool
+        Reuse an already loaded parser for the same path and device.
+    """
+    import torch
+    from safetensors.torch import load_file
+
+    from deepcolor.features.scene_parser.model import SceneParser, build_network, default_device
+
+    weights, config_path = _resolve(path if path is not None else SHIPPED_PARSER_DIR)
+    device = torch.device(device) if device is not None else default_device()
+    key = (os.path.abspath(weights), os.path.getmtime(weights), str(device))
+    if cache and key in _CACHE:
+        return _CACHE[key]
+    with open(config_path, encoding="utf-8") as handle:
+        config = json.load(handle)
+    net = build_network(config)
+    try:
+        net.load_state_dict(load_file(weights))
+    except RuntimeError as exc:
+        raise ValueError(f"{weights}: weights do not match the architecture in {config_path}: {exc}") from exc
+    parser = SceneParser(net, config, device=device)
+    if cache:
+        _CACHE[key] = parser
+    return parser
