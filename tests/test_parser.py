@@ -9,7 +9,8 @@ import pytest
 torch = pytest.importorskip("torch")
 from PIL import Image  # noqa: E402
 
-from deepcolor.evaluation.parser_eval import confusion_matrix, metrics, write_report  # noqa: E402
+from deepcolor.core.metrics import confusion_matrix, segmentation_metrics as metrics  # noqa: E402
+from deepcolor.evaluation.parser_eval import write_report  # noqa: E402
 from deepcolor.features.scene_parser.model import DEFAULT_CONFIG, build_network  # noqa: E402
 from deepcolor.pipeline.parser_training import augment, class_weights, load_checkpoint, train, train_step  # noqa: E402
 from deepcolor.features.scene_parser.weights import load_parser, save_parser  # noqa: E402

@@ -15,6 +15,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
+from deepcolor.core.settings import TransferSettings
 from deepcolor.core.color import CHROMA_SCALE, RGB_TO_YUV, combine, rgb2yuv, to_gray
 
 #: Side of the window of the neighbourhood standard deviation (Welsh et al.: 5x5).
@@ -100,7 +101,7 @@ def remap_luminance(reference_y, target_y):
     return (reference_y - reference_y.mean()) * scale + target_y.mean()
 
 
-def welsh_transfer(gray, reference_rgb, samples=200, seed=0):
+def welsh_transfer(gray, reference_rgb, samples=TransferSettings.samples, seed=TransferSettings.seed):
     """Colorize ``gray`` from a colour reference (Welsh, Ashikhmin, Mueller, SIGGRAPH 2002).
 
     The global-matching procedure of the paper, in the release's YUV space:

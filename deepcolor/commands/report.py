@@ -27,20 +27,22 @@ method: reused when its run.json matches, resumed when partial, re-run when sett
 
 
 def register(subparsers):
+    from deepcolor.evaluation.report.specs import Settings
+
     p = add_command_parser(
         subparsers, "report", EPILOG,
         help="benchmark all methods on SIFT Flow and SUN and write a Markdown/HTML report",
         description=(
             "Run (or reuse) the benchmark of every method on each dataset and write a report: "
-            "PSNR mean/median/std with a bootstrap 95%% confidence interval, SSIM, AuC, colorfulness, "
+            "PSNR mean/median/std with a bootstrap 95% confidence interval, SSIM, AuC, colorfulness, "
             "seconds per image, paired significance tests against deepcolor, per-category PSNR, "
             "PSNR histograms, qualitative grids, run time by image size and the hints sweep."
         ),
     )
     p.add_argument("--data", metavar="ROOT", help="data root holding siftflow/ and sun/ (default: $DEEPCOLOR_DATA)")
     p.add_argument("-o", "--output", metavar="OUTDIR", required=True, help="folder for the report")
-    p.add_argument("--datasets", default="siftflow,sun", metavar="D1,D2",
-                   help="datasets: siftflow, sun, stanford, folder (default: siftflow,sun)")
+    p.add_argument("--datasets", default=",".join(Settings.datasets), metavar="D1,D2",
+                   help=f"datasets: siftflow, sun, stanford, folder (default: {','.join(Settings.datasets)})")
     p.add_argument("--folder", metavar="DIR", help="with dataset 'folder': the folder of ground-truth color images")
     p.add_argument("--methods", default="default", metavar="M1,M2", help="methods to run (default: 'default', see below)")
     p.add_argument("--predictions", action="append", default=[], metavar="NAME=DIR",
@@ -56,13 +58,15 @@ def register(subparsers):
     p.add_argument("--sweep", metavar="K1,K2,...", help="also run levin-hints once per hint count (e.g. 1,2,5,10,20,50,100) "
                                                       "and plot PSNR vs hints")
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap, the image selection and the methods (default: 0)")
-    p.add_argument("--resamples", type=int, default=2000, metavar="B", help="bootstrap resamples (default: 2000)")
+    p.add_argument("--resamples", type=int, default=Settings.resamples, metavar="B",
+                   help=f"bootstrap resamples (default: {Settings.resamples})")
     p.add_argument("--no-runtime", action="store_true", help="skip the run-time measurement")
-    p.add_argument("--runtime-sizes", default="256,512,1024,2048", metavar="S1,S2",
-                   help="square sizes timed (default: 256,512,1024,2048)")
-    p.add_argument("--runtime-repeats", type=int, default=3, metavar="R", help="timed runs per size (default: 3)")
-    p.add_argument("--runtime-budget", type=float, default=300.0, metavar="S",
-                   help="seconds per size above 1024 px before fewer runs are made (default: 300)")
+    p.add_argument("--runtime-sizes", default=Settings.runtime_sizes, metavar="S1,S2",
+                   help=f"square sizes timed (default: {Settings.runtime_sizes})")
+    p.add_argument("--runtime-repeats", type=int, default=Settings.runtime_repeats, metavar="R",
+                   help=f"timed runs per size (default: {Settings.runtime_repeats})")
+    p.add_argument("--runtime-budget", type=float, default=Settings.runtime_budget, metavar="S",
+                   help=f"seconds per size above 1024 px before fewer runs are made (default: {Settings.runtime_budget:g})")
     p.add_argument("--no-figures", action="store_true", help="no figures (works without matplotlib)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run_command)

@@ -17,6 +17,8 @@ METHODS = ("welsh", "reinhard")
 
 
 def register(subparsers):
+    from deepcolor.core.settings import TransferSettings, add_arguments
+
     p = add_command_parser(
         subparsers, "transfer", EPILOG,
         help="colour a gray image from a colour reference (Welsh et al. 2002, Reinhard et al. 2001)",
@@ -26,8 +28,7 @@ def register(subparsers):
     p.add_argument("--reference", "-r", required=True, metavar="REF", help="colour reference image")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="output image file")
     p.add_argument("--method", choices=METHODS, default="welsh", help="transfer method (default: welsh)")
-    p.add_argument("--samples", type=int, default=200, metavar="N", help="welsh: jittered samples (default: 200)")
-    p.add_argument("--seed", type=int, default=0, help="welsh: seed of the jitter (default: 0)")
+    add_arguments(p, TransferSettings)
     p.add_argument("--force", action="store_true", help="replace OUT if it exists")
     p.set_defaults(func=run_command)
 

@@ -7,7 +7,8 @@ One frozen dataclass per concern:
   Algorithm 3 and Sec. 3.1);
 * :class:`ColorizeSettings`: lookup, prediction and refinement at colorization time
   (stored in ``model.json``; ``deepcolor colorize`` may override them);
-* :class:`HintSettings`: the simulated user hints of the benchmark.
+* :class:`HintSettings`: the simulated user hints of the benchmark;
+* :class:`TransferSettings`: Welsh et al.'s reference transfer.
 
 Each field carries its command-line flag and help text in its metadata: the commands
 build their options from these classes (:func:`add_arguments`, :func:`from_arguments`),
@@ -142,6 +143,14 @@ class HintSettings(_Settings):
     hints: int = _field(10, "--hints", "simulated hints per image for hint methods", metavar="K", minimum=0)
     hint_size: int = _field(3, "--hint-size", "each hint reveals a PxP patch of true chroma", metavar="P",
                             minimum=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class TransferSettings(_Settings):
+    """Welsh et al. 2002's reference transfer."""
+
+    samples: int = _field(200, "--samples", "welsh: jittered reference samples", metavar="N", minimum=1)
+    seed: int = _field(0, "--seed", "welsh: seed of the jitter", minimum=0)
 
 
 def help_text(f, *, stored=False):

@@ -17,6 +17,7 @@ import tempfile
 import numpy as np
 
 from deepcolor.core.paths import cache_dir as cache_dir_of
+from deepcolor.core.settings import TransferSettings
 from deepcolor.evaluation.registry import register_method
 
 #: The default reference set: (dataset folder, list file) under the data root.
@@ -187,13 +188,15 @@ def _prepare_reference_set(options):
 
 @register_method(
     "welsh-auto",
-    "Welsh et al. 2002 transfer (200 jittered samples) from the nearest-gist image of SIFT Flow train + SUN extra",
+    f"Welsh et al. 2002 transfer ({TransferSettings.samples} jittered samples) from the nearest-gist image of "
+    "SIFT Flow train + SUN extra",
     prepare=_prepare_reference_set,
 )
 def _welsh_auto(options):
     from deepcolor.baselines.transfer import welsh_transfer
 
-    kwargs = {"samples": int(options.get("samples") or 200), "seed": int(options.get("seed") or 0)}
+    kwargs = {"samples": int(options.get("samples") or TransferSettings.samples),
+              "seed": int(options.get("seed") or TransferSettings.seed)}
     return _AutoTransfer(_reference_set(options), welsh_transfer, kwargs)
 
 

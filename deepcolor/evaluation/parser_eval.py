@@ -10,69 +10,7 @@ import time
 
 import numpy as np
 
-UNKNOWN = 255
-
-
-def confusion_matrix(labels, predicted, num_classes):
-    """(N, N) int64 counts, rows = true class, columns = predicted; label 255 ignored.
-
-    Raises ValueError when a true label is neither a class nor 255.
-    """
-    labels = np.asarray(labels).ravel()
-    predicted = np.asarray(predicted).ravel()
-    if labels.shape != predicted.shape:
-        raise ValueError(f"labels and predictions differ in size: {labels.size} vs {predicted.size}")
-    keep = labels != UNKNOWN
-    labels = labels[keep].astype(np.int64)
-    predicted = predicted[keep].astype(np.int64)
-    if labels.size and labels.max() >= num_classes:
-        raise ValueError(f"label {labels.max()} out of range for {num_classes} classes")
-    return np.bincount(labels * num_classes + predicted, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
-
-
-def metrics(confusion, class_names=None):
-    """Pixel accuracy, mean class accuracy, per-class IoU and mean IoU from a confusion matrix.
-
-    Classes absent from both ground truth and predictions get IoU ``None`` and are left
-    out of the mean.
-    """
-    c = np.asarray(confusion, dtype=np.float64)
-    n = c.shape[0]
-    names = list(class_names) if class_names else [str(i) for i in range(n)]
-    tp = np.diag(c)
-    gt = c.sum(axis=1)
-    pred = c.sum(axis=0)
-    union = gt + pred - tp
-    total = c.sum()
-    iou = {}
-    acc = {}
-    for k in range(n):
-        iou[names[k]] = float(tp[k] / union[k]) if union[k] > 0 else None
-        acc[names[k]] = float(tp[k] / gt[k]) if gt[k] > 0 else None
-    valid_iou = [v for v in iou.values() if v is not None]
-    valid_acc = [v for v in acc.values() if v is not None]
-    return {
-        "pixel_accuracy": float(tp.sum() / total) if total else 0.0,
-        "mean_class_accuracy": float(np.mean(valid_acc)) if valid_acc else 0.0,
-        "mean_iou": float(np.mean(valid_iou)) if valid_iou else 0.0,
-        "per_class_iou": iou,
-        "per_class_accuracy": acc,
-        "pixels": int(total),
-    }
-
-
-def evaluate_arrays(parser, grays, labels, progress=False):
-    """Confusion matrix of ``parser`` over in-memory gray images and their label maps."""
-    n = parser.num_classes
-    conf = np.zeros((n, n), np.int64)
-    items = zip(grays, labels)
-    if progress:
-        from tqdm import tqdm
-
-        items = tqdm(items, total=len(grays), desc="eval", unit="img", leave=False)
-    for gray, lab in items:
-        conf += confusion_matrix(lab, parser.labels(gray), n)
-    return conf
+from deepcolor.core.metrics import confusion_matrix, evaluate_arrays, segmentation_metrics
 
 
 def evaluate_records(parser, records, progress=True):
@@ -138,7 +76,7 @@ def write_report(outdir, confusion, class_names, extra=None, *, overwrite=True):
     from deepcolor.core.io import save_image
 
     os.makedirs(outdir, exist_ok=True)
-    summary = metrics(confusion, class_names)
+    summary = segmentation_metrics(confusion, class_names)
     summary["class_names"] = list(class_names)
     summary["confusion_matrix"] = np.asarray(confusion).tolist()
     if extra:

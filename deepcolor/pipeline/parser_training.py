@@ -244,7 +244,7 @@ def train(
     """
     import torch
 
-    from deepcolor.evaluation.parser_eval import evaluate_arrays, metrics
+    from deepcolor.core.metrics import evaluate_arrays, segmentation_metrics
     from deepcolor.features.scene_parser.model import DEFAULT_CONFIG, SceneParser, build_network, count_parameters, default_device
     from deepcolor.features.scene_parser.weights import save_parser
 
@@ -335,7 +335,7 @@ def train(
         parser = SceneParser(net, config, device=device)
         validate = bool(vgrays) and ((epoch + 1) % max(1, int(val_every)) == 0 or epoch + 1 == epochs)
         if validate:
-            m = metrics(evaluate_arrays(parser, vgrays, vlabels), names)
+            m = segmentation_metrics(evaluate_arrays(parser, vgrays, vlabels), names)
             record.update(val_pixel_accuracy=m["pixel_accuracy"], val_mean_iou=m["mean_iou"])
         net.train()
         elapsed += time.perf_counter() - t0

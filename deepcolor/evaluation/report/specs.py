@@ -13,6 +13,7 @@ import re
 
 from deepcolor.core.settings import REFINE_METHODS, HintSettings
 from deepcolor.evaluation.report import stats
+from deepcolor.evaluation.report.runtime import SIZES as RUNTIME_SIZES
 
 #: ``--methods default``: gray, the model and its ablations, the baselines.
 DEFAULT_METHODS = (
@@ -169,7 +170,7 @@ class Settings:
     resamples: int = stats.N_RESAMPLES
     sweep: str = None
     runtime: bool = True
-    runtime_sizes: str = "256,512,1024,2048"
+    runtime_sizes: str = ",".join(map(str, RUNTIME_SIZES))
     runtime_repeats: int = 3
     runtime_budget: float = 300.0
     figures: bool = True
