@@ -25,6 +25,7 @@ import time
 import numpy as np
 
 from deepcolor.clustering.hierarchy import Cluster, cluster_name
+from deepcolor.core.files import write_text
 from deepcolor.core.settings import TrainSettings
 
 
@@ -52,11 +53,7 @@ def kmeans(gists, n_clusters, seed=0):
 
 
 def _write_json(path, obj):
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(obj, handle)
-    os.replace(tmp, path)
+    write_text(path, json.dumps(obj))
 
 
 def _read_json(path):

@@ -18,6 +18,7 @@ import zipfile
 
 import numpy as np
 
+from deepcolor.core.files import atomic_write
 from deepcolor.core.paths import cache_dir
 
 
@@ -46,14 +47,8 @@ class FeatureCache:
 
     def save(self, key, **arrays):
         path = self.path(key)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = f"{path}.tmp-{os.getpid()}.npz"
-        try:
+        with atomic_write(path, suffix=".npz") as tmp:
             np.savez(tmp, **arrays)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
         return path
 
     def load(self, key, names=None):

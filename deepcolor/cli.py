@@ -8,15 +8,18 @@ which imports heavy dependencies only when run, so ``--help`` stays fast).
 import argparse
 import importlib
 import os
+import signal
 import sys
+import warnings
 
 from deepcolor import __version__
-from deepcolor.commands.common import CommandError
+from deepcolor.commands.common import USER_ERRORS, Terminated, describe_error
 
 #: Subcommand modules, in the order ``deepcolor --help`` lists them.
 COMMAND_MODULES = [
     "deepcolor.commands.train",
     "deepcolor.commands.colorize",
+    "deepcolor.commands.check_model",
     "deepcolor.commands.benchmark",
     "deepcolor.commands.parser",
     "deepcolor.commands.scribble",
@@ -50,15 +53,30 @@ def main(argv=None):
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    previous_term = signal.signal(signal.SIGTERM, _terminate)
+    previous_warning = warnings.showwarning
+    warnings.showwarning = _one_line_note
     try:
         return int(args.func(args) or 0)
-    except (CommandError, FileNotFoundError, FileExistsError, ValueError, KeyError) as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+    except USER_ERRORS as exc:
+        message, status = describe_error(exc)
         print(f"deepcolor {args.command}: error: {message}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"deepcolor {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return status
+    except KeyboardInterrupt as exc:
+        print(f"deepcolor {args.command}: {'terminated' if isinstance(exc, Terminated) else 'interrupted'}",
+              file=sys.stderr)
+        return 143 if isinstance(exc, Terminated) else 130
+    finally:
+        signal.signal(signal.SIGTERM, previous_term)
+        warnings.showwarning = previous_warning
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
+def _one_line_note(message, category, filename, lineno, file=None, line=None):
+    print(f"deepcolor: note: {message}", file=file or sys.stderr)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ import glob
 import os
 import sys
 
-from deepcolor.commands.common import add_command_parser
+from deepcolor.commands.common import CommandError, add_command_parser
 
 EPILOG = """\
 examples:
@@ -12,12 +12,15 @@ examples:
   deepcolor colorize scans/ -o colorized/                 # every image of a folder (recursively)
   deepcolor colorize 'photos/*.jpg' extra.png -o out/ --refine jbf --verbose
   deepcolor colorize photo.jpg -o out/ --model models/mine --force
+  deepcolor colorize scans/ -o colorized/ --skip-existing # continue an interrupted batch
 
 OUT is a file when the input is a single file and OUT has an image extension; otherwise a
-folder that receives one image per input under the input's name (relative to a folder
-input). Outputs have the input's size and luminance. Existing files are never replaced
-without --force, and an input is never overwritten. A batch continues past unreadable
-files and exits with status 1 when any failed.
+folder (existing, or a path without an extension) that receives one image per input under
+the input's name (relative to a folder input). Outputs have the input's size and
+luminance. Existing files are never replaced without --force (--skip-existing keeps them
+and goes on), an input is never overwritten, and an output folder inside an input folder
+is never read as input. A batch continues past unreadable files and exits with status 1
+when any failed; Ctrl-C stops it with a count of what was done and what is left.
 """
 
 
@@ -33,21 +36,38 @@ def register(subparsers):
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="output file (single input) or folder")
     p.add_argument("--model", metavar="DIR", help="model directory (default: the shipped model)")
     add_arguments(p, ColorizeSettings, stored=True, flags={"predict_stride": "--stride"})
-    p.add_argument("--force", action="store_true", help="replace existing output files")
+    existing = p.add_mutually_exclusive_group()
+    existing.add_argument("--force", action="store_true", help="replace existing output files")
+    existing.add_argument("--skip-existing", action="store_true",
+                          help="keep existing output files and colorize only the missing ones (exit status 0)")
     p.add_argument("--verbose", "-v", action="store_true", help="report the cluster used and timings per image")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run_command)
 
 
-def expand_inputs(inputs):
-    """``[(path, relative output name)]`` of the inputs; raises when a pattern/path matches nothing."""
+def _inside(path, folder):
+    path, folder = os.path.realpath(path), os.path.realpath(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def expand_inputs(inputs, exclude=None):
+    """``[(path, relative output name)]`` of the inputs; raises when a pattern/path matches nothing.
+
+    Files inside ``exclude`` (the output folder) are never taken from a folder input, so
+    a second run into ``IN/sub/`` does not colorize its own outputs.
+    """
     from deepcolor.core.io import is_image_file
 
     found = []
     for item in inputs:
         if os.path.isdir(item):
             files = []
-            for directory, _, names in os.walk(item):
-                files += [os.path.join(directory, n) for n in names if is_image_file(n)]
+            for directory, subdirs, names in os.walk(item):
+                if exclude and _inside(directory, exclude):
+                    subdirs[:] = []
+                    continue
+                subdirs.sort()
+                files += [os.path.join(directory, n) for n in names if is_image_file(n) and not n.startswith(".")]
             if not files:
                 raise FileNotFoundError(f"{item}: no image files in this folder")
             found += [(f, os.path.relpath(f, item)) for f in sorted(files)]
@@ -63,15 +83,33 @@ def expand_inputs(inputs):
     return found
 
 
-def plan_outputs(found, output):
-    """``[(input, output path)]``; a single file input with an image-extension OUT writes OUT."""
+def output_is_file(inputs, output):
+    """Whether ``-o`` names one image file (else an output folder); refuses what it cannot mean."""
+    from deepcolor.core.io import IMAGE_EXTENSIONS, is_image_file
+
+    if os.path.isdir(output):
+        return False
+    ext = os.path.splitext(output)[1]
+    single = len(inputs) == 1 and os.path.isfile(inputs[0]) and not glob.has_magic(inputs[0])
+    if is_image_file(output):
+        if not single:
+            raise CommandError(f"{output}: several inputs need an output folder (an existing folder, or a path "
+                               "without an image extension), not an image file name")
+        return True
+    if ext:
+        raise CommandError(f"{output}: unknown image extension {ext!r}; use one of {', '.join(IMAGE_EXTENSIONS)} "
+                           "for a file, or a folder path without an extension")
+    if os.path.exists(output):
+        raise CommandError(f"{output}: exists and is not a folder")
+    return False
+
+
+def plan_outputs(found, output, as_file):
+    """``[(input, output path)]``: OUT itself, or one ``.png``-or-same-extension file per input in OUT."""
     from deepcolor.core.io import is_image_file
 
-    single_file = len(found) == 1 and not os.path.isdir(output) and is_image_file(output)
-    if single_file:
+    if as_file:
         return [(found[0][0], output)]
-    if os.path.exists(output) and not os.path.isdir(output):
-        raise ValueError(f"{output}: exists and is not a folder (several inputs need an output folder)")
     plan = []
     for path, rel in found:
         dest = os.path.join(output, rel)
@@ -88,45 +126,65 @@ def _same_file(a, b):
         return os.path.abspath(a) == os.path.abspath(b)
 
 
+def _check_destination(dest, src, found, inputs, seen, force):
+    key = os.path.abspath(dest)
+    if key in inputs or (os.path.exists(dest) and any(_same_file(dest, p) for p, _ in found)):
+        raise ValueError(f"{dest}: would overwrite an input image")
+    if key in seen:
+        raise ValueError(f"{dest}: the same output name as {seen[key]}")
+    seen[key] = src
+    if os.path.exists(dest) and not force:
+        raise FileExistsError(f"{dest}: exists (use --force to replace it, or --skip-existing to keep it)")
+
+
 def run_command(args):
     import time
 
-    from deepcolor.core.io import ImageReadError, load_rgb, save_image
+    from tqdm import tqdm
+
+    from deepcolor.commands.common import USER_ERRORS, describe_error
+    from deepcolor.core.io import load_rgb, save_image
     from deepcolor.core.settings import SettingsError
     from deepcolor.pipeline import Colorizer
 
-    found = expand_inputs(args.inputs)
-    plan = plan_outputs(found, args.output)
+    as_file = output_is_file(args.inputs, args.output)
+    found = expand_inputs(args.inputs, exclude=None if as_file else args.output)
+    plan = plan_outputs(found, args.output, as_file)
     try:
         colorizer = Colorizer.load(args.model, refine=args.refine, k=args.lookup_k, layers=args.lookup_layers,
                                    blend=args.blend, stride=args.predict_stride)
     except SettingsError as exc:  # the stored flag name is the train command's; this command says --stride
         raise SettingsError(str(exc).replace("--predict-stride", "--stride")) from None
     inputs = {os.path.abspath(p) for p, _ in found}
-    failures = []
+    counts = {"done": 0, "skipped": 0, "failed": 0}
     seen = {}
-    done = 0
-    for src, dest in plan:
-        try:
-            key = os.path.abspath(dest)
-            if key in inputs or any(_same_file(dest, p) for p, _ in found if os.path.exists(dest)):
-                raise ValueError(f"{dest}: would overwrite an input image")
-            if key in seen:
-                raise ValueError(f"{dest}: the same output name as {seen[key]}")
-            seen[key] = src
-            if os.path.exists(dest) and not args.force:
-                raise FileExistsError(f"{dest}: exists (use --force to replace it)")
-            t0 = time.perf_counter()
-            rgb = load_rgb(src)
-            out, info = colorizer.colorize(rgb, return_info=True)
-            save_image(dest, out, overwrite=args.force)
-            done += 1
-            if args.verbose:
-                print(f"{src} -> {dest}: {info['lookup']}; refine {info['refine']}; "
-                      f"{time.perf_counter() - t0:.2f} s", file=sys.stderr)
-        except (ImageReadError, ValueError, FileExistsError, OSError) as exc:
-            failures.append(str(exc))
-            print(f"deepcolor colorize: failed: {exc}", file=sys.stderr)
-    print(f"colorized {done} of {len(plan)} image(s)" + (f"; {len(failures)} failed" if failures else ""),
-          file=sys.stderr)
-    return 1 if failures else 0
+    bar = tqdm(plan, desc="colorize", unit="img", disable=args.quiet or len(plan) < 2, file=sys.stderr)
+    try:
+        for src, dest in bar:
+            if args.skip_existing and os.path.exists(dest) and os.path.abspath(dest) not in inputs:
+                counts["skipped"] += 1
+                seen[os.path.abspath(dest)] = src
+                continue
+            try:
+                _check_destination(dest, src, found, inputs, seen, args.force)
+                t0 = time.perf_counter()
+                out, info = colorizer.colorize(load_rgb(src), return_info=True)
+                save_image(dest, out, overwrite=args.force)
+                counts["done"] += 1
+                if args.verbose:
+                    bar.write(f"{src} -> {dest}: {info['lookup']}; refine {info['refine']}; "
+                              f"{time.perf_counter() - t0:.2f} s", file=sys.stderr)
+            except USER_ERRORS as exc:
+                counts["failed"] += 1
+                bar.write(f"deepcolor colorize: failed: {describe_error(exc)[0]}", file=sys.stderr)
+    except KeyboardInterrupt:
+        bar.close()
+        left = len(plan) - sum(counts.values())
+        print(f"stopped: {counts['done']} colorized, {counts['skipped']} skipped (existed), {counts['failed']} "
+              f"failed, {left} left; run the same command with --skip-existing to continue", file=sys.stderr)
+        raise
+    bar.close()
+    print(f"colorized {counts['done']} of {len(plan)} image(s)"
+          + (f"; {counts['skipped']} skipped (existed)" if counts["skipped"] else "")
+          + (f"; {counts['failed']} failed" if counts["failed"] else ""), file=sys.stderr)
+    return 1 if counts["failed"] else 0

@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps
 
 from deepcolor.core.color import rgb2gray
+from deepcolor.core.files import atomic_write
 
 # A truncated file must be an error, not a silently gray-padded image.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -133,19 +134,20 @@ def save_image(path, image, *, overwrite=False):
         raise ValueError(f"{path}: can only save uint8 (H, W) or (H, W, 3) images, got {image.dtype} {image.shape}")
     if os.path.exists(path) and not overwrite:
         raise FileExistsError(f"{path}: exists (use --force / overwrite=True to replace it)")
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    ext = os.path.splitext(path)[1].lower()
-    fmt = Image.registered_extensions().get(ext)
-    if fmt is None:
-        raise ValueError(f"{path}: unknown image extension {ext!r}")
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.tmp-{os.getpid()}")
-    try:
+    fmt = output_format(path)
+    with atomic_write(path) as tmp:
         Image.fromarray(image).save(tmp, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+
+
+def output_format(path):
+    """The PIL format that writes ``path``, by its extension; ``ValueError`` listing the
+    supported extensions when it has none of them."""
+    ext = os.path.splitext(os.fspath(path))[1].lower()
+    fmt = Image.registered_extensions().get(ext) if ext in IMAGE_EXTENSIONS else None
+    if fmt is None:
+        raise ValueError(f"{path}: cannot write images with the extension {ext or '(none)'!r}; "
+                         f"use one of {', '.join(IMAGE_EXTENSIONS)}")
+    return fmt
 
 
 def is_image_file(path):

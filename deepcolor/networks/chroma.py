@@ -133,11 +133,10 @@ class ChromaNetwork:
         """Write ``path`` (.safetensors) atomically; metadata goes in its header as JSON."""
         from safetensors.torch import save_file
 
-        path = os.fspath(path)
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        tmp = f"{path}.tmp-{os.getpid()}"
-        save_file(self.state(), tmp, metadata={"deepcolor": json.dumps(self.metadata())})
-        os.replace(tmp, path)
+        from deepcolor.core.files import atomic_write
+
+        with atomic_write(path) as tmp:
+            save_file(self.state(), tmp, metadata={"deepcolor": json.dumps(self.metadata())})
 
     @classmethod
     def load(cls, path, device=None):
@@ -147,15 +146,23 @@ class ChromaNetwork:
         path = os.fspath(path)
         if not os.path.isfile(path):
             raise FileNotFoundError(f"{path}: network file not found")
-        with safe_open(path, framework="pt") as handle:
-            meta = json.loads((handle.metadata() or {}).get("deepcolor", "{}"))
-        tensors = load_file(path)
-        if not meta or "input_mean" not in tensors:
+        try:
+            with safe_open(path, framework="pt") as handle:
+                meta = json.loads((handle.metadata() or {}).get("deepcolor", "{}"))
+            tensors = load_file(path)
+        except Exception as exc:  # safetensors raises its own error type for cut-short or garbled files
+            raise ValueError(f"{path}: cannot read the network file ({exc}); it is damaged or cut short") from None
+        if not isinstance(meta, dict) or not meta or "input_mean" not in tensors:
             raise ValueError(f"{path}: not a deepcolor network file")
+        if not all(bool(t.isfinite().all()) for t in tensors.values() if t.is_floating_point()):
+            raise ValueError(f"{path}: the network holds non-finite weights; it is damaged")
         device = device or default_device()
-        net = _build(int(meta["input_dim"]), int(meta["hidden"]), int(meta["layers"]))
         state = {k: v for k, v in tensors.items() if k not in ("input_mean", "input_std")}
-        net.load_state_dict(state)
+        try:
+            net = _build(int(meta["input_dim"]), int(meta["hidden"]), int(meta["layers"]))
+            net.load_state_dict(state)
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise ValueError(f"{path}: the network's shapes do not match its header ({exc}); it is damaged") from None
         net.to(device)
         return cls(net, tensors["input_mean"].numpy(), tensors["input_std"].numpy(),
                    meta.get("history", ()), meta.get("config"), device)

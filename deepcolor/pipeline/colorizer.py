@@ -32,19 +32,18 @@ Model directory (portable: JSON + safetensors, no pickle)::
 Training is :mod:`deepcolor.pipeline.training`.
 """
 
-import json
 import os
 import time
+import warnings
 
 import numpy as np
 
 from deepcolor.core.color import combine, to_gray
 from deepcolor.core.paths import DEFAULT_MODEL_DIR
-from deepcolor.core.settings import PAPER_COLORIZATION, ColorizeSettings
+from deepcolor.core.settings import PAPER_COLORIZATION, ColorizeSettings, SettingsError
 
-MODEL_FILE = "model.json"
-MODEL_FORMAT = "deepcolor-model"
-MODEL_VERSION = 1
+from deepcolor.pipeline.model_dir import (MODEL_FILE, MODEL_FORMAT, MODEL_VERSION,  # noqa: F401 (used by training)
+                                          DamagedModelError, read_model_json, verify_file)
 
 
 def colorize_settings_of(config):
@@ -168,39 +167,51 @@ class Colorizer:
         from deepcolor.features.scene_parser import load_parser
 
         model_dir = os.path.abspath(os.fspath(path)) if path is not None else DEFAULT_MODEL_DIR
-        model_file = os.path.join(model_dir, MODEL_FILE)
-        if not os.path.isfile(model_file):
-            if path is None:
-                raise FileNotFoundError(
-                    f"no default model at {model_dir}: train one with 'deepcolor train -o DIR' and pass --model DIR")
-            raise FileNotFoundError(f"{model_dir}: not a model directory (no {MODEL_FILE})")
-        try:
-            with open(model_file, encoding="utf-8") as handle:
-                config = json.load(handle)
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ValueError(f"{model_file}: unreadable model file: {exc}") from exc
-        if config.get("format") != MODEL_FORMAT:
-            raise ValueError(f"{model_file}: not a deepcolor model (format {config.get('format')!r})")
+        if path is None and not os.path.isfile(os.path.join(model_dir, MODEL_FILE)):
+            raise FileNotFoundError(
+                f"no default model at {model_dir}: train one with 'deepcolor train -o DIR' and pass --model DIR")
+        config = read_model_json(model_dir)
         overrides = {"refine": refine, "lookup_k": k, "lookup_layers": layers, "blend": blend, "predict_stride": stride}
         settings = ColorizeSettings.from_json(
             {**colorize_settings_of(config).to_json(), **{k_: v for k_, v in overrides.items() if v is not None}})
         clusters = [Cluster.from_json(c) for c in config["clusters"]]
-        if not clusters:
-            raise ValueError(f"{model_file}: the model has no clusters")
+        considered = [c for c in clusters if not settings.lookup_layers or c.layer < settings.lookup_layers]
+        if blend is not None and settings.blend > len(considered):  # a stored blend may exceed a small model's
+            raise SettingsError(f"--blend {settings.blend} exceeds the {len(considered)} clusters the lookup "
+                                f"considers in {model_dir}")
+        if not config.get("files"):
+            warnings.warn(f"{os.path.join(model_dir, MODEL_FILE)} records no file hashes, so damaged files cannot be "
+                          "detected; add them with 'deepcolor check-model DIR --add-hashes'", stacklevel=2)
         parser = None
         if config["features"].get("semantic", 0):
             parser_dir = os.path.join(model_dir, config.get("parser") or "parser")
             if not os.path.exists(parser_dir):
                 raise FileNotFoundError(f"{parser_dir}: the model's scene parser is missing")
-            parser = load_parser(parser_dir)
+            for rel in (config.get("files") or {}):
+                if rel.split("/")[0] == os.path.relpath(parser_dir, model_dir):
+                    verify_file(model_dir, config, rel)
+            try:
+                parser = load_parser(parser_dir)
+            except ValueError as exc:
+                raise DamagedModelError(f"{exc} (the scene parser of the model {model_dir})") from None
         return cls(model_dir, config, clusters, parser, settings, device)
 
     def network(self, cluster):
+        """The network of ``cluster``, checked against ``model.json``'s hash and loaded once.
+
+        Raises :class:`~deepcolor.pipeline.model_dir.DamagedModelError` naming the file
+        when it is missing, altered or unreadable.
+        """
         from deepcolor.networks import ChromaNetwork
 
         if cluster.name not in self._networks:
-            self._networks[cluster.name] = ChromaNetwork.load(os.path.join(self.model_dir, cluster.network),
-                                                              device=self.device)
+            verify_file(self.model_dir, self.config, cluster.network)
+            try:
+                network = ChromaNetwork.load(os.path.join(self.model_dir, cluster.network), device=self.device)
+            except (OSError, ValueError) as exc:
+                raise DamagedModelError(f"{exc} (network of cluster {cluster.name} of the model {self.model_dir})") \
+                    from None
+            self._networks[cluster.name] = network
         return self._networks[cluster.name]
 
     def analyze(self, gray):

@@ -31,9 +31,11 @@ import time
 
 import numpy as np
 
+from deepcolor.core.files import write_text
 from deepcolor.core.paths import SHIPPED_PARSER_DIR, cache_dir
 from deepcolor.core.settings import ColorizeSettings, FeatureSettings, TrainSettings
-from deepcolor.pipeline.colorizer import MODEL_FILE, MODEL_FORMAT, MODEL_VERSION, colorize_with_network
+from deepcolor.pipeline.colorizer import colorize_with_network
+from deepcolor.pipeline.model_dir import MODEL_FILE, MODEL_FORMAT, MODEL_VERSION, file_hashes
 
 
 def judge_image(network, tset, index, refine="none", stride=1):
@@ -97,10 +99,7 @@ def make_trainer(tset, model_dir, settings, jobs=1, device=None, progress=True):
 
 def write_json(path, obj):
     """Write ``obj`` as JSON to ``path`` atomically (temporary name, then rename)."""
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(obj, handle, indent=1)
-    os.replace(tmp, path)
+    write_text(path, json.dumps(obj, indent=1))
 
 
 def _copy_parser(parser, model_dir):
@@ -225,6 +224,7 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
             "hierarchy": {"layers": layers, "n_clusters": len(clusters)},
             "timing": {"features_seconds": round(t_features, 1), "total_seconds": round(time.time() - started, 1)},
             "clusters": [c.to_json() for c in clusters],
+            "files": file_hashes(model_dir),
         }
         write_json(os.path.join(model_dir, MODEL_FILE), model)
 

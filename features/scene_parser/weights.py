@@ -15,16 +15,13 @@ def save_parser(directory, net, config, *, prefix=""):
     """Write ``<prefix>parser.safetensors`` and ``<prefix>config.json`` into ``directory`` (atomically)."""
     from safetensors.torch import save_file
 
-    os.makedirs(directory, exist_ok=True)
+    from deepcolor.core.files import atomic_write, write_text
+
     state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
     weights = os.path.join(directory, prefix + WEIGHTS_NAME)
-    cfg = os.path.join(directory, prefix + CONFIG_NAME)
-    save_file(state, weights + ".tmp")
-    os.replace(weights + ".tmp", weights)
-    with open(cfg + ".tmp", "w", encoding="utf-8") as handle:
-        json.dump(config, handle, indent=2)
-        handle.write("\n")
-    os.replace(cfg + ".tmp", cfg)
+    with atomic_write(weights) as tmp:
+        save_file(state, tmp)
+    write_text(os.path.join(directory, prefix + CONFIG_NAME), json.dumps(config, indent=2) + "\n")
     return weights
 
 
@@ -70,13 +67,26 @@ def load_parser(path=None, device=None, *, cache=True):
     key = (os.path.abspath(weights), os.path.getmtime(weights), str(device))
     if cache and key in _CACHE:
         return _CACHE[key]
-    with open(config_path, encoding="utf-8") as handle:
-        config = json.load(handle)
-    net = build_network(config)
     try:
-        net.load_state_dict(load_file(weights))
+        with open(config_path, encoding="utf-8") as handle:
+            config = json.load(handle)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{config_path}: the parser's config is not valid JSON ({exc}); it is damaged") from None
+    try:
+        net = build_network(config)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{config_path}: not a scene parser config ({exc!r}); it is damaged") from None
+    try:
+        state = load_file(weights)
+    except Exception as exc:  # safetensors raises its own error type for cut-short or garbled files
+        raise ValueError(f"{weights}: cannot read the parser's weights ({exc}); the file is damaged or cut short") \
+            from None
+    try:
+        net.load_state_dict(state)
     except RuntimeError as exc:
         raise ValueError(f"{weights}: weights do not match the architecture in {config_path}: {exc}") from exc
+    if not all(bool(t.isfinite().all()) for t in state.values() if t.is_floating_point()):
+        raise ValueError(f"{weights}: the parser holds non-finite weights; it is damaged")
     parser = SceneParser(net, config, device=device)
     if cache:
         _CACHE[key] = parser
