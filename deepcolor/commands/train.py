@@ -40,6 +40,8 @@ def register(subparsers):
     p.add_argument("--dataset", nargs="+", metavar="NAME:SPLIT", default=list(DEFAULT_DATASETS),
                    help="training data: siftflow:train, sun:extra, sun:test, stanford:train, folder:PATH "
                         f"(default: {' '.join(DEFAULT_DATASETS)})")
+    p.add_argument("--folder", metavar="DIR", help="with --dataset folder: the folder of color images "
+                                                   "(the same as --dataset folder:DIR)")
     p.add_argument("-o", "--output", metavar="MODEL_DIR", default="deepcolor-model",
                    help="model directory to write (default: ./deepcolor-model)")
     training = p.add_argument_group("adaptive clustering and networks")
@@ -106,12 +108,17 @@ def run_command(args):
     colorization = from_arguments(ColorizeSettings, args)
     if args.jobs < 1:
         raise CommandError(f"--jobs must be >= 1, got {args.jobs}")
+    if args.folder:
+        if "folder" not in args.dataset:
+            raise CommandError("--folder goes with --dataset folder (or give --dataset folder:DIR)")
+        args.dataset = [f"folder:{args.folder}" if s == "folder" else s for s in args.dataset]
     for spec in args.dataset:
         name, _, split = spec.partition(":")
         if name not in ("siftflow", "sun", "stanford", "folder"):
             raise ValueError(f"--dataset {spec!r}: unknown dataset {name!r} (siftflow, sun, stanford, folder)")
         if not split:
-            raise ValueError(f"--dataset {spec!r}: give NAME:SPLIT, e.g. siftflow:train, or folder:PATH")
+            raise ValueError(f"--dataset {spec!r}: give NAME:SPLIT, e.g. siftflow:train, or folder:PATH "
+                             "(or --dataset folder --folder PATH)")
     needs_root = any(not s.startswith("folder:") for s in args.dataset)
     root = resolve_data_root(args.data) if needs_root else None
     lists = {}

@@ -175,9 +175,10 @@ def _set_rng_state(rng, state):
 def save_checkpoint(path, state):
     import torch
 
-    tmp = path + ".tmp"
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    from deepcolor.core.files import atomic_write
+
+    with atomic_write(path) as tmp:
+        torch.save(state, tmp)
 
 
 def load_checkpoint(path):
@@ -250,7 +251,6 @@ def train(
 
     if threads:
         torch.set_num_threads(int(threads))
-    os.makedirs(out, exist_ok=True)
     ckpt_path = os.path.join(out, CHECKPOINT_NAME)
     if os.path.exists(ckpt_path) and not resume:
         raise FileExistsError(f"{ckpt_path}: a training run exists here; pass --resume to continue it or choose another -o")
@@ -258,6 +258,7 @@ def train(
         raise FileNotFoundError(f"{ckpt_path}: nothing to resume")
 
     train_recs, val_recs, names = dataset_records(dataset, root)
+    os.makedirs(out, exist_ok=True)  # only once the data are found: a mistake leaves no empty folder
     if max_train:
         train_recs = train_recs[:max_train]
         val_recs = val_recs[: max(1, max_train // 4)] if val_recs else []
