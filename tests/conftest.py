@@ -1,6 +1,8 @@
 import os
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from deepcolor.data.root import DATA_ENV
 
@@ -41,3 +43,38 @@ def tiny_parser():
         return SceneParser(build_network(config), config, device="cpu")
 
     return make
+
+
+def make_images(folder, n=8, size=(36, 44)):
+    """``n`` small generated photos (sky over grass, dusk over road) in ``folder``."""
+    rng = np.random.default_rng(1)
+    os.makedirs(folder, exist_ok=True)
+    for i in range(n):
+        img = np.zeros(size + (3,), np.float64)
+        img[: size[0] // 2] = [90, 150, 235] if i % 2 else [240, 150, 60]
+        img[size[0] // 2:] = [50, 150, 40] if i % 2 else [110, 110, 115]
+        img += rng.normal(0, 6, img.shape)
+        Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(os.path.join(folder, f"p{i}.png"))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory):
+    """A small model (2 top-layer clusters, a tiny parser) and its training images."""
+    import torch
+
+    from deepcolor.features.scene_parser import save_parser
+    from deepcolor.features.scene_parser.model import build_network
+
+    base = tmp_path_factory.mktemp("reliability")
+    images = make_images(str(base / "images"))
+    torch.manual_seed(0)
+    cfg = {"num_classes": 2, "widths": [4, 8], "decoder_widths": [4], "mean": 0.45, "std": 0.25, "input_scale": 1.0}
+    save_parser(str(base / "parser"), build_network(cfg), cfg)
+    model = str(base / "model")
+    from deepcolor.cli import main
+
+    assert main(["train", "--dataset", "folder", "--folder", images, "-o", model, "--clusters", "2", "--mu", "4",
+                 "--samples", "100", "--epochs", "2", "--parser", str(base / "parser"), "--cache",
+                 str(base / "cache"), "--quiet", "--blend", "1"]) == 0
+    return {"base": base, "images": images, "model": model}

@@ -15,41 +15,9 @@ import time
 
 import numpy as np
 import pytest
-from PIL import Image
+from conftest import make_images as _images
 
 from deepcolor.cli import main
-
-
-def _images(folder, n=8, size=(36, 44)):
-    rng = np.random.default_rng(1)
-    os.makedirs(folder, exist_ok=True)
-    for i in range(n):
-        img = np.zeros(size + (3,), np.float64)
-        img[: size[0] // 2] = [90, 150, 235] if i % 2 else [240, 150, 60]
-        img[size[0] // 2:] = [50, 150, 40] if i % 2 else [110, 110, 115]
-        img += rng.normal(0, 6, img.shape)
-        Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(os.path.join(folder, f"p{i}.png"))
-    return folder
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """A small model (2 top-layer clusters, a tiny parser) and its training images."""
-    import torch
-
-    from deepcolor.features.scene_parser import save_parser
-    from deepcolor.features.scene_parser.model import build_network
-
-    base = tmp_path_factory.mktemp("reliability")
-    images = _images(str(base / "images"))
-    torch.manual_seed(0)
-    cfg = {"num_classes": 2, "widths": [4, 8], "decoder_widths": [4], "mean": 0.45, "std": 0.25, "input_scale": 1.0}
-    save_parser(str(base / "parser"), build_network(cfg), cfg)
-    model = str(base / "model")
-    assert main(["train", "--dataset", "folder", "--folder", images, "-o", model, "--clusters", "2", "--mu", "4",
-                 "--samples", "100", "--epochs", "2", "--parser", str(base / "parser"), "--cache",
-                 str(base / "cache"), "--quiet", "--blend", "1"]) == 0
-    return {"base": base, "images": images, "model": model}
 
 
 @pytest.fixture
@@ -65,9 +33,24 @@ def _config(model):
         return json.load(handle)
 
 
-def _write_config(model, config):
+def _write_config(model, config, checksum=True):
+    """Write ``model.json``; with ``checksum`` its checksum is recomputed, so that the
+    schema check (not the checksum) has to catch what is wrong."""
+    from deepcolor.pipeline.model_dir import with_checksum
+
+    if checksum and isinstance(config, dict) and "checksum" in config:
+        config = with_checksum(config)
     with open(os.path.join(model, "model.json"), "w", encoding="utf-8") as handle:
         json.dump(config, handle)
+
+
+def _as_old_model(model):
+    """Drop what older deepcolor versions did not record: the file hashes and the checksum."""
+    config = _config(model)
+    config.pop("files")
+    config.pop("checksum")
+    _write_config(model, config)
+    return config
 
 
 def _cut_in_half(path):
@@ -118,9 +101,7 @@ def test_a_damaged_network_fails_only_the_images_that_need_it(trained, model_cop
 
 
 def test_a_flipped_network_without_hashes_is_still_caught_when_unreadable(model_copy, trained, tmp_path, capsys):
-    config = _config(model_copy)
-    config.pop("files")
-    _write_config(model_copy, config)
+    config = _as_old_model(model_copy)
     _cut_in_half(os.path.join(model_copy, config["clusters"][0]["network"]))
     assert main(["colorize", trained["images"], "-o", str(tmp_path / "o"), "--model", model_copy, "--quiet",
                  "--blend", "2"]) == 1
@@ -136,6 +117,7 @@ def test_a_flipped_network_without_hashes_is_still_caught_when_unreadable(model_
     ("bad-network-field", "field 'clusters[0].network' must be a file inside the model's networks/ folder"),
     ("bad-centre", "field 'clusters[1].centre' must be a list of 512 numbers"),
     ("bad-hash", "field \"files['networks/L0_C000.safetensors']\" must be a SHA-256 hex digest"),
+    ("edited-digit", "contents differ from its recorded checksum"),
 ])
 def test_damaged_model_files_are_refused_at_load(model_copy, trained, tmp_path, capsys, case, message):
     config = _config(model_copy)
@@ -154,6 +136,9 @@ def test_damaged_model_files_are_refused_at_load(model_copy, trained, tmp_path, 
     elif case == "bad-hash":
         config["files"]["networks/L0_C000.safetensors"] = "abc"
         _write_config(model_copy, config)
+    elif case == "edited-digit":  # parses, passes the schema, would colorize differently: the checksum catches it
+        config["clusters"][0]["centre"][3] += 0.25
+        _write_config(model_copy, config, checksum=False)
     out = tmp_path / "out.png"
     src = os.path.join(trained["images"], "p0.png")
     assert main(["colorize", src, "-o", str(out), "--model", model_copy]) == 2
@@ -172,16 +157,13 @@ def test_check_model_lists_every_damaged_file_and_add_hashes_for_old_models(mode
     err = capsys.readouterr().err
     assert os.path.basename(nets[0]) in err and os.path.basename(nets[1]) in err
     assert main(["check-model", model_copy, "--add-hashes"]) == 1  # never records hashes over damage
-    config.pop("files")
-    _write_config(model_copy, config)
+    _as_old_model(model_copy)
     assert main(["check-model", model_copy]) == 1  # the cut file cannot load even without hashes
     assert "damaged or cut short" in capsys.readouterr().err
 
 
 def test_old_model_gains_hashes(model_copy, capsys):
-    config = _config(model_copy)
-    config.pop("files")
-    _write_config(model_copy, config)
+    _as_old_model(model_copy)
     assert main(["check-model", model_copy]) == 0
     assert "records no file hashes" in capsys.readouterr().err
     assert main(["check-model", model_copy, "--add-hashes"]) == 0

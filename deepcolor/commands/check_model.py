@@ -37,15 +37,16 @@ def run_command(args):
 
     model_dir = os.path.abspath(args.model or DEFAULT_MODEL_DIR)
     if args.add_hashes:
-        config = read_model_json(model_dir)
-        if config.get("files"):
-            problems, _ = check_model(model_dir)
-            if problems:
-                for problem in problems:
-                    print(f"damaged: {problem}", file=sys.stderr)
-                print(f"{model_dir}: not recording hashes over damaged files", file=sys.stderr)
-                return 1
-        print(f"{model_dir}: recorded the SHA-256 of {add_hashes(model_dir)} files in model.json")
+        if not os.path.isfile(os.path.join(model_dir, "model.json")):
+            read_model_json(model_dir)  # raises, naming the folder
+        problems, _ = check_model(model_dir)
+        problems = [p for p in problems if "recorded checksum" not in p]  # re-recorded below
+        if problems:
+            for problem in problems:
+                print(f"damaged: {problem}", file=sys.stderr)
+            print(f"{model_dir}: not recording hashes over damaged files", file=sys.stderr)
+            return 1
+        print(f"{model_dir}: recorded the SHA-256 of {add_hashes(model_dir)} files and model.json's checksum")
     problems, notes = check_model(model_dir)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)

@@ -152,7 +152,7 @@ def run_command(args):
     plan = plan_outputs(found, args.output, as_file)
     try:
         colorizer = Colorizer.load(args.model, refine=args.refine, k=args.lookup_k, layers=args.lookup_layers,
-                                   blend=args.blend, stride=args.predict_stride)
+                                   blend=args.blend, stride=args.predict_stride, working_size=args.working_size)
     except SettingsError as exc:  # the stored flag name is the train command's; this command says --stride
         raise SettingsError(str(exc).replace("--predict-stride", "--stride")) from None
     inputs = {os.path.abspath(p) for p, _ in found}

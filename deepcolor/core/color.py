@@ -27,6 +27,14 @@ YUV_TO_RGB = np.array(
 #: Network targets are U / 255 and V / 255; outputs are multiplied back by it.
 CHROMA_SCALE = 255.0
 
+#: Rows per band of the full-image conversions: the float64 intermediates of a band, not
+#: of the whole image, are held at once (a 48-megapixel photo would need 1.2 GB each).
+BAND_ROWS = 256
+
+
+def _bands(n_rows):
+    return ((r0, min(n_rows, r0 + BAND_ROWS)) for r0 in range(0, n_rows, BAND_ROWS))
+
 
 def _check_rgb(rgb, name="rgb"):
     rgb = np.asarray(rgb)
@@ -85,8 +93,11 @@ def rgb2gray(rgb):
     gray : ndarray, shape (H, W), uint8
     """
     rgb = _check_rgb(rgb)
-    y = rgb.astype(np.float64) @ RGB_TO_YUV[0]
-    return np.clip(np.rint(y), 0, 255).astype(np.uint8)
+    gray = np.empty(rgb.shape[:2], dtype=np.uint8)
+    for r0, r1 in _bands(rgb.shape[0]):
+        y = rgb[r0:r1].astype(np.float64) @ RGB_TO_YUV[0]
+        gray[r0:r1] = np.clip(np.rint(y), 0, 255)
+    return gray
 
 
 def to_gray(image, name="image"):
@@ -135,15 +146,18 @@ def combine(gray, uv_scaled):
     rgb : ndarray, shape (H, W, 3), uint8
     """
     gray = np.asarray(gray)
-    uv_scaled = np.asarray(uv_scaled, dtype=np.float64)
+    uv_scaled = np.asarray(uv_scaled)
     if gray.ndim != 2 or uv_scaled.shape != gray.shape + (2,):
         raise ValueError(
             f"gray (H, W) and uv (H, W, 2) must match, got {gray.shape} and {uv_scaled.shape}"
         )
-    yuv = np.empty(gray.shape + (3,))
-    yuv[..., 0] = gray
-    yuv[..., 1:] = uv_scaled * CHROMA_SCALE
-    return yuv2rgb(yuv)
+    rgb = np.empty(gray.shape + (3,), dtype=np.uint8)
+    for r0, r1 in _bands(gray.shape[0]):
+        yuv = np.empty((r1 - r0,) + gray.shape[1:] + (3,))
+        yuv[..., 0] = gray[r0:r1]
+        yuv[..., 1:] = uv_scaled[r0:r1].astype(np.float64) * CHROMA_SCALE
+        rgb[r0:r1] = yuv2rgb(yuv)
+    return rgb
 
 
 def gray_to_rgb(gray):

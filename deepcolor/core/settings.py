@@ -130,6 +130,10 @@ class ColorizeSettings(_Settings):
     predict_stride: int = _field(2, "--predict-stride", "run the networks on every S-th row and column, U and V "
                                  "interpolated in between", metavar="S", minimum=1, maximum=64,
                                  note="1 = every pixel")
+    working_size: int = _field(0, "--working-size", "colorize at most at this longer side (the reference "
+                               "images' scale) and bring the chroma to full resolution edge-aware",
+                               metavar="PX", minimum=0, maximum=100000,
+                               note="0 = the input's own resolution, the paper's")
 
 
 #: The paper's colorization: one cluster among all layers, every pixel (release dt refinement).

@@ -54,7 +54,8 @@ def colorize_settings_of(config):
     """
     lookup = config.get("lookup") or {}
     stored = {"refine": config.get("refine"), "lookup_k": lookup.get("k"), "lookup_layers": lookup.get("layers"),
-              "blend": lookup.get("blend"), "predict_stride": config.get("predict_stride")}
+              "blend": lookup.get("blend"), "predict_stride": config.get("predict_stride"),
+              "working_size": config.get("working_size")}
     stored = {k: v for k, v in stored.items() if v is not None}
     return ColorizeSettings.from_json(stored, **PAPER_COLORIZATION)
 
@@ -96,6 +97,19 @@ def _upsample(coarse, shape, stride):
     for c in range(2):
         out[..., c] = map_coordinates(coarse[..., c], [yy, xx], order=1, mode="nearest")
     return out
+
+
+def working_image(gray, working_size):
+    """``gray`` scaled (area averaging) so that its longer side is ``working_size``; ``gray``
+    itself when it is no larger, or when ``working_size`` is 0 (native resolution)."""
+    h, w = gray.shape
+    if not working_size or max(h, w) <= working_size:
+        return gray
+    import cv2
+
+    f = working_size / max(h, w)
+    size = (max(1, int(round(w * f))), max(1, int(round(h * f))))
+    return cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
 
 
 def colorize_with_network(network, gray, probs=None, refine="none", stride=1):
@@ -148,7 +162,8 @@ class Colorizer:
     stride = property(lambda self: self.settings.predict_stride)
 
     @classmethod
-    def load(cls, path=None, refine=None, k=None, device=None, layers=None, blend=None, stride=None):
+    def load(cls, path=None, refine=None, k=None, device=None, layers=None, blend=None, stride=None,
+             working_size=None):
         """Load a model directory (``None``: the shipped default model).
 
         ``refine``, ``k`` (nearest gist centres), ``layers`` (look up among the clusters
@@ -171,7 +186,8 @@ class Colorizer:
             raise FileNotFoundError(
                 f"no default model at {model_dir}: train one with 'deepcolor train -o DIR' and pass --model DIR")
         config = read_model_json(model_dir)
-        overrides = {"refine": refine, "lookup_k": k, "lookup_layers": layers, "blend": blend, "predict_stride": stride}
+        overrides = {"refine": refine, "lookup_k": k, "lookup_layers": layers, "blend": blend, "predict_stride": stride,
+                     "working_size": working_size}
         settings = ColorizeSettings.from_json(
             {**colorize_settings_of(config).to_json(), **{k_: v for k_, v in overrides.items() if v is not None}})
         clusters = [Cluster.from_json(c) for c in config["clusters"]]
@@ -232,8 +248,15 @@ class Colorizer:
         if gist_vector is None:
             probs, gist_vector, histogram = self.analyze(gray)
         return lookup(self.clusters, gist_vector, histogram, k=self.k, blend=self.blend)
-    def colorize(self, image, refine=None, return_info=False):
+    def colorize(self, image, refine=None, return_info=False, progress=None):
         """Colorize an image.
+
+        The lookup, features and networks run on the gray image scaled so that its longer
+        side is at most ``settings.working_size`` (the reference images' scale); the
+        predicted U, V are refined there, brought to the input's resolution bilinearly and
+        refined again guided by the full-resolution gray (:func:`upsample_chroma`). An
+        image at or below the working size (every benchmark image) is colorized at its
+        own resolution, as is every image with ``working_size`` 0 (the paper).
 
         Parameters
         ----------
@@ -241,22 +264,34 @@ class Colorizer:
         refine : {"jbf", "dt", "none"}, default the model's
         return_info : bool
             Also return a dict (cluster, layer, candidates, seconds per stage).
+        progress : callable(stage name), optional
+            Called as each stage starts (for a progress bar on large images).
 
         Returns
         -------
         rgb : ndarray (H, W, 3) uint8, the input's luminance with predicted chrominance
         """
-        from deepcolor.core.refine import refine_chroma
+        from deepcolor.core.refine import refine_chroma, upsample_chroma
 
+        step = progress or (lambda stage: None)
         gray = to_gray(image)
         t0 = time.perf_counter()
-        probs, gist_vector, hist = self.analyze(gray)
+        step("analyze")
+        work = working_image(gray, self.settings.working_size)
+        probs, gist_vector, hist = self.analyze(work)
         t1 = time.perf_counter()
-        result = self.select(gray, probs, gist_vector, hist)
-        uv = predict_chroma([self.network(c) for c in result.chosen], gray, probs, self.stride)
+        result = self.select(work, probs, gist_vector, hist)
+        step("predict")
+        uv = predict_chroma([self.network(c) for c in result.chosen], work, probs, self.stride)
+        del probs
         t2 = time.perf_counter()
         method = refine or self.refine
-        uv = refine_chroma(gray, uv, method)
+        step("refine")
+        uv = refine_chroma(work, uv, method)
+        if work is not gray:
+            step("upsample")
+            uv = upsample_chroma(uv, gray, method)
+        step("combine")
         rgb = combine(gray, uv)
         t3 = time.perf_counter()
         if not return_info:
@@ -268,6 +303,7 @@ class Colorizer:
             "blend": [c.name for c in result.blend],
             "lookup": result.describe(),
             "refine": method,
+            "working_shape": work.shape,
             "seconds": {"analyze": t1 - t0, "predict": t2 - t1, "refine": t3 - t2, "total": t3 - t0},
         }
         return rgb, info

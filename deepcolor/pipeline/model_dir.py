@@ -1,7 +1,9 @@
 """The model directory on disk: ``model.json``'s schema and the integrity of its weight files.
 
 ``model.json`` records the SHA-256 of every weight file (``files``: the networks and the
-scene parser's files, by path relative to the model directory). :func:`read_model_json`
+scene parser's files, by path relative to the model directory) and a ``checksum`` of its
+own contents, so that a flipped digit in a gist centre is caught like a flipped byte in
+a network. :func:`read_model_json`
 checks the schema, naming the field at fault; :func:`verify_file` checks one file before
 it is loaded (the networks lazily, when first needed), so a cut-short or altered file is
 refused with a message that names it instead of colorizing with wrong weights. A model
@@ -20,6 +22,20 @@ MODEL_FORMAT = "deepcolor-model"
 MODEL_VERSION = 1
 #: Folders whose files are hashed: the networks and the scene parser.
 WEIGHT_FOLDERS = ("networks", "parser")
+CHECKSUM_KEY = "checksum"
+
+
+def content_checksum(config):
+    """SHA-256 of ``model.json``'s contents without its ``checksum`` (canonical JSON)."""
+    import hashlib
+
+    body = {k: v for k, v in config.items() if k != CHECKSUM_KEY}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
+
+
+def with_checksum(config):
+    """``config`` with its ``checksum`` (re)computed, as written to ``model.json``."""
+    return {**{k: v for k, v in config.items() if k != CHECKSUM_KEY}, CHECKSUM_KEY: content_checksum(config)}
 
 
 class DamagedModelError(ValueError):
@@ -62,6 +78,10 @@ def validate_config(config, model_file):
                                 "file is damaged or not a deepcolor model")
     if config.get("format") != MODEL_FORMAT:
         raise DamagedModelError(f"{model_file}: not a deepcolor model (format {config.get('format')!r})")
+    if CHECKSUM_KEY in config and config[CHECKSUM_KEY] != content_checksum(config):
+        raise DamagedModelError(f"{model_file}: contents differ from its recorded checksum: the model file is "
+                                "damaged or was edited (re-copy or retrain it; after an edit on purpose run "
+                                "'deepcolor check-model DIR --add-hashes')")
     _int(config.get("version"), model_file, "version", 1)
     if config["version"] > MODEL_VERSION:
         _fail(model_file, "version", f"is {config['version']}, newer than this deepcolor reads ({MODEL_VERSION})")
@@ -159,13 +179,32 @@ def verify_file(model_dir, config, rel):
     return True
 
 
+def _without_checksum(model_dir):
+    """``model.json`` checked as :func:`read_model_json` does but for its checksum; None when that fails too."""
+    model_file = os.path.join(model_dir, MODEL_FILE)
+    try:
+        with open(model_file, encoding="utf-8") as handle:
+            config = json.load(handle)
+        if not isinstance(config, dict):
+            return None
+        return validate_config({k: v for k, v in config.items() if k != CHECKSUM_KEY}, model_file)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, DamagedModelError):
+        return None
+
+
 def add_hashes(model_dir):
     """Record the SHA-256 of every weight file in ``model.json``; returns how many."""
     from deepcolor.core.files import write_text
 
-    config = read_model_json(model_dir)
+    model_file = os.path.join(model_dir, MODEL_FILE)
+    try:
+        config = read_model_json(model_dir)
+    except DamagedModelError:
+        config = _without_checksum(model_dir)  # an edit on purpose: only the checksum may differ
+        if config is None:
+            raise
     config["files"] = file_hashes(model_dir)
-    write_text(os.path.join(model_dir, MODEL_FILE), json.dumps(config, indent=1))
+    write_text(model_file, json.dumps(with_checksum(config), indent=1))
     return len(config["files"])
 
 
@@ -184,8 +223,14 @@ def check_model(model_dir):
     try:
         config = read_model_json(model_dir)
     except (FileNotFoundError, DamagedModelError) as exc:
-        return [str(exc)], notes
+        problems.append(str(exc))
+        config = _without_checksum(model_dir)
+        if config is None:  # the file itself is unreadable: nothing else can be checked
+            return problems, notes
     recorded = config.get("files") or {}
+    if CHECKSUM_KEY not in config:
+        notes.append(f"{os.path.join(model_dir, MODEL_FILE)}: records no checksum of its own contents (a model "
+                     "from before it existed); add it with 'deepcolor check-model DIR --add-hashes'")
     if not recorded:
         notes.append(f"{os.path.join(model_dir, MODEL_FILE)}: records no file hashes (a model from before they "
                      "existed); add them with 'deepcolor check-model DIR --add-hashes'")

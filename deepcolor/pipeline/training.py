@@ -35,7 +35,7 @@ from deepcolor.core.files import write_text
 from deepcolor.core.paths import SHIPPED_PARSER_DIR, cache_dir
 from deepcolor.core.settings import ColorizeSettings, FeatureSettings, TrainSettings
 from deepcolor.pipeline.colorizer import colorize_with_network
-from deepcolor.pipeline.model_dir import MODEL_FILE, MODEL_FORMAT, MODEL_VERSION, file_hashes
+from deepcolor.pipeline.model_dir import MODEL_FILE, MODEL_FORMAT, MODEL_VERSION, file_hashes, with_checksum
 
 
 def judge_image(network, tset, index, refine="none", stride=1):
@@ -216,6 +216,7 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
             "parser": "parser" if parser is not None else None,
             "refine": colorization.refine,
             "predict_stride": colorization.predict_stride,
+            "working_size": colorization.working_size,
             "lookup": {"k": colorization.lookup_k, "layers": colorization.lookup_layers or None,
                        "gist": "euclidean", "semantic": "cosine", "blend": colorization.blend},
             "training": {**training.to_json(), **features.to_json()},
@@ -226,7 +227,7 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
             "clusters": [c.to_json() for c in clusters],
             "files": file_hashes(model_dir),
         }
-        write_json(os.path.join(model_dir, MODEL_FILE), model)
+        write_json(os.path.join(model_dir, MODEL_FILE), with_checksum(model))
 
     trainer = make_trainer(tset, model_dir, training, jobs=jobs, device=device, progress=progress)
     clusters, layers = build_hierarchy(
