@@ -1,5 +1,6 @@
 """``deepcolor colorize``: colorize grayscale (or color, converted to gray) photos."""
 
+import contextlib
 import glob
 import os
 import sys
@@ -137,6 +138,28 @@ def _check_destination(dest, src, found, inputs, seen, force):
         raise FileExistsError(f"{dest}: exists (use --force to replace it, or --skip-existing to keep it)")
 
 
+#: Stages of one image, as :meth:`Colorizer.colorize` reports them, with reading and saving.
+STAGES = ("read", "analyze", "predict", "refine", "upsample", "combine", "save")
+
+
+@contextlib.contextmanager
+def _stage_bar(name, quiet):
+    """A progress bar over one image's stages, shown only once the image takes over 2 s."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(STAGES), desc=os.path.basename(name), unit="stage", delay=2.0, leave=False,
+               disable=quiet, file=sys.stderr, bar_format="{desc} ({n_fmt}/{total_fmt} stages) [{elapsed}]")
+
+    def stage(stage_name):
+        bar.n = STAGES.index(stage_name) if stage_name in STAGES else bar.n
+        bar.set_description_str(f"{os.path.basename(name)}: {stage_name}")
+
+    try:
+        yield stage
+    finally:
+        bar.close()
+
+
 def run_command(args):
     import time
 
@@ -168,8 +191,11 @@ def run_command(args):
             try:
                 _check_destination(dest, src, found, inputs, seen, args.force)
                 t0 = time.perf_counter()
-                out, info = colorizer.colorize(load_rgb(src), return_info=True)
-                save_image(dest, out, overwrite=args.force)
+                with _stage_bar(src, args.quiet) as stage:
+                    stage("read")
+                    out, info = colorizer.colorize(load_rgb(src), return_info=True, progress=stage)
+                    stage("save")
+                    save_image(dest, out, overwrite=args.force)
                 counts["done"] += 1
                 if args.verbose:
                     bar.write(f"{src} -> {dest}: {info['lookup']}; refine {info['refine']}; "

@@ -89,19 +89,35 @@ def domain_transform(gray, uv, sigma_s=None, sigma_r=None, iterations=None, repe
     return out
 
 
-def upsample_chroma(uv, gray, method="dt"):
+#: Edge-aware upsampling (:func:`upsample_chroma`): the guided filter's radius is twice the
+#: upsampling factor (at least 4 px), so that it spans the band over which bilinear
+#: interpolation blurs a colour boundary; ``eps`` on the 0..1 gray scale (1e-3: edges of
+#: about 8 gray levels or more are kept). Measured on 118 held-out DAVIS frames (every 5th,
+#: 854x480) colorized at 400 px: bilinear alone 24.692 dB, this 24.693 (r 4) / 24.695 (r 8),
+#: the release's domain transform (5 passes) 24.704 at 10x the cost and memory; the
+#: full-resolution step changes PSNR little, its job is that colours stop at the edges
+#: of the full-resolution image.
+GUIDED_EPS = 1e-3
+#: Rows per band of the guided filter (plus a margin of 2 radii above and below).
+UPSAMPLE_BAND_ROWS = 512
+
+
+def upsample_chroma(uv, gray, *, radius=None, eps=GUIDED_EPS):
     """Chroma predicted at a working resolution, brought to ``gray``'s: edge-aware upsampling.
 
-    U and V are resized bilinearly to the size of ``gray`` and refined with ``method``
-    guided by the full-resolution gray, so that colour boundaries follow the image's
-    edges at full resolution instead of the working resolution's blur (the probe of
-    README's speed section measured this against running everything at full size).
+    U and V are resized bilinearly to the size of ``gray``, then filtered by the guided
+    filter (He, Sun, Tang, ECCV 2010; ``cv2.ximgproc.guidedFilter``) with the
+    full-resolution gray as the guide, band by band so that memory stays a few rows of
+    temporaries beyond the output.
 
     Parameters
     ----------
     uv : ndarray (h, w, 2) float32, U/255 and V/255 at the working resolution
     gray : ndarray (H, W) uint8, the full-resolution gray image
-    method : {"jbf", "dt", "none"}
+    radius : int, optional
+        Default twice the upsampling factor, at least 4.
+    eps : float
+        Regularization on the 0..1 gray scale (:data:`GUIDED_EPS`).
 
     Returns
     -------
@@ -110,11 +126,21 @@ def upsample_chroma(uv, gray, method="dt"):
     import cv2
 
     h, w = gray.shape
+    factor = max(h / uv.shape[0], w / uv.shape[1])
+    radius = int(radius or max(4, round(2 * factor)))
     up = np.empty((h, w, 2), dtype=np.float32)
     for c in range(2):  # one channel at a time: cv2 would otherwise hold a second full-size copy
         up[..., c] = cv2.resize(np.ascontiguousarray(uv[..., c], dtype=np.float32), (w, h),
                                 interpolation=cv2.INTER_LINEAR)
-    return refine_chroma(gray, up, method)
+    out = np.empty_like(up)
+    margin = 2 * radius + 1
+    for r0 in range(0, h, UPSAMPLE_BAND_ROWS):
+        r1 = min(h, r0 + UPSAMPLE_BAND_ROWS)
+        a0, a1 = max(0, r0 - margin), min(h, r1 + margin)
+        guide = gray[a0:a1].astype(np.float32) / 255.0
+        band = cv2.ximgproc.guidedFilter(guide, up[a0:a1], radius, float(eps))
+        out[r0:r1] = band[r0 - a0:r1 - a0]
+    return out
 
 
 def refine_chroma(gray, uv, method="jbf", **params):

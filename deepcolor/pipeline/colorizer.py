@@ -253,8 +253,9 @@ class Colorizer:
 
         The lookup, features and networks run on the gray image scaled so that its longer
         side is at most ``settings.working_size`` (the reference images' scale); the
-        predicted U, V are refined there, brought to the input's resolution bilinearly and
-        refined again guided by the full-resolution gray (:func:`upsample_chroma`). An
+        predicted U, V are refined there, then brought to the input's resolution by
+        edge-aware upsampling guided by the full-resolution gray
+        (:func:`deepcolor.core.refine.upsample_chroma`). An
         image at or below the working size (every benchmark image) is colorized at its
         own resolution, as is every image with ``working_size`` 0 (the paper).
 
@@ -290,7 +291,7 @@ class Colorizer:
         uv = refine_chroma(work, uv, method)
         if work is not gray:
             step("upsample")
-            uv = upsample_chroma(uv, gray, method)
+            uv = upsample_chroma(uv, gray)
         step("combine")
         rgb = combine(gray, uv)
         t3 = time.perf_counter()
