@@ -1,17 +1,21 @@
-"""Speed of ``Colorizer.colorize`` at 256, 512 and 1024 pixels square, beside the paper's.
+"""Speed and memory of colorization at every size, beside the paper and the newer pipelines.
 
 Usage::
 
-    python benchmarks/bench_colorize.py [--model DIR] [--image PHOTO] [--repeat 3] [--threads 2]
-    python benchmarks/bench_colorize.py --peak-memory 4000x3000 [--model DIR]
+    python benchmarks/bench_colorize.py [--sizes 256,512,1024,2048,4000x3000] [--repeat 5] [--no-compare]
+    python benchmarks/bench_colorize.py --peak-memory 2000x1500,4000x3000,8000x6000
 
-The image (default: a generated textured scene) is resized to each size; the time is the
-median of ``--repeat`` runs after one warm-up run (model and parser loading excluded), on
-``--threads`` torch/OpenCV threads. The paper's times are MATLAB on an Intel Xeon 2.30 GHz.
+Timing: ``Colorizer.colorize`` on a gray image (default: a generated textured scene; or
+``--image PHOTO`` resized), the median of ``--repeat`` runs after one warm-up run (model
+loading excluded), on ``--threads`` threads, beside the ECCV16 and SIGGRAPH17 pipelines of
+Zhang et al. timed in the same run, interleaved (their architectures written in
+``reference_pipelines.py`` with random weights, which time the same as trained ones; no
+weights are downloaded) and the paper's MATLAB times (Intel Xeon 2.30 GHz).
 
-``--peak-memory WxH`` instead colorizes one generated W x H image in a fresh process and
-prints its peak resident memory, and the resident memory after loading the model, so the
-part the image itself costs is visible.
+``--peak-memory`` writes a JPEG photo of each size (scikit-image's astronaut, resized, with
+noise) and runs ``deepcolor colorize`` on it in a child process, whose peak resident
+memory (``wait4``'s ``ru_maxrss``) and wall time are printed with the memory per
+megapixel, so growth with size is visible.
 """
 
 import argparse
@@ -37,76 +41,112 @@ def scene(size, seed=0, width=None):
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
+def parse_size(text):
+    """``"512"`` -> (512, 512); ``"4000x3000"`` -> (3000 rows, 4000 columns)."""
+    if "x" in text.lower():
+        width, height = (int(v) for v in text.lower().split("x"))
+        return height, width
+    return int(text), int(text)
+
+
+def _median_seconds(fn, repeat):
+    fn()  # warm-up
+    runs = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - t0)
+    return statistics.median(runs)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="model directory (default: the shipped model)")
     parser.add_argument("--image", help="photo to resize to each size (default: a generated scene)")
-    parser.add_argument("--sizes", default="256,512,1024")
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--refine", choices=["jbf", "dt", "none"])
-    parser.add_argument("--blend", type=int, help="networks averaged (default: the model's)")
-    parser.add_argument("--peak-memory", metavar="WxH", help="measure peak memory of one W x H colorization")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--sizes", default="256,512,1024,2048,4000x3000", help="N (square) or WxH, comma-separated")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per size (median; default 3)")
+    parser.add_argument("--threads", type=int, default=2, help="torch / OpenCV threads (default 2)")
+    parser.add_argument("--working-size", type=int, help="override the model's working size (0 = native)")
+    parser.add_argument("--no-compare", action="store_true", help="skip the ECCV16 / SIGGRAPH17 pipelines")
+    parser.add_argument("--peak-memory", metavar="WxH,...", help="peak memory of 'deepcolor colorize' at these sizes")
     args = parser.parse_args(argv)
-    if args.peak_memory and not args.child:
-        return peak_memory(sys.argv[1:] if argv is None else argv)
+    if args.peak_memory:
+        return peak_memory(args.peak_memory.split(","), args.model)
 
     import cv2
     import torch
 
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)
-    os.environ.setdefault("NUMBA_NUM_THREADS", str(args.threads))
     from deepcolor import Colorizer
     from deepcolor.core.io import load_gray
 
-    colorizer = Colorizer.load(args.model, refine=args.refine, blend=args.blend)
-    if args.child:
-        return colorize_once(colorizer, args.peak_memory)
+    colorizer = Colorizer.load(args.model, working_size=args.working_size)
     base = load_gray(args.image) if args.image else None
-    sizes = [int(s) for s in args.sizes.split(",")]
-    print(f"model {colorizer.model_dir}, refine {colorizer.refine}, {args.threads} threads, "
-          f"median of {args.repeat} runs")
-    print(f"{'size':>11} {'ours (s)':>9} {'analyze':>8} {'predict':>8} {'refine':>7} {'paper (s)':>10} {'speed-up':>9}")
-    for size in sizes:
-        gray = cv2.resize(base, (size, size), interpolation=cv2.INTER_AREA) if base is not None else scene(size)
-        colorizer.colorize(gray)  # warm-up
-        runs = []
-        for _ in range(args.repeat):
-            t0 = time.perf_counter()
-            _, info = colorizer.colorize(gray, return_info=True)
-            runs.append((time.perf_counter() - t0, info["seconds"]))
-        total = statistics.median(r[0] for r in runs)
-        parts = {k: statistics.median(r[1][k] for r in runs) for k in ("analyze", "predict", "refine")}
-        paper = PAPER.get(size)
-        print(f"{size:>4}x{size:<6} {total:>9.3f} {parts['analyze']:>8.3f} {parts['predict']:>8.3f} "
-              f"{parts['refine']:>7.3f} {paper if paper else float('nan'):>10.3f} "
-              f"{(paper / total) if paper else float('nan'):>8.1f}x")
+    sizes = [parse_size(s) for s in args.sizes.split(",")]
+    networks = {}
+    if not args.no_compare:
+        import reference_pipelines as ref
+
+        networks = {"ECCV16": (ref.eccv16(), False), "SIGGRAPH17": (ref.siggraph17(), True)}
+    print(f"model {colorizer.model_dir}, working size {colorizer.settings.working_size or 'native'}, refine "
+          f"{colorizer.refine}, {args.threads} threads, median of {args.repeat} runs; ECCV16 / SIGGRAPH17: "
+          "their architectures with random weights, pipelines as in reference_pipelines.py")
+    header = f"{'size':>11} {'deepcolor (s)':>13}" + "".join(f" {n + ' (s)':>15}" for n in networks)
+    print(header + f" {'paper (s)':>10}" + "".join(f" {'vs ' + n:>14}" for n in networks))
+    for h, w in sizes:
+        gray = cv2.resize(base, (w, h), interpolation=cv2.INTER_AREA) if base is not None else scene(h, width=w)
+        rgb = np.repeat(gray[..., None], 3, axis=2)
+        ours = _median_seconds(lambda: colorizer.colorize(gray), args.repeat)
+        theirs = {n: _median_seconds(lambda: ref.run_pipeline(net, rgb, hints=hints), args.repeat)
+                  for n, (net, hints) in networks.items()}
+        paper = PAPER.get(h) if h == w else None
+        print(f"{w:>5}x{h:<5} {ours:>13.3f}" + "".join(f" {t:>15.3f}" for t in theirs.values())
+              + f" {paper if paper else float('nan'):>10.2f}"
+              + "".join(f" {t / ours:>13.2f}x" for t in theirs.values()))
     return 0
 
 
-def colorize_once(colorizer, size):
-    import resource
-
-    width, height = (int(v) for v in size.lower().split("x"))
-    gray = scene(height, width=width)
-    loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    t0 = time.perf_counter()
-    rgb = colorizer.colorize(gray)
-    seconds = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{width}x{height}: peak RSS {peak:.0f} MiB (after loading the model {loaded:.0f} MiB; "
-          f"output {rgb.nbytes / 2**20:.0f} MiB), {seconds:.1f} s, model {colorizer.model_dir}, "
-          f"blend {colorizer.blend}, stride {colorizer.stride}")
-    return 0
-
-
-def peak_memory(argv):
-    """Run the measurement in a fresh process, so nothing earlier inflates its peak."""
+def peak_memory(sizes, model=None):
+    """Peak resident memory of ``deepcolor colorize`` on a JPEG photo of each size, in child processes."""
+    import shutil
     import subprocess
+    import tempfile
 
-    return subprocess.call([sys.executable, os.path.abspath(__file__), *argv, "--child"])
+    import cv2
+    import skimage.data
+    from PIL import Image
+
+    photo = skimage.data.astronaut()
+    folder = tempfile.mkdtemp(prefix="bench_memory_")
+    command = shutil.which("deepcolor") or f"{sys.executable} -m deepcolor"
+    print(f"peak resident memory of '{command} colorize' (child process, ru_maxrss), model "
+          f"{model or 'shipped'}")
+    print(f"{'size':>11} {'megapixels':>10} {'peak (MiB)':>10} {'MiB / MP':>9} {'seconds':>8}")
+    try:
+        for text in sizes:
+            h, w = parse_size(text)
+            rng = np.random.default_rng(0)
+            img = cv2.resize(photo, (w, h), interpolation=cv2.INTER_CUBIC)
+            img = np.clip(img.astype(np.int16) + rng.integers(-6, 7, img.shape, dtype=np.int16), 0, 255)
+            src = os.path.join(folder, f"photo_{w}x{h}.jpg")
+            Image.fromarray(img.astype(np.uint8)).save(src, quality=90)
+            del img
+            argv = command.split() + ["colorize", src, "-o", os.path.join(folder, f"out_{w}x{h}.png"), "--force",
+                                      "--quiet"] + (["--model", model] if model else [])
+            t0 = time.perf_counter()
+            proc = subprocess.Popen(argv)
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            seconds = time.perf_counter() - t0
+            if proc.returncode:
+                raise SystemExit(f"{' '.join(argv)} failed with status {proc.returncode}")
+            mp = h * w / 1e6
+            peak = usage.ru_maxrss / 1024
+            print(f"{w:>5}x{h:<5} {mp:>10.1f} {peak:>10.0f} {peak / mp:>9.1f} {seconds:>8.1f}")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return 0
 
 
 if __name__ == "__main__":

@@ -20,11 +20,10 @@ with the same settings redoes nothing that finished.
 
 import json
 import os
-import time
 
 import numpy as np
 
-from deepcolor.clustering.hierarchy import Cluster, cluster_name
+from deepcolor.clustering.hierarchy import Cluster
 from deepcolor.core.files import write_text
 from deepcolor.core.settings import TrainSettings
 

@@ -9,7 +9,6 @@ With ``blend`` > 1 it also names the clusters whose networks' predictions are av
 """
 
 import dataclasses
-from typing import Optional
 
 import numpy as np
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from deepcolor.baselines import levin, multigrid
+from deepcolor.baselines import multigrid
 from deepcolor.baselines.levin import affinity_kernel, affinity_matrix, levin_chroma, levin_colorize
 from deepcolor.baselines.transfer import (
     jittered_grid,

@@ -5,7 +5,6 @@ files. Unreadable or truncated files raise :class:`ImageReadError` naming the fi
 """
 
 import os
-import warnings
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps

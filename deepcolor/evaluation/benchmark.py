@@ -9,7 +9,6 @@ that image (0 when scoring a predictions folder).
 """
 
 import csv
-import json
 import math
 import os
 import sys

@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from deepcolor.core.metrics import confusion_matrix, evaluate_arrays, segmentation_metrics
+from deepcolor.core.metrics import confusion_matrix, segmentation_metrics
 
 
 def evaluate_records(parser, records, progress=True):

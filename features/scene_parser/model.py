@@ -32,7 +32,6 @@ rather than a VGG-sized FCN:
 The network runs on CUDA when available, else on the CPU.
 """
 
-import math
 
 import numpy as np
 

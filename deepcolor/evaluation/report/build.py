@@ -18,7 +18,7 @@ from deepcolor.core.paths import DEFAULT_MODEL_DIR
 from deepcolor.core.settings import ColorizeSettings
 from deepcolor.evaluation import runs as run_folders
 from deepcolor.evaluation.report import stats
-from deepcolor.evaluation.report.specs import (DATASET_TITLES, SPLITS, ReportError, Settings, _int_list,
+from deepcolor.evaluation.report.specs import (DATASET_TITLES, SPLITS, ReportError, _int_list,
                                                _reference_label, parse_method, parse_methods, parse_predictions)
 from deepcolor.evaluation.report.write import PROTOCOL, write_report
 
