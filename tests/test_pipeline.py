@@ -198,3 +198,17 @@ def test_shipped_default_model_colorizes():
     out = c.colorize(gray)
     assert out.shape == (64, 80, 3) and out.dtype == np.uint8
     assert np.abs(rgb2yuv(out)[..., 0] - gray).mean() < 1.5
+
+
+@pytest.mark.parametrize("shape, stride", [((256, 256), 2), ((301, 257), 2), ((9, 4), 2), ((1, 1), 2), ((200, 333), 3)])
+def test_grid_upsampling_equals_scipy_map_coordinates(shape, stride):
+    from scipy.ndimage import map_coordinates
+
+    from deepcolor.pipeline.colorizer import _upsample
+
+    rng = np.random.default_rng(0)
+    coarse = (rng.normal(0, 0.2, (-(-shape[0] // stride), -(-shape[1] // stride), 2))
+              * 10.0 ** rng.integers(-8, 3, (1, 1, 2))).astype(np.float32)
+    yy, xx = np.meshgrid(np.arange(shape[0]) / stride, np.arange(shape[1]) / stride, indexing="ij")
+    expected = np.stack([map_coordinates(coarse[..., c], [yy, xx], order=1, mode="nearest") for c in range(2)], -1)
+    assert np.array_equal(_upsample(coarse, shape, stride), expected.astype(np.float32))

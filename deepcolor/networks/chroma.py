@@ -305,11 +305,16 @@ class NetworkBlend:
         with torch.no_grad():
             for start in range(0, feats.shape[0], batch):
                 x = torch.from_numpy(np.ascontiguousarray(feats[start:start + batch])).to(self.device)
-                h = torch.relu(torch.addmm(self.first_b, x, self.first_w))
-                h = h.view(x.shape[0], self.size, self.hidden).transpose(0, 1)  # (K, n, hidden)
-                for i, (w, b) in enumerate(self.deep):
-                    h = torch.baddbmm(b, h, w)
-                    if i < len(self.deep) - 1:
-                        h = torch.relu(h)
-                out[start:start + batch] = h.mean(dim=0).cpu().numpy()
+                first = torch.relu_(torch.addmm(self.first_b, x, self.first_w))  # (n, K * hidden)
+                outs = []
+                for k in range(self.size):
+                    # one matrix product per network on its column block: the same products as a
+                    # batched one, twice as fast on the CPU (no strided batch copy)
+                    h = first[:, k * self.hidden:(k + 1) * self.hidden]
+                    for i, (w, b) in enumerate(self.deep):
+                        h = torch.addmm(b[k, 0], h, w[k])
+                        if i < len(self.deep) - 1:
+                            h = torch.relu_(h)
+                    outs.append(h)
+                out[start:start + batch] = torch.stack(outs).mean(dim=0).cpu().numpy()
         return out
