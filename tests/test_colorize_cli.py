@@ -10,36 +10,14 @@ from deepcolor.cli import main
 from deepcolor.core.color import rgb2gray
 
 
-def _images(folder, n=8):
-    rng = np.random.default_rng(1)
-    os.makedirs(folder, exist_ok=True)
-    for i in range(n):
-        img = np.zeros((36, 44, 3), np.float64)
-        img[:18] = [90, 150, 235] if i % 2 else [240, 150, 60]
-        img[18:] = [50, 150, 40] if i % 2 else [110, 110, 115]
-        img += rng.normal(0, 6, img.shape)
-        Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(os.path.join(folder, f"p{i}.png"))
-    return folder
-
-
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory):
-    import torch
+def setup(trained, tmp_path_factory):
+    """A private copy of the shared small model (conftest's ``trained``): these tests resume and change it."""
+    import shutil
 
-    from deepcolor.features.scene_parser import save_parser
-    from deepcolor.features.scene_parser.model import build_network
-
-    base = tmp_path_factory.mktemp("cli")
-    images = _images(str(base / "train"))
-    torch.manual_seed(0)
-    cfg = {"num_classes": 2, "widths": [4, 8], "decoder_widths": [4], "mean": 0.45, "std": 0.25, "input_scale": 1.0}
-    save_parser(str(base / "parser"), build_network(cfg), cfg)
-    model = str(base / "model")
-    rc = main(["train", "--dataset", f"folder:{images}", "-o", model, "--clusters", "2", "--mu", "4",
-               "--samples", "100", "--epochs", "2", "--parser", str(base / "parser"), "--cache", str(base / "cache"),
-               "--quiet"])
-    assert rc == 0
-    return {"base": base, "images": images, "model": model}
+    base = tmp_path_factory.mktemp("cli") / "base"
+    shutil.copytree(trained["base"], base)
+    return {"base": base, "images": str(base / "images"), "model": str(base / "model")}
 
 
 def test_train_writes_model_and_manifest(setup, capsys):

@@ -7,13 +7,10 @@ files. Unreadable or truncated files raise :class:`ImageReadError` naming the fi
 import os
 
 import numpy as np
-from PIL import Image, ImageFile, ImageOps
+from PIL import Image, ImageOps
 
 from deepcolor.core.color import rgb2gray
 from deepcolor.core.files import atomic_write
-
-# A truncated file must be an error, not a silently gray-padded image.
-ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".gif", ".webp", ".ppm", ".pgm")
 
@@ -87,7 +84,9 @@ def load_rgb(path):
     Raises
     ------
     ImageReadError
-        The file is missing, not an image, truncated or empty.
+        The file is missing, not an image, truncated or empty. (Truncation is PIL's error
+        unless the calling program sets ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES``; importing
+        deepcolor changes no such global.)
     """
     path = os.fspath(path)
     if not os.path.exists(path):
