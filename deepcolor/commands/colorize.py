@@ -151,8 +151,10 @@ def _stage_bar(name, quiet):
                disable=quiet, file=sys.stderr, bar_format="{desc} ({n_fmt}/{total_fmt} stages) [{elapsed}]")
 
     def stage(stage_name):
-        bar.n = STAGES.index(stage_name) if stage_name in STAGES else bar.n
-        bar.set_description_str(f"{os.path.basename(name)}: {stage_name}")
+        # refresh=False and update(): both respect the bar's delay, so a fast image prints nothing
+        bar.set_description_str(f"{os.path.basename(name)}: {stage_name}", refresh=False)
+        if stage_name in STAGES:
+            bar.update(STAGES.index(stage_name) - bar.n)
 
     try:
         yield stage
@@ -166,6 +168,7 @@ def run_command(args):
     from tqdm import tqdm
 
     from deepcolor.commands.common import USER_ERRORS, describe_error
+    from deepcolor.core.files import remove_stale_temporaries_in
     from deepcolor.core.io import load_rgb, save_image
     from deepcolor.core.settings import SettingsError
     from deepcolor.pipeline import Colorizer
@@ -179,6 +182,11 @@ def run_command(args):
     except SettingsError as exc:  # the stored flag name is the train command's; this command says --stride
         raise SettingsError(str(exc).replace("--predict-stride", "--stride")) from None
     inputs = {os.path.abspath(p) for p, _ in found}
+    outputs_by_folder = {}
+    for _, dest in plan:
+        outputs_by_folder.setdefault(os.path.dirname(os.path.abspath(dest)), set()).add(os.path.basename(dest))
+    for folder, names in outputs_by_folder.items():  # what a killed run (SIGKILL, power loss) left behind
+        remove_stale_temporaries_in(folder, names)
     counts = {"done": 0, "skipped": 0, "failed": 0}
     seen = {}
     bar = tqdm(plan, desc="colorize", unit="img", disable=args.quiet or len(plan) < 2, file=sys.stderr)

@@ -46,6 +46,12 @@ def _alive(pid):
 def remove_stale_temporaries(path):
     """Remove temporary files of ``path`` left by processes that no longer run; returns their count."""
     directory, name = os.path.split(os.path.abspath(os.fspath(path)))
+    return remove_stale_temporaries_in(directory, {name})
+
+
+def remove_stale_temporaries_in(directory, names):
+    """Remove the temporary files of the files ``names`` in ``directory`` whose writers no
+    longer run (a batch calls it once per output folder before it starts); returns their count."""
     try:
         entries = os.listdir(directory)
     except OSError:
@@ -53,7 +59,7 @@ def remove_stale_temporaries(path):
     removed = 0
     for entry in entries:
         match = _TEMP.match(entry)
-        if match and match.group("name") == name and not _alive(int(match.group("pid"))):
+        if match and match.group("name") in names and not _alive(int(match.group("pid"))):
             try:
                 os.remove(os.path.join(directory, entry))
                 removed += 1
