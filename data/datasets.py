@@ -85,20 +85,75 @@ def siftflow_category(name):
     return prefix if prefix in SIFTFLOW_CATEGORIES else None
 
 
-def siftflow(root, split="test"):
+def siftflow(root, split="test", *, labels=False):
     """SIFT Flow as laid out under the data root: ``siftflow/images`` + ``{train,test}.txt``.
+
+    With ``siftflow/labels/<name>.png`` (the 33-class label maps, values 0..32 in the
+    order of ``siftflow/classes.txt``, 255 = unlabeled) each record's ``label_path`` names
+    its map.
 
     Parameters
     ----------
     root : str
         Data root (holds ``siftflow/``) or the ``siftflow`` folder itself.
     split : {"train", "test"}
+    labels : bool
+        Require the label maps (``DatasetError`` naming the first missing one).
     """
     base = root if os.path.isfile(os.path.join(root, "test.txt")) and os.path.isdir(os.path.join(root, "images")) else os.path.join(root, "siftflow")
     _check_split(split, ("train", "test"), base)
     images = _require_dir(os.path.join(base, "images"), "SIFT Flow images")
     names = read_list(os.path.join(base, f"{split}.txt"))
-    return [ImageRecord(n, os.path.join(images, n), siftflow_category(n)) for n in names]
+    label_dir = os.path.join(base, "labels")
+    if labels:
+        _require_dir(label_dir, "SIFT Flow label maps")
+        if not os.path.isfile(os.path.join(base, "classes.txt")):
+            raise DatasetError(f"{base}: classes.txt not found (the names of the label values)")
+    records = []
+    for n in names:
+        label = os.path.join(label_dir, os.path.splitext(n)[0] + ".png")
+        if labels and not os.path.isfile(label):
+            raise DatasetError(f"{label}: label map not found")
+        records.append(ImageRecord(n, os.path.join(images, n), siftflow_category(n),
+                                   label if os.path.isfile(label) else None))
+    return records
+
+
+#: Every N-th training image of SIFT Flow is held out to validate the scene parser during
+#: training (the test list is for evaluation alone).
+PARSER_VALIDATION_EVERY = 10
+
+
+def parser_dataset(name, root, split):
+    """Labelled records for the scene parser: ``name`` ``"stanford"`` or ``"siftflow"``.
+
+    SIFT Flow comes from the data root's ``siftflow/labels/*.png`` layout, or from the
+    original ``SiftFlowDataset`` download (``SemanticLabels/*.mat``) when ``root`` is that.
+    Splits: Stanford ``train``, ``val``, ``all``; SIFT Flow ``train`` (its train list less
+    every :data:`PARSER_VALIDATION_EVERY`-th image), ``val`` (those held-out images),
+    ``test``, ``all``.
+    """
+    if name == "stanford":
+        return stanford_background(root, split)
+    if name != "siftflow":
+        raise DatasetError(f"unknown labelled dataset {name!r}; choose stanford or siftflow")
+    _check_split(split, ("train", "val", "test", "all"), root)
+    shared = os.path.isdir(os.path.join(root, "siftflow", "labels")) or os.path.isdir(os.path.join(root, "labels"))
+    if shared:
+        def read(part):
+            return siftflow(root, part, labels=True)
+    else:
+        base = root if os.path.isdir(os.path.join(root, "SemanticLabels")) else os.path.join(root, "SiftFlowDataset")
+
+        def read(part):
+            return siftflow_original(base, part)
+    if split == "test":
+        return read("test")
+    if split == "all":
+        return read("train") + read("test")
+    train = read("train")
+    held_out = set(range(PARSER_VALIDATION_EVERY - 1, len(train), PARSER_VALIDATION_EVERY))
+    return [r for i, r in enumerate(train) if (i in held_out) == (split == "val")]
 
 
 def siftflow_original(path, split=None):

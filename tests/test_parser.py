@@ -287,3 +287,61 @@ def test_shipped_parser_on_stanford_val(data_root):
     for rec in data.stanford_background(data_root, "val")[:10]:
         conf += confusion_matrix(data.load_labels(rec), parser.labels(load_gray(rec.path)), 8)
     assert metrics(conf)["pixel_accuracy"] > 0.6
+
+
+def make_siftflow_shared(root, n_train=20, n_test=5, seed=2):
+    """A fake data root in the shared layout: siftflow/{images,labels}/, classes.txt, train/test lists."""
+    base = os.path.join(root, "siftflow")
+    os.makedirs(os.path.join(base, "images"))
+    os.makedirs(os.path.join(base, "labels"))
+    rng = np.random.default_rng(seed)
+    names = []
+    for i in range(n_train + n_test):
+        gray, lab = synthetic_scene(rng, 40, 40)
+        lab[5, 5] = 32  # the last class appears somewhere
+        name = f"{'coast' if i % 2 else 'forest'}_fake{i}.jpg"
+        Image.fromarray(np.repeat(gray[..., None], 3, axis=2)).save(os.path.join(base, "images", name), quality=95)
+        Image.fromarray(lab).save(os.path.join(base, "labels", name.replace(".jpg", ".png")))
+        names.append(name)
+    with open(os.path.join(base, "classes.txt"), "w") as handle:
+        handle.write("\n".join(SIFT_NAMES) + "\n")
+    for split, part in (("train", names[:n_train]), ("test", names[n_train:])):
+        with open(os.path.join(base, f"{split}.txt"), "w") as handle:
+            handle.write("\n".join(part) + "\n")
+    return str(root)
+
+
+def test_siftflow_shared_label_layout_and_parser_splits(tmp_path):
+    from deepcolor import data
+
+    root = make_siftflow_shared(tmp_path / "data")
+    train_recs = data.parser_dataset("siftflow", root, "train")
+    val = data.parser_dataset("siftflow", root, "val")
+    test = data.parser_dataset("siftflow", root, "test")
+    assert (len(train_recs), len(val), len(test)) == (18, 2, 5)
+    assert {r.name for r in val} == {"coast_fake9.jpg", "coast_fake19.jpg"}  # every 10th training image
+    assert not {r.name for r in train_recs + val} & {r.name for r in test}  # the test list is never trained on
+    lab = data.load_labels(test[0])
+    assert lab.dtype == np.uint8 and lab[5, 5] == 32 and lab.shape == (40, 40)
+    assert data.class_names(train_recs) == SIFT_NAMES
+    # the colorization reader still works, now with the label paths filled in
+    assert data.siftflow(root, "test")[0].label_path.endswith("forest_fake20.png")
+    os.remove(os.path.join(root, "siftflow", "labels", "coast_fake3.png"))
+    with pytest.raises(data.DatasetError, match="coast_fake3.png: label map not found"):
+        data.parser_dataset("siftflow", root, "train")
+
+
+def test_train_and_evaluate_a_33_class_parser_on_the_shared_layout(tmp_path, capsys):
+    from deepcolor.cli import main
+
+    root = make_siftflow_shared(tmp_path / "data")
+    out = str(tmp_path / "run")
+    hist = train("siftflow", root, out, **FAST)
+    assert len(hist) == 1
+    parser = load_parser(out, device="cpu")
+    assert parser.num_classes == 33 and parser.class_names == SIFT_NAMES
+    assert main(["eval-parser", "--data", root, "--dataset", "siftflow", "--split", "test", "--model", out,
+                 "-o", str(tmp_path / "eval"), "--quiet"]) == 0
+    summary = json.load(open(tmp_path / "eval" / "summary.json"))
+    assert summary["images"] == 5 and 0 <= summary["mean_class_accuracy"] <= 1 and "mean_iou" in summary
+    assert "mean class accuracy" in capsys.readouterr().out

@@ -212,3 +212,18 @@ def test_grid_upsampling_equals_scipy_map_coordinates(shape, stride):
     yy, xx = np.meshgrid(np.arange(shape[0]) / stride, np.arange(shape[1]) / stride, indexing="ij")
     expected = np.stack([map_coordinates(coarse[..., c], [yy, xx], order=1, mode="nearest") for c in range(2)], -1)
     assert np.array_equal(_upsample(coarse, shape, stride), expected.astype(np.float32))
+
+
+def test_a_33_class_parser_flows_into_the_feature_dimension(trained, tmp_path):
+    from deepcolor.features import LOW_MID_DIMS
+
+    parser = make_parser(str(tmp_path / "parser33"), classes=33)
+    model = tmp_path / "m33"
+    train_model(records_of(trained["images"]), model, TrainSettings(**{**FAST, "clusters": 2}), FEATURES,
+                parser=parser, cache=trained["cache"], progress=False, log=lambda m: None)
+    config = json.load(open(model / "model.json"))
+    assert config["features"]["semantic"] == 33 and config["features"]["input_dim"] == LOW_MID_DIMS + 33
+    c = Colorizer.load(model)
+    assert c.parser.num_classes == 33 and c.network(c.clusters[0]).input_dim == LOW_MID_DIMS + 33
+    gray = rgb2gray(np.asarray(Image.open(os.path.join(trained["images"], "img01.png"))))
+    assert c.colorize(gray).shape == gray.shape + (3,)

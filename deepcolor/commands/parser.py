@@ -9,7 +9,8 @@ from deepcolor.commands.common import add_command_parser
 TRAIN_EPILOG = """\
 examples:
   deepcolor train-parser --data ~/datasets -o parsers/stanford --epochs 40 --val-every 5
-  deepcolor train-parser --dataset siftflow --data ~/SiftFlowDataset -o parsers/siftflow33
+  deepcolor train-parser --dataset siftflow --data ~/datasets -o parsers/siftflow33   # siftflow/labels/*.png
+  deepcolor train-parser --dataset siftflow --data ~/SiftFlowDataset -o parsers/sf   # the original download
   deepcolor train-parser --data ~/datasets -o parsers/stanford --resume   # continue a killed run
 
 The output folder gets checkpoint.pt after every epoch, parser.safetensors + config.json
@@ -63,7 +64,8 @@ def register(subparsers):
     e.add_argument("--data", help="data root (default $DEEPCOLOR_DATA) or the SiftFlowDataset folder")
     e.add_argument("--dataset", choices=("stanford", "siftflow"), default="stanford",
                    help="labelled dataset (default: stanford)")
-    e.add_argument("--split", default="val", help="stanford: train, val or all; siftflow: train or test")
+    e.add_argument("--split", default="val", help="stanford: train, val or all; siftflow: train, val (every "
+                                                  "10th training image), test or all (default: val)")
     e.add_argument("--model", default=None, help="parser folder or .safetensors file (default: the shipped parser)")
     e.add_argument("-o", "--output", required=True, help="output folder")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -101,13 +103,8 @@ def run_train(args):
 
 def eval_records(dataset, root, split):
     from deepcolor import data
-    if dataset == "stanford":
-        root = data.resolve_data_root(root)
-        return data.stanford_background(root, split)
-    if root is None:
-        raise ValueError("--dataset siftflow needs --data pointing at the original SiftFlowDataset folder")
-    base = root if os.path.isdir(os.path.join(root, "SemanticLabels")) else os.path.join(root, "SiftFlowDataset")
-    return data.siftflow_original(base, None if split == "all" else split)
+
+    return data.parser_dataset(dataset, data.resolve_data_root(root), split)
 
 
 def run_eval(args):
@@ -132,7 +129,8 @@ def run_eval(args):
             "seconds": round(seconds, 2),
         },
     )
-    print(f"{len(records)} images: pixel accuracy {summary['pixel_accuracy']:.4f}, mean IoU {summary['mean_iou']:.4f}")
+    print(f"{len(records)} images: pixel accuracy {summary['pixel_accuracy']:.4f}, mean class accuracy "
+          f"{summary['mean_class_accuracy']:.4f}, mean IoU {summary['mean_iou']:.4f}")
     for name, iou in summary["per_class_iou"].items():
         print(f"  {name:>12s}  IoU {'n/a' if iou is None else f'{iou:.4f}'}")
     print(f"wrote {os.path.join(args.output, 'summary.json')} and confusion.png")

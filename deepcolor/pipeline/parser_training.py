@@ -35,25 +35,31 @@ DEFAULT_EPOCHS = 30
 # ----------------------------------------------------------------------------- data
 
 def dataset_records(dataset, root):
-    """``(train_records, val_records or [], class_names)`` for ``stanford`` or ``siftflow``."""
+    """``(train_records, val_records or [], class_names)`` for ``stanford`` or ``siftflow``.
+
+    Validation images come from the training data (Stanford's val list; every 10th SIFT
+    Flow training image, :func:`deepcolor.data.parser_dataset`): a test list is never
+    used while training.
+    """
     from deepcolor import data
+
     if dataset == "stanford":
         root = data.resolve_data_root(root)
-        train = data.stanford_background(root, "train")
-        val = data.stanford_background(root, "val")
     elif dataset == "siftflow":
         if root is None:
-            raise ValueError("--dataset siftflow needs --data pointing at the original SiftFlowDataset folder")
+            root = data.resolve_data_root(None)
         root = os.fspath(root)
-        base = root if os.path.isdir(os.path.join(root, "SemanticLabels")) else os.path.join(root, "SiftFlowDataset")
-        try:
-            train = data.siftflow_original(base, "train")
-            val = data.siftflow_original(base, "test")
-        except data.DatasetError:
-            # no split lists: train on everything, no validation
-            train, val = data.siftflow_original(base, None), []
     else:
         raise ValueError(f"unknown dataset {dataset!r}; choose stanford or siftflow")
+    try:
+        train = data.parser_dataset(dataset, root, "train")
+        val = data.parser_dataset(dataset, root, "val")
+    except data.DatasetError:
+        if dataset != "siftflow":
+            raise
+        # an original download without split lists: train on everything, no validation
+        base = root if os.path.isdir(os.path.join(root, "SemanticLabels")) else os.path.join(root, "SiftFlowDataset")
+        train, val = data.siftflow_original(base, None), []
     if not train:
         raise ValueError(f"{root}: no training images found for dataset {dataset!r}")
     names = data.class_names(train)
