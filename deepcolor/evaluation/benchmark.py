@@ -19,10 +19,30 @@ import numpy as np
 from deepcolor.core.color import rgb2gray
 from deepcolor.core.io import ImageReadError, is_image_file, load_rgb
 from deepcolor.evaluation.registry import Sample, get_method
-from deepcolor.core.metrics import all_metrics
+from deepcolor.core.metrics import all_metrics, colorfulness
 
 FIELDS = ("image", "category", "psnr", "ssim", "auc", "colorfulness", "seconds")
+#: Per-image columns of the metrics a run may add (``--metrics``): the ground truth's
+#: colorfulness (for the dataset-level difference ΔCF) and LPIPS.
+OPTIONAL_FIELDS = {"dcf": "colorfulness_gt", "lpips": "lpips"}
+#: ``--metrics`` names: psnr, ssim, auc and cf (colorfulness) are always computed.
+METRICS = ("psnr", "ssim", "auc", "cf", "dcf", "lpips")
+DEFAULT_METRICS = ("psnr", "ssim", "auc", "cf")
 PARTIAL = "per_image.partial.csv"
+
+
+def parse_metrics(text):
+    """``"psnr,lpips"`` / ``"all"`` -> the tuple of metric names (always with the defaults)."""
+    names = METRICS if str(text).strip() == "all" else tuple(t.strip() for t in str(text).split(",") if t.strip())
+    unknown = [n for n in names if n not in METRICS]
+    if unknown:
+        raise ValueError(f"--metrics: unknown metric {unknown[0]!r}; choose from {', '.join(METRICS)} or 'all'")
+    return tuple(m for m in METRICS if m in set(names) | set(DEFAULT_METRICS))
+
+
+def fields_for(metrics):
+    """The ``per_image.csv`` columns of a run computing ``metrics``."""
+    return FIELDS + tuple(OPTIONAL_FIELDS[m] for m in (metrics or ()) if m in OPTIONAL_FIELDS)
 
 
 class PredictionsError(ValueError):
@@ -108,6 +128,12 @@ def score_records(records, method_name, options, predict=None, uses_ground_truth
         spec = get_method(method_name)
         predict = spec.factory(options)
         uses_ground_truth = spec.uses_ground_truth
+    metrics = options.get("metrics") or DEFAULT_METRICS
+    lpips = None
+    if "lpips" in metrics:
+        from deepcolor.evaluation.lpips import LPIPS
+
+        lpips = LPIPS(cache=options.get("cache_dir"))
     for record in records:
         index = options.get("_indices", {}).get(record.name, 0)
         try:
@@ -121,6 +147,10 @@ def score_records(records, method_name, options, predict=None, uses_ground_truth
         seconds = time.perf_counter() - start
         pred = _check_prediction(pred, gt, record.name, method_name)
         row = {"image": record.name, "category": record.category or "", **all_metrics(gt, pred), "seconds": seconds}
+        if "dcf" in metrics:
+            row["colorfulness_gt"] = colorfulness(gt)
+        if lpips is not None:
+            row["lpips"] = lpips(gt, pred)
         if options.get("save_images_dir"):
             from deepcolor.core.io import save_image
 
@@ -232,26 +262,36 @@ def summarize(rows, *, dataset, split, method, extra=None):
         "seconds_median": float(np.median(col["seconds"])),
         "protocol": "8-bit RGB PSNR over three channels (peak 255), native image size; input = release luminance rgb2gray",
     }
+    if any("lpips" in r for r in good):
+        summary["lpips_mean"] = float(np.nanmean([r.get("lpips", math.nan) for r in good]))
+    if any("colorfulness_gt" in r for r in good):
+        cf_gt = float(np.nanmean([r.get("colorfulness_gt", math.nan) for r in good]))
+        summary["colorfulness_gt_mean"] = cf_gt
+        # ΔCF as the newer papers report it: the difference of the dataset means
+        summary["dcf"] = abs(summary["colorfulness_mean"] - cf_gt)
     if extra:
         summary.update(extra)
     return summary
 
 
 def write_rows(path, rows):
+    fields = FIELDS + tuple(f for f in OPTIONAL_FIELDS.values() if any(f in r for r in rows))
     with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=FIELDS, extrasaction="ignore")
+        writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: (f"{row[k]:.6f}" if isinstance(row[k], float) else row[k]) for k in FIELDS})
+            writer.writerow({k: (f"{row[k]:.6f}" if isinstance(row.get(k), float) else row.get(k, ""))
+                             for k in fields})
 
 
 def read_rows(path):
     """Rows of a ``per_image.csv`` (numbers as floats)."""
     with open(path, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
+    numeric = set(FIELDS[2:]) | set(OPTIONAL_FIELDS.values())
     for row in rows:
-        for k in FIELDS[2:]:
-            row[k] = float(row[k])
+        for k in numeric & set(row):
+            row[k] = float(row[k]) if row[k] != "" else math.nan
     return rows
 
 

@@ -14,26 +14,29 @@ import json
 import os
 
 from deepcolor.core.settings import HintSettings
-from deepcolor.evaluation.benchmark import FIELDS, PARTIAL, read_rows, run, summarize, write_rows
+from deepcolor.evaluation.benchmark import DEFAULT_METRICS, PARTIAL, fields_for, read_rows, run, summarize, write_rows
 
 
 def run_config(dataset, split, method, *, folder=None, predictions=None, limit=None, model=None,
-               hints=HintSettings.hints, hint_size=HintSettings.hint_size, hints_sweep=None, seed=0, **extra):
+               hints=HintSettings.hints, hint_size=HintSettings.hint_size, hints_sweep=None, seed=0,
+               metrics=DEFAULT_METRICS, **extra):
     """The settings of one run folder, as recorded in its ``run.json``.
 
     ``extra`` holds method options beyond the common ones (``refine``, ``samples``) and,
-    for a predictions folder, its ``predictions_fingerprint``.
+    for a predictions folder, its ``predictions_fingerprint``. ``metrics`` is recorded
+    only when it adds to the default set, so folders of earlier runs stay reusable.
     """
+    more = {"metrics": list(metrics)} if tuple(metrics) != tuple(DEFAULT_METRICS) else {}
     return {"dataset": dataset, "split": split, "folder": folder if dataset == "folder" else None, "method": method,
             "predictions": predictions, "limit": limit, "model": model, "hints": hints, "hint_size": hint_size,
-            "hints_sweep": hints_sweep, "seed": seed, **extra}
+            "hints_sweep": hints_sweep, "seed": seed, **more, **extra}
 
 
 def run_options(*, data_root, model=None, hints=HintSettings.hints, hint_size=HintSettings.hint_size, seed=0,
-                cache_dir=None, jobs=1, quiet=False, **extra):
+                cache_dir=None, jobs=1, quiet=False, metrics=DEFAULT_METRICS, **extra):
     """The options dict a method's factory receives (:mod:`deepcolor.evaluation.registry`)."""
     return {"data_root": data_root, "model": model, "hints": hints, "hint_size": hint_size, "seed": seed,
-            "cache_dir": cache_dir, "jobs": jobs, "quiet": quiet, **extra}
+            "cache_dir": cache_dir, "jobs": jobs, "quiet": quiet, "metrics": tuple(metrics), **extra}
 
 
 def parse_counts(text, what):
@@ -105,7 +108,7 @@ def run_into(outdir, records, method, options, *, dataset, split, jobs=1, predic
 
     new_file = not os.path.exists(partial)
     with open(partial, "a", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=FIELDS, extrasaction="ignore")
+        writer = csv.DictWriter(handle, fieldnames=fields_for(options.get("metrics")), extrasaction="ignore")
         if new_file:
             writer.writeheader()
             for row in rows:
