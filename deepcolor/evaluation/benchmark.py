@@ -26,7 +26,7 @@ FIELDS = ("image", "category", "psnr", "ssim", "auc", "colorfulness", "seconds")
 #: colorfulness (for the dataset-level difference ΔCF) and LPIPS.
 OPTIONAL_FIELDS = {"dcf": "colorfulness_gt", "lpips": "lpips"}
 #: ``--metrics`` names: psnr, ssim, auc and cf (colorfulness) are always computed.
-METRICS = ("psnr", "ssim", "auc", "cf", "dcf", "lpips")
+METRICS = ("psnr", "ssim", "auc", "cf", "dcf", "lpips", "fid")
 DEFAULT_METRICS = ("psnr", "ssim", "auc", "cf")
 PARTIAL = "per_image.partial.csv"
 
@@ -129,11 +129,15 @@ def score_records(records, method_name, options, predict=None, uses_ground_truth
         predict = spec.factory(options)
         uses_ground_truth = spec.uses_ground_truth
     metrics = options.get("metrics") or DEFAULT_METRICS
-    lpips = None
+    lpips = inception = None
     if "lpips" in metrics:
         from deepcolor.evaluation.lpips import LPIPS
 
         lpips = LPIPS(cache=options.get("cache_dir"))
+    if "fid" in metrics:
+        from deepcolor.evaluation.fid import InceptionFeatures
+
+        inception = InceptionFeatures()
     for record in records:
         index = options.get("_indices", {}).get(record.name, 0)
         try:
@@ -151,12 +155,57 @@ def score_records(records, method_name, options, predict=None, uses_ground_truth
             row["colorfulness_gt"] = colorfulness(gt)
         if lpips is not None:
             row["lpips"] = lpips(gt, pred)
+        if inception is not None:
+            _store_fid_features(inception, record, gt, pred, options)
         if options.get("save_images_dir"):
             from deepcolor.core.io import save_image
 
             out = os.path.join(options["save_images_dir"], os.path.splitext(record.name)[0] + ".png")
             save_image(out, pred, overwrite=True)
         yield row
+
+
+def fid_feature_files(record, options):
+    """``(ground truth, prediction)`` feature files of one image: the ground truth's in the
+    cache (shared by every run on the same file), the prediction's in the run folder."""
+    import hashlib
+
+    from deepcolor.core.paths import cache_dir
+    from deepcolor.data.cache import file_identity
+
+    ident = hashlib.sha1(repr(sorted(file_identity(record.path).items())).encode()).hexdigest()
+    gt = os.path.join(cache_dir(options.get("cache_dir"), "fid_ground_truth"), ident[:2], f"{ident}.npy")
+    pred = os.path.join(options["fid_dir"], hashlib.sha1(record.name.encode()).hexdigest() + ".npy")
+    return gt, pred
+
+
+def _store_fid_features(inception, record, gt, pred, options):
+    from deepcolor.core.files import atomic_write
+
+    gt_file, pred_file = fid_feature_files(record, options)
+    for path, image in ((gt_file, gt), (pred_file, pred)):
+        if path == gt_file and os.path.isfile(path):
+            continue
+        with atomic_write(path, suffix=".npy") as tmp:
+            np.save(tmp, inception([image])[0].astype(np.float32))
+
+
+def fid_of_run(records, rows, options):
+    """``{"fid", "fid_images"}`` of a finished run from the stored features (see :mod:`fid`)."""
+    from deepcolor.evaluation.fid import FEW_IMAGES, fid_from_features
+
+    scored = {r["image"] for r in rows if not r.get("error")}
+    gts, preds = [], []
+    for record in records:
+        if record.name in scored:
+            gt_file, pred_file = fid_feature_files(record, options)
+            gts.append(np.load(gt_file))
+            preds.append(np.load(pred_file))
+    value = fid_from_features(np.stack(gts), np.stack(preds))
+    if len(gts) < FEW_IMAGES:
+        print(f"warning: FID over {len(gts)} images (under {FEW_IMAGES} it is strongly biased: compare it only "
+              "between methods on the same images)", file=sys.stderr)
+    return {"fid": value, "fid_images": len(gts)}
 
 
 def _empty_row(record):

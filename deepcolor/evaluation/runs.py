@@ -14,7 +14,8 @@ import json
 import os
 
 from deepcolor.core.settings import HintSettings
-from deepcolor.evaluation.benchmark import DEFAULT_METRICS, PARTIAL, fields_for, read_rows, run, summarize, write_rows
+from deepcolor.evaluation.benchmark import (DEFAULT_METRICS, PARTIAL, fid_of_run, fields_for, read_rows, run,
+                                            summarize, write_rows)
 
 
 def run_config(dataset, split, method, *, folder=None, predictions=None, limit=None, model=None,
@@ -51,6 +52,7 @@ def parse_counts(text, what):
 
 
 RESULT_FILES = ("summary.json", "per_image.csv", PARTIAL, "run.json", "hints_sweep.csv")
+RESULT_FOLDERS = ("images", "fid_features")
 
 
 def prepare_outdir(outdir, config, *, resume=False, force=False):
@@ -65,10 +67,11 @@ def prepare_outdir(outdir, config, *, resume=False, force=False):
         for name in RESULT_FILES:
             if os.path.exists(os.path.join(outdir, name)):
                 os.remove(os.path.join(outdir, name))
-        if os.path.isdir(os.path.join(outdir, "images")):
-            import shutil
+        for name in RESULT_FOLDERS:
+            if os.path.isdir(os.path.join(outdir, name)):
+                import shutil
 
-            shutil.rmtree(os.path.join(outdir, "images"))
+                shutil.rmtree(os.path.join(outdir, name))
     elif has_results and not resume:
         raise FileExistsError(f"{outdir}: already holds benchmark results; use --resume to continue or --force to replace them")
     elif has_results and resume and os.path.exists(config_path):
@@ -96,6 +99,7 @@ def run_into(outdir, records, method, options, *, dataset, split, jobs=1, predic
     and the partial file removed. Returns the summary dict.
     """
     partial = os.path.join(outdir, PARTIAL)
+    options = {**options, "fid_dir": os.path.join(outdir, "fid_features")}
     done = {}
     if os.path.exists(partial):
         done = {r["image"]: r for r in read_rows(partial)}
@@ -126,8 +130,10 @@ def run_into(outdir, records, method, options, *, dataset, split, jobs=1, predic
     for r in rows:
         if r.get("error"):
             print(f"warning: skipped {r['error']}")
-    extra = {"hints": options.get("hints")} if options.get("_sweep") else None
-    summary = summarize(rows, dataset=dataset, split=split, method=method, extra=extra)
+    extra = {"hints": options.get("hints")} if options.get("_sweep") else {}
+    if "fid" in (options.get("metrics") or ()):
+        extra.update(fid_of_run(records, rows, options))
+    summary = summarize(rows, dataset=dataset, split=split, method=method, extra=extra or None)
     write_rows(os.path.join(outdir, "per_image.csv"), [r for r in rows if not r.get("error")])
     with open(os.path.join(outdir, "summary.json"), "w", encoding="utf-8") as handle:
         json.dump(summary, handle, indent=2)
