@@ -45,6 +45,15 @@ def tiny_parser():
     return make
 
 
+def noise_photos(folder, n, size=(40, 48), seed=0):
+    """``n`` random RGB noise images ``p<i>.png`` in ``folder`` (created); returns the folder."""
+    rng = np.random.default_rng(seed)
+    os.makedirs(folder, exist_ok=True)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 256, size + (3,), dtype=np.uint8)).save(os.path.join(folder, f"p{i}.png"))
+    return folder
+
+
 def make_images(folder, n=8, size=(36, 44)):
     """``n`` small generated photos (sky over grass, dusk over road) in ``folder``."""
     rng = np.random.default_rng(1)

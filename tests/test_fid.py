@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from PIL import Image
+from conftest import noise_photos
 
 from deepcolor.cli import main
 from deepcolor.evaluation import fid
@@ -61,11 +61,7 @@ def test_inception_features_fid_zero_on_the_same_images_and_growing_with_noise(i
 
 
 def test_benchmark_reports_fid_with_its_image_count(inception, tmp_path, capsys):
-    rng = np.random.default_rng(3)
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    for i in range(4):
-        Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(folder / f"p{i}.png")
+    folder = noise_photos(tmp_path / "photos", 4, seed=3)
     out = tmp_path / "out"
     assert main(["benchmark", "--dataset", "folder", "--folder", str(folder), "--method", "gray", "--metrics",
                  "fid", "--cache-dir", str(tmp_path / "cache"), "--quiet", "-o", str(out)]) == 0

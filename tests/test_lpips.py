@@ -66,13 +66,9 @@ def test_missing_weights_name_the_package(tmp_path, monkeypatch, capsys):
 def test_benchmark_writes_the_new_metrics(model, tmp_path, capsys):
     import json
 
-    from PIL import Image
+    from conftest import noise_photos
 
-    rng = np.random.default_rng(1)
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    for i in range(3):
-        Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(folder / f"p{i}.png")
+    folder = noise_photos(tmp_path / "photos", 3, seed=1)
     out = tmp_path / "out"
     assert main(["benchmark", "--dataset", "folder", "--folder", str(folder), "--method", "gray", "--metrics", "dcf,lpips",
                  "--quiet", "-o", str(out)]) == 0
