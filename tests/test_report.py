@@ -409,3 +409,16 @@ def test_runtime_section_and_its_cache(tmp_path, fake_root, monkeypatch):
         result = json.loads((tmp_path / "runs" / "runtime.json").read_text())["result"]
         figures.runtime_plot(str(tmp_path / "runtime.png"), result["measurements"], {"paper": rt.PAPER}, result["fit"])
         assert (tmp_path / "runtime.png").stat().st_size > 1000
+
+
+def test_report_shows_the_newer_metrics_when_asked(tmp_path, fake_root, test_methods):
+    out = tmp_path / "report"
+    assert _report("--data", str(fake_root), "--datasets", "siftflow", "-o", str(out), "--methods", "gray,test-tint",
+                   "--metrics", "dcf") == 0
+    md = (out / "report.md").read_text()
+    header = next(line for line in md.splitlines() if line.startswith("| method |"))
+    assert header.rstrip(" |").endswith("ΔCF") and "LPIPS" not in header
+    row = next(line for line in md.splitlines() if line.startswith("| gray |"))
+    assert row.split("|")[-2].strip() != "-"  # gray's ΔCF is the ground truth's mean colorfulness
+    runs = json.load(open(out / "runs" / "siftflow" / "gray" / "run.json"))
+    assert runs["metrics"] == ["psnr", "ssim", "auc", "cf", "dcf"]

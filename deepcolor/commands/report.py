@@ -58,6 +58,9 @@ def register(subparsers):
     p.add_argument("--sweep", metavar="K1,K2,...", help="also run levin-hints once per hint count (e.g. 1,2,5,10,20,50,100) "
                                                       "and plot PSNR vs hints")
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap, the image selection and the methods (default: 0)")
+    p.add_argument("--metrics", default=",".join(Settings.metrics), metavar="M1,M2",
+                   help="metrics of every run, as 'deepcolor benchmark --metrics' takes them (lpips, fid and dcf "
+                        f"add columns to the main table; default: {','.join(Settings.metrics)})")
     p.add_argument("--resamples", type=int, default=Settings.resamples, metavar="B",
                    help=f"bootstrap resamples (default: {Settings.resamples})")
     p.add_argument("--no-runtime", action="store_true", help="skip the run-time measurement")
@@ -73,6 +76,7 @@ def register(subparsers):
 
 
 def run_command(args):
+    from deepcolor.evaluation.benchmark import parse_metrics
     from deepcolor.evaluation.report import Settings, build_report
     from deepcolor.evaluation.report.figures import MatplotlibMissing
 
@@ -84,7 +88,7 @@ def run_command(args):
         output=args.output, data=args.data, datasets=tuple(d.strip() for d in args.datasets.split(",") if d.strip()),
         folder=args.folder, methods=args.methods, predictions=tuple(args.predictions), limit=args.limit,
         jobs=args.jobs, runs=args.runs, model=args.model, cache_dir=args.cache_dir, reference=args.reference,
-        seed=args.seed, resamples=args.resamples, sweep=args.sweep, runtime=not args.no_runtime,
+        seed=args.seed, resamples=args.resamples, metrics=parse_metrics(args.metrics), sweep=args.sweep, runtime=not args.no_runtime,
         runtime_sizes=args.runtime_sizes, runtime_repeats=args.runtime_repeats, runtime_budget=args.runtime_budget,
         figures=not args.no_figures, quiet=args.quiet,
         command="deepcolor " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["report"] else "",

@@ -35,12 +35,13 @@ def _records(settings, dataset, root):
 
 def _base_config(settings, dataset):
     return run_folders.run_config(dataset, SPLITS[dataset], None, folder=settings.folder, limit=settings.limit,
-                           model=settings.model, seed=settings.seed)
+                                  model=settings.model, seed=settings.seed, metrics=settings.metrics)
 
 
 def _base_options(settings, root):
-    return run_folders.run_options(data_root=root, model=settings.model, seed=settings.seed, cache_dir=settings.cache_dir,
-                            jobs=settings.jobs, quiet=settings.quiet)
+    return run_folders.run_options(data_root=root, model=settings.model, seed=settings.seed,
+                                   cache_dir=settings.cache_dir, jobs=settings.jobs, quiet=settings.quiet,
+                                   metrics=settings.metrics)
 
 
 def _entry_config(entry, base, predictions_dir=None, fingerprint=None):

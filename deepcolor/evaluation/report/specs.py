@@ -12,6 +12,7 @@ import os
 import re
 
 from deepcolor.core.settings import REFINE_METHODS, HintSettings
+from deepcolor.evaluation.benchmark import DEFAULT_METRICS
 from deepcolor.evaluation.report import stats
 from deepcolor.evaluation.report.runtime import SIZES as RUNTIME_SIZES
 
@@ -173,6 +174,7 @@ class Settings:
     runtime_sizes: str = ",".join(map(str, RUNTIME_SIZES))
     runtime_repeats: int = 3
     runtime_budget: float = 300.0
+    metrics: tuple = DEFAULT_METRICS
     figures: bool = True
     n_grid: int = 6
     n_extremes: int = 5

@@ -104,14 +104,21 @@ MAIN_HEADER = ("method", "n", "PSNR mean", "median", "std", "95% CI of mean", "S
                "s/img (median)", "ΔPSNR vs ref", "p (paired bootstrap)", "p (Wilcoxon)")
 
 
+#: The newer papers' metrics (``--metrics``): a column each when any run has them.
+EXTRA_COLUMNS = (("LPIPS", "lpips_mean", 4), ("FID", "fid", 2), ("ΔCF", "dcf", 2))
+
+
 def main_table(results, reference=None):
     """One row per method: PSNR statistics, SSIM, AuC, colorfulness, seconds, and the paired
-    comparison with ``reference`` (a label). Unavailable methods get one explanatory row."""
-    table = Table(MAIN_HEADER)
+    comparison with ``reference`` (a label), then LPIPS / FID / ΔCF when the runs computed
+    them. Unavailable methods get one explanatory row."""
+    extra = [c for c in EXTRA_COLUMNS if any(c[1] in (r.get("summary") or {}) for r in results if r["status"] == "ok")]
+    header = MAIN_HEADER + tuple(c[0] for c in extra)
+    table = Table(header)
     for r in results:
         if r["status"] != "ok":
             word = "not available" if r["status"] == "unavailable" else "failed"
-            table.add([r["label"], "-", f"{word}: {r['reason']}"] + ["-"] * (len(MAIN_HEADER) - 3))
+            table.add([r["label"], "-", f"{word}: {r['reason']}"] + ["-"] * (len(header) - 3))
             continue
         s, d, v = r["summary"], r["psnr"], r.get("versus")
         is_ref = r["label"] == reference
@@ -122,7 +129,7 @@ def main_table(results, reference=None):
             "-" if is_ref or not v else signed(v["mean_diff"]),
             "-" if is_ref or not v else pvalue(v["p"]),
             "-" if is_ref or not v else pvalue(v["p_wilcoxon"]),
-        ])
+        ] + [num(s[key], digits) if key in s else "-" for _, key, digits in extra])
     return table
 
 
