@@ -191,3 +191,41 @@ def test_auto_transfer_prepare_fills_the_gist_cache(tmp_path):
     for name in ("welsh-auto", "reinhard-auto"):
         get_method(name).prepare(options)
     assert len(list((tmp_path / "cache" / "reference_gists").glob("*.npz"))) == 1
+
+
+def test_the_256_protocol_crops_truth_input_and_full_size_predictions(tmp_path):
+    import json
+
+    from PIL import Image
+
+    from deepcolor.cli import main
+    from deepcolor.core.color import gray_to_rgb, rgb2gray
+    from deepcolor.core.metrics import psnr
+    from deepcolor.evaluation.benchmark import apply_protocol, read_rows
+
+    rng = np.random.default_rng(5)
+    truth = tmp_path / "truth"
+    truth.mkdir()
+    images = {"wide.png": rng.integers(0, 256, (300, 420, 3), dtype=np.uint8),
+              "tall.png": rng.integers(0, 256, (512, 260, 3), dtype=np.uint8)}
+    for name, rgb in images.items():
+        Image.fromarray(rgb).save(truth / name)
+    crop = apply_protocol(images["wide.png"], "256")
+    assert crop.shape == (256, 256, 3) and apply_protocol(images["wide.png"], "native") is images["wide.png"]
+    out = tmp_path / "gray"
+    assert main(["benchmark", "--dataset", "folder", "--folder", str(truth), "--method", "gray", "--protocol", "256",
+                 "--quiet", "-o", str(out)]) == 0
+    rows = {r["image"]: r for r in read_rows(out / "per_image.csv")}
+    assert rows["wide.png"]["psnr"] == pytest.approx(psnr(crop, gray_to_rgb(rgb2gray(crop))), abs=1e-5)
+    assert "central 256x256 crop" in json.load(open(out / "summary.json"))["protocol"]
+    assert json.load(open(out / "run.json"))["protocol"] == "256"
+    # another model's outputs: 256x256 ones are taken as they are, full-size ones are cropped like the truth
+    preds = tmp_path / "preds"
+    preds.mkdir()
+    Image.fromarray(crop).save(preds / "wide.png")
+    Image.fromarray(images["tall.png"]).save(preds / "tall.png")
+    out = tmp_path / "pred"
+    assert main(["benchmark", "--dataset", "folder", "--folder", str(truth), "--predictions", str(preds),
+                 "--protocol", "256", "--quiet", "-o", str(out)]) == 0
+    rows = read_rows(out / "per_image.csv")
+    assert all(np.isinf(r["psnr"]) for r in rows)  # both equal their cropped truth exactly

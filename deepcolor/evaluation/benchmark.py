@@ -31,6 +31,28 @@ DEFAULT_METRICS = ("psnr", "ssim", "auc", "cf")
 PARTIAL = "per_image.partial.csv"
 
 
+#: Image protocols: ``native`` (this paper's: each image at its own size) and ``256``
+#: (the newer papers' on ImageNet-val, COCO-Stuff, ADE20K: the short side resized to 256,
+#: then the central 256x256 crop, for the ground truth and for the method's input alike).
+PROTOCOLS = ("native", "256")
+PROTOCOL_SIZE = 256
+
+
+def apply_protocol(rgb, protocol):
+    """The ground truth (or a full-size prediction) as ``protocol`` scores it: (H, W, 3) uint8."""
+    if protocol == "native":
+        return rgb
+    from PIL import Image
+
+    h, w = rgb.shape[:2]
+    scale = PROTOCOL_SIZE / min(h, w)
+    size = (max(PROTOCOL_SIZE, round(w * scale)), max(PROTOCOL_SIZE, round(h * scale)))
+    # bilinear with antialiasing, as torchvision's Resize on PIL images
+    resized = np.asarray(Image.fromarray(rgb).resize(size, Image.BILINEAR, reducing_gap=None))
+    top, left = (size[1] - PROTOCOL_SIZE) // 2, (size[0] - PROTOCOL_SIZE) // 2
+    return np.ascontiguousarray(resized[top:top + PROTOCOL_SIZE, left:left + PROTOCOL_SIZE])
+
+
 def parse_metrics(text):
     """``"psnr,lpips"`` / ``"all"`` -> the tuple of metric names (always with the defaults)."""
     names = METRICS if str(text).strip() == "all" else tuple(t.strip() for t in str(text).split(",") if t.strip())
@@ -62,9 +84,10 @@ def _prediction_index(folder):
     return index
 
 
-def match_predictions(folder, records, *, max_listed=20):
+def match_predictions(folder, records, *, max_listed=20, protocol="native"):
     """Map each record to its prediction file in ``folder`` (same relative name, any image
-    extension) and check sizes; raise :class:`PredictionsError` listing every problem.
+    extension) and check sizes (the ground truth's, or with ``protocol`` "256" also
+    256x256); raise :class:`PredictionsError` listing every problem.
 
     Returns
     -------
@@ -84,7 +107,7 @@ def match_predictions(folder, records, *, max_listed=20):
             continue
         try:
             with Image.open(path) as pred, Image.open(record.path) as gt:
-                if pred.size != gt.size:
+                if pred.size != gt.size and not (protocol == "256" and pred.size == (PROTOCOL_SIZE,) * 2):
                     mismatched.append(f"{path} is {pred.size[0]}x{pred.size[1]}, ground truth {gt.size[0]}x{gt.size[1]}")
                     continue
         except OSError as exc:
@@ -129,6 +152,7 @@ def score_records(records, method_name, options, predict=None, uses_ground_truth
         predict = spec.factory(options)
         uses_ground_truth = spec.uses_ground_truth
     metrics = options.get("metrics") or DEFAULT_METRICS
+    protocol = options.get("protocol") or "native"
     lpips = inception = None
     if "lpips" in metrics:
         from deepcolor.evaluation.lpips import LPIPS
@@ -141,14 +165,17 @@ def score_records(records, method_name, options, predict=None, uses_ground_truth
     for record in records:
         index = options.get("_indices", {}).get(record.name, 0)
         try:
-            gt = load_rgb(record.path)
+            full = load_rgb(record.path)
         except ImageReadError as exc:
             yield {**_empty_row(record), "error": str(exc)}
             continue
+        gt = apply_protocol(full, protocol)
         sample = Sample(record.name, rgb2gray(gt), gt if uses_ground_truth else None, record.category, index)
         start = time.perf_counter()
-        pred = predict(sample)
+        pred = np.asarray(predict(sample))
         seconds = time.perf_counter() - start
+        if protocol != "native" and pred.shape == full.shape and pred.shape != gt.shape:
+            pred = apply_protocol(pred, protocol)  # another model's full-size output, cropped like the truth
         pred = _check_prediction(pred, gt, record.name, method_name)
         row = {"image": record.name, "category": record.category or "", **all_metrics(gt, pred), "seconds": seconds}
         if "dcf" in metrics:
@@ -311,6 +338,9 @@ def summarize(rows, *, dataset, split, method, extra=None):
         "seconds_median": float(np.median(col["seconds"])),
         "protocol": "8-bit RGB PSNR over three channels (peak 255), native image size; input = release luminance rgb2gray",
     }
+    if extra and extra.get("image_protocol") == "256":
+        summary["protocol"] = summary["protocol"].replace(
+            "native image size", "images: short side resized to 256 (bilinear, antialiased), central 256x256 crop")
     if any("lpips" in r for r in good):
         summary["lpips_mean"] = float(np.nanmean([r.get("lpips", math.nan) for r in good]))
     if any("colorfulness_gt" in r for r in good):

@@ -20,24 +20,28 @@ from deepcolor.evaluation.benchmark import (DEFAULT_METRICS, PARTIAL, fid_of_run
 
 def run_config(dataset, split, method, *, folder=None, predictions=None, limit=None, model=None,
                hints=HintSettings.hints, hint_size=HintSettings.hint_size, hints_sweep=None, seed=0,
-               metrics=DEFAULT_METRICS, **extra):
+               metrics=DEFAULT_METRICS, protocol="native", **extra):
     """The settings of one run folder, as recorded in its ``run.json``.
 
     ``extra`` holds method options beyond the common ones (``refine``, ``samples``) and,
     for a predictions folder, its ``predictions_fingerprint``. ``metrics`` is recorded
-    only when it adds to the default set, so folders of earlier runs stay reusable.
+    only when it adds to the default set, and ``protocol`` only when it is not "native", so
+    folders of earlier runs stay reusable.
     """
     more = {"metrics": list(metrics)} if tuple(metrics) != tuple(DEFAULT_METRICS) else {}
+    if protocol != "native":
+        more["protocol"] = protocol
     return {"dataset": dataset, "split": split, "folder": folder if dataset == "folder" else None, "method": method,
             "predictions": predictions, "limit": limit, "model": model, "hints": hints, "hint_size": hint_size,
             "hints_sweep": hints_sweep, "seed": seed, **more, **extra}
 
 
 def run_options(*, data_root, model=None, hints=HintSettings.hints, hint_size=HintSettings.hint_size, seed=0,
-                cache_dir=None, jobs=1, quiet=False, metrics=DEFAULT_METRICS, **extra):
+                cache_dir=None, jobs=1, quiet=False, metrics=DEFAULT_METRICS, protocol="native", **extra):
     """The options dict a method's factory receives (:mod:`deepcolor.evaluation.registry`)."""
     return {"data_root": data_root, "model": model, "hints": hints, "hint_size": hint_size, "seed": seed,
-            "cache_dir": cache_dir, "jobs": jobs, "quiet": quiet, "metrics": tuple(metrics), **extra}
+            "cache_dir": cache_dir, "jobs": jobs, "quiet": quiet, "metrics": tuple(metrics), "protocol": protocol,
+            **extra}
 
 
 def parse_counts(text, what):
@@ -133,6 +137,8 @@ def run_into(outdir, records, method, options, *, dataset, split, jobs=1, predic
     extra = {"hints": options.get("hints")} if options.get("_sweep") else {}
     if "fid" in (options.get("metrics") or ()):
         extra.update(fid_of_run(records, rows, options))
+    if (options.get("protocol") or "native") != "native":
+        extra["image_protocol"] = options["protocol"]
     summary = summarize(rows, dataset=dataset, split=split, method=method, extra=extra or None)
     write_rows(os.path.join(outdir, "per_image.csv"), [r for r in rows if not r.get("error")])
     with open(os.path.join(outdir, "summary.json"), "w", encoding="utf-8") as handle:
