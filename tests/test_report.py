@@ -422,3 +422,15 @@ def test_report_shows_the_newer_metrics_when_asked(tmp_path, fake_root, test_met
     assert row.split("|")[-2].strip() != "-"  # gray's ΔCF is the ground truth's mean colorfulness
     runs = json.load(open(out / "runs" / "siftflow" / "gray" / "run.json"))
     assert runs["metrics"] == ["psnr", "ssim", "auc", "cf", "dcf"]
+
+
+def test_report_writes_a_latex_table_a_paper_can_paste(tmp_path, fake_root, test_methods):
+    out = tmp_path / "report"
+    assert _report("--data", str(fake_root), "--datasets", "siftflow", "-o", str(out), "--methods", "gray,test-tint",
+                   "--metrics", "dcf", figures=False) == 0
+    tex = (out / "report.tex").read_text()
+    assert "\\begin{tabular}" in tex and "\\toprule" in tex and "\\end{table}" in tex
+    assert "SIFT Flow PSNR$\\uparrow$" in tex and "SIFT Flow $\\Delta$CF$\\downarrow$" in tex
+    assert "LPIPS" not in tex  # not computed in this run
+    rows = [line for line in tex.splitlines() if line.startswith(("gray &", "test-tint &"))]
+    assert len(rows) == 2 and all(line.endswith("\\\\") and line.count("&") == 3 for line in rows)

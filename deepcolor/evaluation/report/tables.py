@@ -50,6 +50,24 @@ class Table:
         return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}</tbody>\n</table>"
 
 
+    def to_latex(self, caption=None):
+        """A booktabs ``table`` environment (``\\usepackage{booktabs}``), cells escaped."""
+        def esc(text):
+            for a, b in (("\\", "\\textbackslash{}"), ("&", "\\&"), ("%", "\\%"), ("_", "\\_"), ("#", "\\#"),
+                         ("Δ", "$\\Delta$"), ("↓", "$\\downarrow$"), ("↑", "$\\uparrow$")):
+                text = text.replace(a, b)
+            return text
+
+        lines = ["\\begin{table}[t]", "\\centering", "\\begin{tabular}{" + "".join(self.align) + "}", "\\toprule",
+                 " & ".join(esc(h) for h in self.header) + " \\\\", "\\midrule"]
+        lines += [" & ".join(esc(c) for c in row) + " \\\\" for row in self.rows]
+        lines += ["\\bottomrule", "\\end{tabular}"]
+        if caption:
+            lines.append("\\caption{" + esc(caption) + "}")
+        lines.append("\\end{table}")
+        return "\n".join(lines) + "\n"
+
+
 # --------------------------------------------------------------------------- formatting
 
 
@@ -130,6 +148,33 @@ def main_table(results, reference=None):
             "-" if is_ref or not v else pvalue(v["p"]),
             "-" if is_ref or not v else pvalue(v["p_wilcoxon"]),
         ] + [num(s[key], digits) if key in s else "-" for _, key, digits in extra])
+    return table
+
+
+#: Columns of :func:`paper_table` per dataset: (header, summary key, digits), kept when any run has them.
+PAPER_COLUMNS = (("PSNR↑", "psnr_mean", 2), ("SSIM↑", "ssim_mean", 3), ("LPIPS↓", "lpips_mean", 3),
+                 ("FID↓", "fid", 2), ("ΔCF↓", "dcf", 2))
+
+
+def paper_table(datasets, titles):
+    """One row per method, the chosen metrics of every dataset side by side: the table a
+    paper pastes (``report.tex``). ``datasets`` is ``{name: [result, ...]}``."""
+    labels = []
+    for results in datasets.values():
+        labels += [r["label"] for r in results if r["status"] == "ok" and r["label"] not in labels]
+    columns = []
+    for ds, results in datasets.items():
+        for head, key, digits in PAPER_COLUMNS:
+            if any(key in r["summary"] for r in results if r["status"] == "ok"):
+                columns.append((ds, f"{titles[ds]} {head}", key, digits))
+    table = Table(["method"] + [c[1] for c in columns])
+    by_label = {ds: {r["label"]: r for r in results if r["status"] == "ok"} for ds, results in datasets.items()}
+    for label in labels:
+        cells = []
+        for ds, _, key, digits in columns:
+            r = by_label[ds].get(label)
+            cells.append(num(r["summary"][key], digits) if r is not None and key in r["summary"] else "-")
+        table.add([label] + cells)
     return table
 
 

@@ -1,4 +1,5 @@
-"""Writing the report: ``report.md``, ``report.html`` (figures inline), ``report.json`` and the figures."""
+"""Writing the report: ``report.md``, ``report.html`` (figures inline), ``report.tex`` (one row
+per method: the table a paper pastes), ``report.json`` and the figures."""
 
 import datetime
 import json
@@ -10,7 +11,8 @@ from deepcolor.core.provenance import git_commit
 from deepcolor.evaluation.report.document import Document
 from deepcolor.evaluation.report.grids import _gray_psnr, _grid_items, _selections
 from deepcolor.evaluation.report.specs import DATASET_TITLES, SPLITS
-from deepcolor.evaluation.report.tables import category_table, main_table, num, runtime_table, sweep_table
+from deepcolor.evaluation.report.tables import (category_table, main_table, num, paper_table, runtime_table,
+                                               sweep_table)
 
 PROTOCOL = ("8-bit RGB PSNR over the three channels (peak 255), each image at its native size, "
             "the input being the release's 8-bit luminance (rgb2gray) of the ground truth; "
@@ -124,9 +126,14 @@ def write_report(report, settings, log=print):
         handle.write(doc.to_markdown() + "\n")
     with open(os.path.join(out, "report.html"), "w", encoding="utf-8") as handle:
         handle.write(doc.to_html(out))
+    paper = paper_table({ds: part["results"] for ds, part in report["datasets"].items()}, DATASET_TITLES)
+    with open(os.path.join(out, "report.tex"), "w", encoding="utf-8") as handle:
+        handle.write(paper.to_latex(caption="Colorization results (" + "; ".join(
+            f"{DATASET_TITLES[ds]}: {len(part['records'])} images" for ds, part in report["datasets"].items())
+            + "), made by deepcolor report"))
     with open(os.path.join(out, "report.json"), "w", encoding="utf-8") as handle:
         json.dump(_json_report(report, selections), handle, indent=2, default=_json_default)
-    log(f"report: wrote {os.path.join(out, 'report.md')} and report.html")
+    log(f"report: wrote {os.path.join(out, 'report.md')}, report.html and report.tex")
 
 
 def _runtime_section(doc, runtime, settings, rt):
