@@ -20,7 +20,7 @@ hint count. An interrupted run continues with --resume; --force starts over.
 
 def register(subparsers):
     from deepcolor.core.settings import HintSettings, add_arguments
-    from deepcolor.evaluation.benchmark import DEFAULT_METRICS, METRICS, PROTOCOLS
+    from deepcolor.core.settings import DEFAULT_METRICS, METRICS, PROTOCOLS
 
     p = add_command_parser(
         subparsers, "benchmark", EPILOG,

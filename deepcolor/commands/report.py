@@ -27,7 +27,7 @@ method: reused when its run.json matches, resumed when partial, re-run when sett
 
 
 def register(subparsers):
-    from deepcolor.evaluation.report.specs import Settings
+    from deepcolor.evaluation.report.specs import Settings  # standard library only: --help stays fast
 
     p = add_command_parser(
         subparsers, "report", EPILOG,

@@ -161,6 +161,15 @@ class TransferSettings(_Settings):
     seed: int = _field(0, "--seed", "welsh: seed of the jitter", minimum=0)
 
 
+#: ``deepcolor benchmark --metrics`` names: psnr, ssim, auc and cf (colorfulness) are always
+#: computed; dcf (the difference of mean colorfulness to the ground truth), lpips and fid on request.
+METRICS = ("psnr", "ssim", "auc", "cf", "dcf", "lpips", "fid")
+DEFAULT_METRICS = ("psnr", "ssim", "auc", "cf")
+#: Image protocols of the benchmark: ``native`` (this paper's: each image at its own size) and
+#: ``256`` (the newer papers': short side to 256, central 256x256 crop).
+PROTOCOLS = ("native", "256")
+
+
 def help_text(f, *, stored=False):
     """The help of field ``f``: its text, its default (or that the stored setting applies) and its note."""
     meta = f.metadata

@@ -20,21 +20,18 @@ from deepcolor.core.color import rgb2gray
 from deepcolor.core.io import ImageReadError, is_image_file, load_rgb
 from deepcolor.evaluation.registry import Sample, get_method
 from deepcolor.core.metrics import all_metrics, colorfulness
+from deepcolor.core.settings import DEFAULT_METRICS, METRICS
 
 FIELDS = ("image", "category", "psnr", "ssim", "auc", "colorfulness", "seconds")
 #: Per-image columns of the metrics a run may add (``--metrics``): the ground truth's
 #: colorfulness (for the dataset-level difference ΔCF) and LPIPS.
 OPTIONAL_FIELDS = {"dcf": "colorfulness_gt", "lpips": "lpips"}
-#: ``--metrics`` names: psnr, ssim, auc and cf (colorfulness) are always computed.
-METRICS = ("psnr", "ssim", "auc", "cf", "dcf", "lpips", "fid")
-DEFAULT_METRICS = ("psnr", "ssim", "auc", "cf")
 PARTIAL = "per_image.partial.csv"
 
 
-#: Image protocols: ``native`` (this paper's: each image at its own size) and ``256``
-#: (the newer papers' on ImageNet-val, COCO-Stuff, ADE20K: the short side resized to 256,
-#: then the central 256x256 crop, for the ground truth and for the method's input alike).
-PROTOCOLS = ("native", "256")
+#: The ``256`` protocol (:data:`deepcolor.core.settings.PROTOCOLS`), as the newer papers evaluate
+#: ImageNet-val, COCO-Stuff and ADE20K: the short side resized to 256, then the central
+#: 256x256 crop, for the ground truth and for the method's input alike.
 PROTOCOL_SIZE = 256
 
 

@@ -5,8 +5,8 @@
 * :mod:`deepcolor.evaluation.report.stats`    -- bootstrap confidence intervals, paired tests
 * :mod:`deepcolor.evaluation.report.runtime`  -- run time by image size (the paper's Table II)
 * :mod:`deepcolor.evaluation.report.grids`    -- the images of the qualitative figures
-* :mod:`deepcolor.evaluation.report.write`    -- report.md / report.html / report.json
-* :mod:`deepcolor.evaluation.report.tables`   -- Markdown/HTML tables
+* :mod:`deepcolor.evaluation.report.write`    -- report.md / report.html / report.tex / report.json
+* :mod:`deepcolor.evaluation.report.tables`   -- Markdown/HTML/LaTeX tables
 * :mod:`deepcolor.evaluation.report.figures`  -- matplotlib figures (Agg; ``pip install -e .[bench]``)
 * :mod:`deepcolor.evaluation.report.document` -- the report as Markdown and self-contained HTML
 
@@ -16,7 +16,15 @@ Python API::
     build_report(Settings(output="report", data="~/datasets", methods="gray,deepcolor", limit=50))
 """
 
-from deepcolor.evaluation.report.build import build_report
 from deepcolor.evaluation.report.specs import ReportError, Settings
 
 __all__ = ["ReportError", "Settings", "build_report"]
+
+
+def __getattr__(name):
+    # lazy, so that building the command line's help (which reads Settings) imports no numpy
+    if name == "build_report":
+        from deepcolor.evaluation.report.build import build_report
+
+        return build_report
+    raise AttributeError(f"module 'deepcolor.evaluation.report' has no attribute {name!r}")

@@ -11,10 +11,12 @@ import dataclasses
 import os
 import re
 
-from deepcolor.core.settings import REFINE_METHODS, HintSettings
-from deepcolor.evaluation.benchmark import DEFAULT_METRICS
-from deepcolor.evaluation.report import stats
-from deepcolor.evaluation.report.runtime import SIZES as RUNTIME_SIZES
+from deepcolor.core.settings import DEFAULT_METRICS, REFINE_METHODS, HintSettings
+
+#: Bootstrap resamples of the confidence intervals and paired tests (:mod:`.stats`).
+N_RESAMPLES = 2000
+#: Square sizes of the run-time section (:mod:`.runtime`).
+RUNTIME_SIZES = (256, 512, 1024, 2048)
 
 #: ``--methods default``: gray, the model and its ablations, the baselines.
 DEFAULT_METHODS = (
@@ -168,7 +170,7 @@ class Settings:
     cache_dir: str = None
     reference: str = "deepcolor"
     seed: int = 0
-    resamples: int = stats.N_RESAMPLES
+    resamples: int = N_RESAMPLES
     sweep: str = None
     runtime: bool = True
     runtime_sizes: str = ",".join(map(str, RUNTIME_SIZES))

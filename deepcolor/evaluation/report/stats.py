@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 
 #: Bootstrap resamples used by the report.
-N_RESAMPLES = 2000
+from deepcolor.evaluation.report.specs import N_RESAMPLES  # the setting's one home
 #: Confidence level of the intervals.
 LEVEL = 0.95
 
