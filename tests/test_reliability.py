@@ -295,3 +295,16 @@ def test_help_has_examples_and_every_option_a_text(command, capsys):
     with pytest.raises(SystemExit):
         main([command, "--help"])
     assert "%%" not in capsys.readouterr().out
+
+
+def test_a_resumed_training_removes_what_a_killed_run_left(trained, tmp_path):
+    model = tmp_path / "model"
+    shutil.copytree(trained["model"], model)
+    stale = model / "networks" / ".L0_C000.safetensors.tmp-999999"
+    stale.write_bytes(b"half a network")
+    live = model / "networks" / f".L0_C001.safetensors.tmp-{os.getpid()}"  # a writer still running
+    live.write_bytes(b"in progress")
+    assert main(["train", "--dataset", "folder", "--folder", trained["images"], "-o", str(model), "--clusters", "2",
+                 "--mu", "4", "--samples", "100", "--epochs", "2", "--parser", str(trained["base"] / "parser"),
+                 "--cache", str(trained["base"] / "cache"), "--quiet", "--blend", "1", "--resume"]) == 0
+    assert not stale.exists() and live.exists()

@@ -5,8 +5,10 @@ through :func:`atomic_write`: the data is written to a hidden temporary name bes
 target (``.NAME.tmp-PID``) and renamed over it only when complete, so an interrupted
 write never leaves a half file under the target's name. The temporary file is removed
 when the write fails or is interrupted (Ctrl-C, or SIGTERM, which the command line turns
-into an exception); one left by a killed process (SIGKILL, power loss) is removed by the
-next write of the same target (:func:`remove_stale_temporaries`). The finished file gets
+into an exception); those left by a killed process (SIGKILL, power loss) are removed once
+per folder when the next run starts (:func:`remove_stale_temporaries_in`: ``colorize`` for its
+output folders, ``train`` for the model directory), not at every write, which would list
+the folder again for every image of a batch. The finished file gets
 the permissions of any new file (``0666`` less the umask), not the ``0600`` of a
 temporary file.
 """
@@ -43,15 +45,9 @@ def _alive(pid):
     return True
 
 
-def remove_stale_temporaries(path):
-    """Remove temporary files of ``path`` left by processes that no longer run; returns their count."""
-    directory, name = os.path.split(os.path.abspath(os.fspath(path)))
-    return remove_stale_temporaries_in(directory, {name})
-
-
-def remove_stale_temporaries_in(directory, names):
-    """Remove the temporary files of the files ``names`` in ``directory`` whose writers no
-    longer run (a batch calls it once per output folder before it starts); returns their count."""
+def remove_stale_temporaries_in(directory, names=None):
+    """Remove the temporary files in ``directory`` (of the targets ``names``, or of any target)
+    whose writers no longer run; a run calls it once per folder before it starts. Returns the count."""
     try:
         entries = os.listdir(directory)
     except OSError:
@@ -59,7 +55,7 @@ def remove_stale_temporaries_in(directory, names):
     removed = 0
     for entry in entries:
         match = _TEMP.match(entry)
-        if match and match.group("name") in names and not _alive(int(match.group("pid"))):
+        if match and (names is None or match.group("name") in names) and not _alive(int(match.group("pid"))):
             try:
                 os.remove(os.path.join(directory, entry))
                 removed += 1
@@ -82,7 +78,6 @@ def atomic_write(path, suffix=""):
     """
     path = os.path.abspath(os.fspath(path))
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    remove_stale_temporaries(path)
     tmp = temporary_name(path, suffix)
     try:
         yield tmp

@@ -31,7 +31,7 @@ import time
 
 import numpy as np
 
-from deepcolor.core.files import write_text
+from deepcolor.core.files import remove_stale_temporaries_in, write_text
 from deepcolor.core.paths import SHIPPED_PARSER_DIR, cache_dir
 from deepcolor.core.settings import ColorizeSettings, FeatureSettings, TrainSettings
 from deepcolor.pipeline.colorizer import colorize_with_network
@@ -189,6 +189,8 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
              "parser_id": config.parser_id}
     _check_resume(state_file, state, model_dir, resume, log)
     os.makedirs(state_dir, exist_ok=True)
+    for folder in (model_dir, state_dir, os.path.join(model_dir, "networks")):  # left by a killed run
+        remove_stale_temporaries_in(folder)
     write_json(state_file, state)
 
     started = time.time()
