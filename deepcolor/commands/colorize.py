@@ -14,6 +14,10 @@ examples:
   deepcolor colorize 'photos/*.jpg' extra.png -o out/ --refine jbf --verbose
   deepcolor colorize photo.jpg -o out/ --model models/mine --force
   deepcolor colorize scans/ -o colorized/ --skip-existing # continue an interrupted batch
+  deepcolor colorize film.mp4 -o film_color.mp4           # a video: same size, frame rate and sound
+  deepcolor colorize film.mp4 -o film_color.mp4 --resume  # continue after a kill, from the last part
+  deepcolor colorize frames/ -o film_color.mkv --fps 24   # a folder of numbered frames is one video
+  deepcolor colorize film.mp4 -o film_frames/             # a video into numbered PNG frames
 
 OUT is a file when the input is a single file and OUT has an image extension; otherwise a
 folder (existing, or a path without an extension) that receives one image per input under
@@ -22,11 +26,17 @@ luminance. Existing files are never replaced without --force (--skip-existing ke
 and goes on), an input is never overwritten, and an output folder inside an input folder
 is never read as input. A batch continues past unreadable files and exits with status 1
 when any failed; Ctrl-C stops it with a count of what was done and what is left.
+
+Videos (.mp4 .m4v .mov .mkv .avi .webm) are colorized with temporal stability: one
+cluster lookup per shot and chroma carried along the optical flow (--per-frame turns it
+off). A folder of frames is one video when OUT is a video file or --video is given.
+The output is written in parts of --chunk frames beside it (.OUT.parts/); after a kill,
+--resume continues from the last finished part.
 """
 
 
 def register(subparsers):
-    from deepcolor.core.settings import ColorizeSettings, add_arguments
+    from deepcolor.core.settings import ColorizeSettings, VideoSettings, add_arguments
 
     p = add_command_parser(
         subparsers, "colorize", EPILOG,
@@ -37,10 +47,18 @@ def register(subparsers):
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="output file (single input) or folder")
     p.add_argument("--model", metavar="DIR", help="model directory (default: the shipped model)")
     add_arguments(p, ColorizeSettings, stored=True, flags={"predict_stride": "--stride"})
+    video = p.add_argument_group("video")
+    video.add_argument("--video", action="store_true", help="a folder input is the frames of one video, "
+                       "not a batch of photos (implied when OUT is a video file)")
+    video.add_argument("--fps", type=float, default=25.0, help="frame rate of a folder of frames (default: 25)")
+    add_arguments(video, VideoSettings)
     existing = p.add_mutually_exclusive_group()
     existing.add_argument("--force", action="store_true", help="replace existing output files")
     existing.add_argument("--skip-existing", action="store_true",
                           help="keep existing output files and colorize only the missing ones (exit status 0)")
+    existing.add_argument("--resume", action="store_true",
+                          help="video: continue an interrupted run from its last finished part; "
+                               "photos: the same as --skip-existing")
     p.add_argument("--verbose", "-v", action="store_true", help="report the cluster used and timings per image")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run_command)
@@ -162,6 +180,87 @@ def _stage_bar(name, quiet):
         bar.close()
 
 
+def video_job(args):
+    """``(source, output)`` when this run colorizes one video, else None (a batch of photos)."""
+    from deepcolor.core.io import is_image_file
+    from deepcolor.core.video import is_video_file
+
+    videos = [i for i in args.inputs if is_video_file(i) and not os.path.isdir(i)]
+    frames_folder = len(args.inputs) == 1 and os.path.isdir(args.inputs[0]) and (
+        args.video or is_video_file(args.output))
+    if not videos and not frames_folder:
+        if args.video:
+            raise CommandError("--video needs one input: a video file or a folder of frames")
+        return None
+    if len(args.inputs) != 1:
+        raise CommandError(f"{videos[0] if videos else args.inputs[0]}: colorize one video at a time "
+                           f"(got {len(args.inputs)} inputs)")
+    source = args.inputs[0]
+    if not os.path.exists(source):
+        raise FileNotFoundError(2, "No such file or directory", source)
+    if is_image_file(args.output):
+        raise CommandError(f"{args.output}: a video is colorized into a video file (.mp4, .mkv, .mov, .avi, .webm) "
+                           "or a folder of frames, not one image")
+    ext = os.path.splitext(args.output)[1]
+    if ext and not is_video_file(args.output) and not os.path.isdir(args.output):
+        raise CommandError(f"{args.output}: unknown video extension {ext!r}; use .mp4, .m4v, .mov, .mkv, .avi or "
+                           ".webm, or a folder path without an extension for numbered frames")
+    if os.path.exists(args.output) and os.path.abspath(args.output) == os.path.abspath(source):
+        raise CommandError(f"{args.output}: would overwrite the input")
+    return source, args.output
+
+
+def run_video(args, source, output):
+    """Colorize one video (see :func:`deepcolor.pipeline.video_job.colorize_video`)."""
+    from tqdm import tqdm
+
+    from deepcolor.core.settings import VideoSettings, from_arguments
+    from deepcolor.pipeline import Colorizer
+    from deepcolor.pipeline.video_job import colorize_video
+
+    if args.fps <= 0:
+        raise CommandError(f"--fps must be positive, got {args.fps}")
+    settings = from_arguments(VideoSettings, args)
+    colorizer = Colorizer.load(args.model, refine=args.refine, k=args.lookup_k, layers=args.lookup_layers,
+                               blend=args.blend, stride=args.predict_stride, working_size=args.working_size)
+    bars = []  # made at the first frame, so that an input refused at once prints no empty bar
+
+    def progress(done, total):
+        if not bars:
+            bars.append(tqdm(desc=os.path.basename(os.path.normpath(source)), unit="frame", total=total or None,
+                             initial=done, disable=args.quiet, file=sys.stderr, dynamic_ncols=True))
+        bars[0].update(done - bars[0].n)
+
+    class _Bar:  # closes and writes through the bar once it exists
+        def close(self):
+            if bars:
+                bars[0].close()
+
+        def write(self, message, file):
+            (bars[0].write if bars else print)(message, file=file)
+
+    bar = _Bar()
+
+    try:
+        result = colorize_video(colorizer, source, output, settings=settings, fps=args.fps,
+                                resume=args.resume or args.skip_existing, force=args.force, progress=progress,
+                                log=lambda message: bar.write(message, file=sys.stderr))
+    except KeyboardInterrupt:
+        bar.close()
+        print(f"stopped; run the same command with --resume to continue from the last finished part",
+              file=sys.stderr)
+        raise
+    bar.close()
+    fps = (result["frames"] - result["resumed_from"]) / max(result["seconds"], 1e-9)
+    shots = f"{len(result['shots'])} shot(s)" if settings.stabilize else "frame by frame"
+    print(f"colorized {result['frames']} frame(s) into {output}: {shots}, "
+          f"{fps:.1f} frames/s" + (f", resumed after frame {result['resumed_from']}" if result["resumed_from"]
+                                   else ""), file=sys.stderr)
+    if args.verbose:
+        print(f"shots start at frames {result['shots']}", file=sys.stderr)
+    return 0
+
+
 def run_command(args):
     import time
 
@@ -173,6 +272,11 @@ def run_command(args):
     from deepcolor.core.settings import SettingsError
     from deepcolor.pipeline import Colorizer
 
+    job = video_job(args)
+    if job is not None:
+        return run_video(args, *job)
+    if args.resume:
+        args.skip_existing = True
     as_file = output_is_file(args.inputs, args.output)
     found = expand_inputs(args.inputs, exclude=None if as_file else args.output)
     plan = plan_outputs(found, args.output, as_file)

@@ -175,3 +175,34 @@ def evaluate_arrays(parser, grays, labels, progress=False):
     for gray, lab in items:
         conf += confusion_matrix(lab, parser.labels(gray), n)
     return conf
+
+
+def chroma_warping_error(current, previous, backward, visible):
+    """Temporal instability of a colorized video at one frame (Lai et al. 2018, on chroma).
+
+    The mean squared difference of U/255 and V/255 between ``current`` (frame t) and
+    ``previous`` (frame t-1) warped onto frame t along ``backward`` (the flow from frame
+    t to t-1, computed on the ground truth's gray frames), over the pixels ``visible`` in
+    both (:func:`deepcolor.core.flow.backward_flow_and_mask`). Averaged over a sequence's
+    consecutive pairs, this is the video benchmark's warping error.
+
+    Parameters
+    ----------
+    current, previous : ndarray (H, W, 3) uint8 RGB
+    backward : ndarray (H, W, 2) float32
+    visible : ndarray (H, W) bool
+
+    Returns
+    -------
+    float (nan when no pixel is visible)
+    """
+    from deepcolor.core.color import chroma_of
+    from deepcolor.core.flow import warp
+
+    current, previous = _check_pair(current, previous)
+    if backward.shape != current.shape[:2] + (2,) or visible.shape != current.shape[:2]:
+        raise ValueError(f"flow {backward.shape} and mask {visible.shape} must match the frames {current.shape}")
+    if not visible.any():
+        return float("nan")
+    diff = chroma_of(current) - warp(chroma_of(previous), backward)
+    return float((diff[visible] ** 2).sum(-1).mean() / 2)

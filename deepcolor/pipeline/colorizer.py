@@ -333,3 +333,22 @@ class Colorizer:
         return rgb, info
 
 
+
+    def colorize_video(self, frames, settings=None):
+        """Colorize the frames of one video, in order, with temporal stability.
+
+        Parameters
+        ----------
+        frames : iterable of ndarray (H, W) uint8 gray or (H, W, 3) uint8 RGB
+        settings : :class:`deepcolor.core.settings.VideoSettings`, optional
+            ``stabilize=False`` colorizes every frame on its own.
+
+        Returns
+        -------
+        iterator of ndarray (H, W, 3) uint8 RGB, one per frame, as they come: memory
+        holds a frame or two, whatever the video's length. Files (with resume, audio
+        and parts) are :func:`deepcolor.pipeline.video_job.colorize_video`'s.
+        """
+        from deepcolor.pipeline.video import VideoColorizer
+
+        return VideoColorizer(self, settings).colorize_frames(frames)
