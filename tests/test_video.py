@@ -212,3 +212,47 @@ def test_video_user_errors(source, tmp_path, capsys):
     assert "unknown video extension" in capsys.readouterr().err
     assert main(["colorize", source, "-o", str(out), "--force", "--quiet"]) == 0
     assert len(frames_of(str(out))) == 30
+
+
+def test_video_benchmark_and_report_section(source, tmp_path, capsys):
+    import csv
+    import json
+    import shutil
+
+    from deepcolor.core.io import save_image
+
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    shutil.copyfile(source, clips / "scene.mp4")
+    frames = clips / "still"  # a folder of frames is a sequence too
+    frames.mkdir()
+    for i in range(6):
+        save_image(str(frames / f"{i}.png"), scene(CUT + 1))
+    run = tmp_path / "run"
+    assert main(["benchmark", "--dataset", "video", "--folder", str(clips), "-o", str(run), "--quiet"]) == 0
+    table = capsys.readouterr().out
+    assert "deepcolor-video" in table and "x GT" in table
+    rows = list(csv.DictReader(open(run / "per_sequence.csv")))
+    assert [(r["sequence"], r["method"]) for r in rows][:3] == [("scene", "gray"), ("scene", "deepcolor"),
+                                                                ("scene", "deepcolor-video")]
+    by = {(r["sequence"], r["method"]): r for r in rows}
+    assert int(by[("scene", "gray")]["frames"]) == 30 and int(by[("still", "gray")]["frames"]) == 6
+    assert float(by[("scene", "gray")]["warp_error"]) < 1e-12  # gray has no chroma to flicker
+    assert float(by[("scene", "deepcolor-video")]["warp_error"]) <= float(by[("scene", "deepcolor")]["warp_error"])
+    summary = json.load(open(run / "summary.json"))
+    assert set(summary["methods"]) == {"gray", "deepcolor", "deepcolor-video"}
+    assert (run / "strips" / "scene.jpg").exists()
+    assert main(["benchmark", "--dataset", "video", "--folder", str(clips), "-o", str(run), "--quiet"]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert main(["benchmark", "--dataset", "video", "--folder", str(clips), "-o", str(run), "--method", "nope"]) == 2
+    assert "unknown video method" in capsys.readouterr().err
+
+    images = tmp_path / "images"
+    images.mkdir()
+    save_image(str(images / "a.png"), scene(3))
+    report = tmp_path / "report"
+    assert main(["report", "-o", str(report), "--datasets", "folder", "--folder", str(images), "--methods", "gray",
+                 "--no-runtime", "--no-figures", "--video", str(clips), "--quiet", "--resamples", "10"]) == 0
+    text = (report / "report.md").read_text()
+    assert "## Video" in text and "deepcolor-video" in text and "video_strips/scene.jpg" in text
+    assert (report / "video_strips" / "still.jpg").exists()

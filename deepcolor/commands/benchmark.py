@@ -11,6 +11,8 @@ examples:
   deepcolor benchmark --dataset sun --predictions ~/zhang16/sun -o runs/zhang16
   deepcolor benchmark --dataset siftflow --method levin-hints --hints-sweep 1,2,5,10,20,50,100 -o runs/levin
   deepcolor benchmark --dataset folder --folder ~/my_photos --method gray -o runs/mine
+  deepcolor benchmark --dataset davis -o runs/davis      # video: gray, deepcolor, deepcolor-video
+  deepcolor benchmark --dataset video --folder ~/clips --method deepcolor-video -o runs/clips
 
 output: OUTDIR/per_image.csv (image, category, psnr, ssim, auc, colorfulness, seconds),
 OUTDIR/summary.json, and with --hints-sweep OUTDIR/hints_sweep.csv plus one sub-folder per
@@ -32,11 +34,14 @@ def register(subparsers):
         ),
     )
     p.add_argument("--data", metavar="ROOT", help="data root holding siftflow/, sun/, stanford_background/ (default: $DEEPCOLOR_DATA)")
-    p.add_argument("--dataset", default="siftflow", choices=["siftflow", "sun", "stanford", "folder"], help="dataset (default: siftflow)")
+    p.add_argument("--dataset", default="siftflow", choices=["siftflow", "sun", "stanford", "folder", "davis", "video"],
+                   help="dataset (default: siftflow); davis and video (--folder of frame folders or videos) "
+                        "run the video benchmark")
     p.add_argument("--split", default="test", help="split list: siftflow train|test, sun test|extra, stanford train|val (default: test)")
     p.add_argument("--folder", metavar="DIR", help="with --dataset folder: the folder of ground-truth color images")
     what = p.add_mutually_exclusive_group()
-    what.add_argument("--method", default="gray", help="registered method to run (default: gray); see --list-methods")
+    what.add_argument("--method", help="registered method to run (default: gray); see --list-methods. Video "
+                      "datasets: a comma-separated list of gray, deepcolor, deepcolor-video (default: all three)")
     what.add_argument("--predictions", metavar="DIR", help="score these colorized images instead (matched by file name, same size)")
     what.add_argument("--list-methods", action="store_true", help="list the registered methods and exit")
     p.add_argument("-o", "--output", metavar="OUTDIR", help="folder for per_image.csv and summary.json")
@@ -78,6 +83,36 @@ def _records(args):
     return root, records
 
 
+def run_video(args):
+    """The video benchmark (:mod:`deepcolor.evaluation.video_benchmark`) of ``--dataset davis|video``."""
+    from deepcolor.data import resolve_data_root
+    from deepcolor.data.videos import video_sequences
+    from deepcolor.evaluation import runs
+    from deepcolor.evaluation import video_benchmark as vb
+
+    if args.predictions:
+        raise CommandError("--predictions scores images; the video benchmark colorizes the sequences itself")
+    methods = vb.parse_methods(args.method)
+    root = None if args.dataset == "video" else resolve_data_root(args.data)
+    sequences = video_sequences(args.dataset, root, args.folder)
+    if args.limit is not None:
+        if args.limit < 1:
+            raise ValueError(f"--limit must be positive, got {args.limit}")
+        sequences = sequences[: args.limit]
+    colorizer = None
+    if set(methods) - {"gray"}:
+        from deepcolor.pipeline import Colorizer
+
+        colorizer = Colorizer.load(args.model)
+    config = {"dataset": args.dataset, "folder": args.folder, "methods": methods, "limit": args.limit,
+              "model": args.model}
+    runs.prepare_outdir(args.output, config, resume=args.resume, force=args.force)
+    summary = vb.run_video_benchmark(args.output, sequences, methods, colorizer, resume=args.resume,
+                                     quiet=args.quiet)
+    print(vb.format_table(summary))
+    return 0
+
+
 def run_command(args):
     from deepcolor.core.settings import HintSettings, from_arguments
     from deepcolor.evaluation import benchmark as bm
@@ -91,6 +126,9 @@ def run_command(args):
         return 0
     if not args.output:
         raise ValueError("-o/--output OUTDIR is required")
+    if args.dataset in ("davis", "video"):
+        return run_video(args)
+    args.method = args.method or "gray"
     if args.jobs < 1:
         raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
     hints = from_arguments(HintSettings, args)

@@ -18,6 +18,7 @@ examples:
   deepcolor report -o r --datasets sun --predictions zhang16=~/zhang16/sun --no-runtime
   deepcolor report -o r --predictions iizuka@sun=~/iizuka/sun --sweep 1,2,5,10,20,50,100
   deepcolor report -o r --datasets folder --folder ~/photos --methods gray,reinhard-auto
+  deepcolor report --data ~/datasets -o report --video davis   # with the video section
 
 output: OUTDIR/report.md, report.html (figures inline), report.json, psnr_hist.png,
 grid.png, worst.png, best.png, runtime.png, hints_sweep.png (with --sweep); the benchmark
@@ -70,6 +71,8 @@ def register(subparsers):
                    help=f"timed runs per size (default: {Settings.runtime_repeats})")
     p.add_argument("--runtime-budget", type=float, default=Settings.runtime_budget, metavar="S",
                    help=f"seconds per size above 1024 px before fewer runs are made (default: {Settings.runtime_budget:g})")
+    p.add_argument("--video", metavar="davis|DIR", help="add the video section: the video benchmark on DAVIS "
+                   "(davis) or on a folder of sequences")
     p.add_argument("--no-figures", action="store_true", help="no figures (works without matplotlib)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run_command)
@@ -90,7 +93,7 @@ def run_command(args):
         jobs=args.jobs, runs=args.runs, model=args.model, cache_dir=args.cache_dir, reference=args.reference,
         seed=args.seed, resamples=args.resamples, metrics=parse_metrics(args.metrics), sweep=args.sweep, runtime=not args.no_runtime,
         runtime_sizes=args.runtime_sizes, runtime_repeats=args.runtime_repeats, runtime_budget=args.runtime_budget,
-        figures=not args.no_figures, quiet=args.quiet,
+        figures=not args.no_figures, quiet=args.quiet, video=args.video,
         command="deepcolor " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["report"] else "",
     )
     try:

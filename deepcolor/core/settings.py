@@ -150,6 +150,11 @@ class VideoSettings(_Settings):
 
     stabilize: bool = _field(True, "--per-frame", "colorize every frame on its own (no shot lookup, no chroma "
                              "carried along the motion)", negate=True)
+    lookup: str = _field("smoothed", "--video-lookup", "cluster lookup of a video: once per shot (its first "
+                         "frame), on the gist and semantic histogram averaged over the shot so far (smoothed), or "
+                         "on every frame", choices=("shot", "smoothed", "frame"))
+    lookup_memory: float = _field(0.9, "--lookup-memory", "smoothed lookup: weight of the past in the running "
+                                  "average of the descriptors", minimum=0.0, maximum=1.0)
     carry: float = _field(0.85, "--carry", "weight of the chroma carried along the optical flow where it is "
                           "reliable; the new prediction gets the rest", minimum=0.0, maximum=1.0,
                           note="0 = per-frame prediction with one lookup per shot")

@@ -55,8 +55,8 @@ def parse_counts(text, what):
     return values
 
 
-RESULT_FILES = ("summary.json", "per_image.csv", PARTIAL, "run.json", "hints_sweep.csv")
-RESULT_FOLDERS = ("images", "fid_features")
+RESULT_FILES = ("summary.json", "per_image.csv", PARTIAL, "run.json", "hints_sweep.csv", "per_sequence.csv")
+RESULT_FOLDERS = ("images", "fid_features", "strips")
 
 
 def prepare_outdir(outdir, config, *, resume=False, force=False):
@@ -66,7 +66,8 @@ def prepare_outdir(outdir, config, *, resume=False, force=False):
     when the recorded settings equal ``config`` (else ``ValueError`` naming the changes).
     """
     config_path = os.path.join(outdir, "run.json")
-    has_results = os.path.exists(os.path.join(outdir, "summary.json")) or os.path.exists(os.path.join(outdir, PARTIAL))
+    has_results = any(os.path.exists(os.path.join(outdir, name)) for name in ("summary.json", PARTIAL,
+                                                                               "per_sequence.csv"))
     if has_results and force:
         for name in RESULT_FILES:
             if os.path.exists(os.path.join(outdir, name)):

@@ -79,6 +79,7 @@ class VideoColorizer:
         self._previous_gray = None
         self._previous_uv = None
         self._shot_clusters = None
+        self._descriptors = None  # running averages of gist and semantic histogram (smoothed lookup)
 
     # -- state --------------------------------------------------------------------------
 
@@ -89,6 +90,10 @@ class VideoColorizer:
             state["previous_gray"] = self._previous_gray
             state["previous_uv"] = self._previous_uv
             state["shot_clusters"] = np.array(self._shot_clusters or [], dtype=str)
+        if self._descriptors is not None:
+            state["lookup_gist"] = self._descriptors[0]
+            if self._descriptors[1] is not None:
+                state["lookup_histogram"] = self._descriptors[1]
         return state
 
     def load_state_arrays(self, state):
@@ -104,6 +109,9 @@ class VideoColorizer:
             if unknown:
                 raise ValueError(f"the saved video state names clusters this model lacks: {', '.join(unknown)}")
             self._shot_clusters = names
+        if "lookup_gist" in state:
+            self._descriptors = (np.asarray(state["lookup_gist"]), np.asarray(state["lookup_histogram"])
+                                 if "lookup_histogram" in state else None)
 
     # -- colorization -------------------------------------------------------------------
 
@@ -125,6 +133,23 @@ class VideoColorizer:
             return True, None, None
         confidence = cv2.blur(followed.astype(np.float32), (5, 5))
         return False, backward, confidence
+
+    def _lookup(self, work, probs):
+        """The clusters' names for this frame (see ``VideoSettings.lookup``)."""
+        from deepcolor.features import gist, semantic_histogram
+
+        g = np.asarray(gist(work), dtype=np.float32)
+        h = semantic_histogram(probs) if probs is not None else None
+        if self.settings.lookup == "smoothed":
+            if self._descriptors is None:
+                self._descriptors = (g, h)
+            else:
+                m = self.settings.lookup_memory
+                g = m * self._descriptors[0] + (1 - m) * g
+                h = None if h is None else m * self._descriptors[1] + (1 - m) * h
+                self._descriptors = (g, h)
+        result = self.colorizer.select(work, probs, g, h)
+        return [cluster.name for cluster in result.chosen]
 
     def colorize_frame(self, image, return_info=False):
         """The next frame, colorized: (H, W, 3) uint8 RGB with the frame's luminance.
@@ -148,20 +173,17 @@ class VideoColorizer:
             return (rgb, {"cut": True, "clusters": info["blend"], "followed": 0.0}) if return_info else rgb
         work = working_image(gray, c.settings.working_size)
         cut, backward, confidence = self._motion(work)
-        probs = hist = None
+        probs = None
         if c.semantic:
-            from deepcolor.features import semantic_histogram, semantic_probabilities
+            from deepcolor.features import semantic_probabilities
 
             probs = semantic_probabilities(work, c.parser)
         if cut or self._shot_clusters is None:
-            from deepcolor.features import gist
-
-            if probs is not None:
-                hist = semantic_histogram(probs)
-            result = c.select(work, probs, np.asarray(gist(work), dtype=np.float32), hist)
-            self._shot_clusters = [cluster.name for cluster in result.chosen]
             self.shots.append(self.frames)
+            self._descriptors = None
             cut = True
+        if cut or self.settings.lookup != "shot":
+            self._shot_clusters = self._lookup(work, probs)
         networks = [c.network(self._by_name[name]) for name in self._shot_clusters]
         uv = refine_chroma(work, predict_chroma(networks, work, probs, c.stride), c.refine)
         del probs

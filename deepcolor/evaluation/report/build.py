@@ -174,6 +174,10 @@ def build_report(settings):
 
     _add_statistics(report, settings)
     report["runtime"] = _runtime(settings, sizes, records, runs, log) if settings.runtime else None
+    if settings.video:
+        from deepcolor.evaluation.report.video import run_video_section
+
+        report["video"] = run_video_section(settings, root if settings.video == "davis" else None, runs, log)
     write_report(report, settings, log)
     return report
 

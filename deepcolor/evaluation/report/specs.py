@@ -181,6 +181,7 @@ class Settings:
     n_grid: int = 6
     n_extremes: int = 5
     quiet: bool = False
+    video: str = None  # "davis" or a folder of sequences: the video section
     command: str = ""
 
 

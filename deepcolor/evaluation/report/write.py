@@ -118,6 +118,10 @@ def write_report(report, settings, log=print):
         doc.paragraph("Figures were not drawn (--no-figures).")
 
     _runtime_section(doc, report.get("runtime"), settings, rt)
+    if report.get("video"):
+        from deepcolor.evaluation.report.video import write_video_section
+
+        write_video_section(doc, report["video"], out)
     if report["failed"]:
         doc.heading("Failures")
         doc.bullets(report["failed"])
