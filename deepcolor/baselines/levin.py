@@ -176,7 +176,8 @@ def _check_hints(gray, hint_mask):
     return gray, mask
 
 
-def levin_chroma(gray, hint_chroma, hint_mask, *, solver="multigrid", symmetric=True, rtol=DEFAULT_RTOL):
+def levin_chroma(gray, hint_chroma, hint_mask, *, solver="multigrid", symmetric=True, rtol=DEFAULT_RTOL,
+                 data_weight=0.0):
     """Propagate hint chrominance by Levin et al.'s optimization (SIGGRAPH 2004).
 
     Minimizes ``J(U) = sum_r (U(r) - sum_s w_rs U(s))^2`` with the hinted pixels fixed,
@@ -204,6 +205,13 @@ def levin_chroma(gray, hint_chroma, hint_mask, *, solver="multigrid", symmetric=
         Pairwise (default) or the paper's per-pixel sigma, see :func:`affinity_kernel`.
     rtol : float
         Relative residual of the iterative solver.
+    data_weight : float
+        ``lambda >= 0``: adds ``lambda sum_r d_r U(r)^2`` to ``J``, a pull of every free
+        pixel toward 0 (0 = the paper's system). Propagating the *difference* between
+        hints and a prediction with it (:func:`deepcolor.pipeline.hints.apply_hints`), a
+        hint's effect fades with the affinity distance (about ``1/sqrt(lambda)`` pixels
+        in flat regions) instead of shifting the whole image. The system stays symmetric
+        positive definite, better conditioned.
 
     Returns
     -------
@@ -229,6 +237,8 @@ def levin_chroma(gray, hint_chroma, hint_mask, *, solver="multigrid", symmetric=
         raise ValueError(f"hint_chroma must have shape {gray.shape + ('C',)}, got {np.shape(hint_chroma)}")
     if solver not in SOLVERS:
         raise ValueError(f"unknown solver {solver!r}; choose one of {', '.join(SOLVERS)}")
+    if not np.isfinite(data_weight) or data_weight < 0:
+        raise ValueError(f"data_weight must be a finite number >= 0, got {data_weight!r}")
     if not np.all(np.isfinite(values[mask])):
         raise ValueError("hint_chroma has non-finite values at hinted pixels")
     n, channels = gray.size, values.shape[2]
@@ -240,16 +250,17 @@ def levin_chroma(gray, hint_chroma, hint_mask, *, solver="multigrid", symmetric=
     K = affinity_kernel(gray, symmetric=symmetric)
     degree = np.asarray(K.sum(axis=1)).ravel()
     free = ~hinted
+    diagonal = degree * (1.0 + data_weight)  # the data term's lambda d_r on the diagonal
     if solver == "splu":
         K_free = K[free]
-        A = sp.diags(degree[free]) - K_free[:, free]
+        A = sp.diags(diagonal[free]) - K_free[:, free]
         b = K_free[:, hinted] @ out[hinted]
         out[free] = spla.splu(sp.csc_matrix(A)).solve(b)
         return out.reshape(values.shape)
     # Hinted values enter the right-hand side; their rows are identities, so starting
     # from the known values keeps them exact and the residual lives on free pixels.
     b = (K @ out) * free[:, None] + out
-    A = _grid_system(K, degree, free)
+    A = _grid_system(K, diagonal, free)
     if symmetric:
         del K  # peak memory at 1024x1024
         x, _ = conjugate_gradients(A, b, MultigridSolver(A), x0=out, rtol=rtol)

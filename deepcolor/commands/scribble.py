@@ -6,11 +6,16 @@ EPILOG = """\
 examples:
   deepcolor scribble photo_gray.png photo_marked.png -o photo_color.png
   deepcolor scribble photo_gray.png photo_marked.png --mask strokes.png -o out.png --force
+  deepcolor scribble photo_gray.png photo_marked.png --auto -o out.png   # the automatic result, bent to the strokes
 
 MARKED is GRAY with coloured strokes painted on it (as in the paper's demo): a pixel is
 a hint where its chroma (U or V) differs from GRAY's by more than --tolerance levels,
 which absorbs JPEG noise. With --mask, the hints are the nonzero pixels of MASK instead
 and their colours come from MARKED. The output keeps GRAY's luminance.
+
+Without --auto the strokes are all there is (Levin et al.: few strokes leave most of the
+image to spread from them). With --auto, deepcolor colorizes GRAY automatically and the
+strokes correct it where they are, fading along the image's edges (deepcolor-hints).
 """
 
 
@@ -33,6 +38,12 @@ def register(subparsers):
         "--tolerance", type=float, default=MARK_TOLERANCE, metavar="T",
         help=f"chroma difference (levels) that makes a MARKED pixel a hint (default: {MARK_TOLERANCE:g})",
     )
+    p.add_argument("--auto", action="store_true",
+                   help="start from deepcolor's automatic colorization and bend it to the strokes")
+    p.add_argument("--model", metavar="DIR", help="with --auto: the model (default: the shipped model)")
+    p.add_argument("--hint-weight", type=float, metavar="LAMBDA",
+                   help="with --auto: how local a stroke's correction stays (default: the setting's "
+                        "data_weight; larger = more local)")
     p.add_argument("--force", action="store_true", help="replace OUT if it exists")
     p.set_defaults(func=run_command)
 
@@ -72,8 +83,18 @@ def run_command(args):
                 f"{args.marked}: no hint found (no pixel's chroma differs from {args.gray} by more than "
                 f"{args.tolerance:g} levels); paint coloured strokes or pass --mask"
             )
-    from deepcolor.baselines.levin import levin_colorize
+    if (args.hint_weight is not None or args.model) and not args.auto:
+        raise CommandError("--hint-weight and --model apply to --auto only")
+    if args.hint_weight is not None and args.hint_weight < 0:
+        raise CommandError(f"--hint-weight must be >= 0, got {args.hint_weight:g}")
+    if args.auto:
+        from deepcolor.pipeline import Colorizer
 
-    out = levin_colorize(to_gray(gray_rgb, args.gray), marked, mask)
+        colorizer = Colorizer.load(args.model)
+        out = colorizer.colorize(to_gray(gray_rgb, args.gray), hints=(marked, mask), hint_weight=args.hint_weight)
+    else:
+        from deepcolor.baselines.levin import levin_colorize
+
+        out = levin_colorize(to_gray(gray_rgb, args.gray), marked, mask)
     save_image(args.output, out, overwrite=args.force)
     return 0

@@ -93,3 +93,39 @@ def _deepcolor_nosemantic(options):
 @register_method("deepcolor-paper", "Deep Colorization in the paper's setting: SIFT Flow train only, paper lookup, joint bilateral refinement")
 def _deepcolor_paper(options):
     return _method(ablation_model("paper", options), "jbf")
+
+
+class _DeepcolorHints:
+    def __init__(self, colorizer, n_hints, patch, seed, data_weight):
+        self.colorizer, self.n_hints, self.patch, self.seed, self.data_weight = colorizer, n_hints, patch, seed, \
+            data_weight
+
+    def __call__(self, sample):
+        from deepcolor.core.hints import simulate_hints
+
+        n = min(self.n_hints, sample.gray.size)
+        hints_rgb, mask = simulate_hints(sample.rgb, n, patch=self.patch, seed=(self.seed, sample.index))
+        return self.colorizer.colorize(sample.gray, hints=(hints_rgb, mask), hint_weight=self.data_weight)
+
+
+@register_method(
+    "deepcolor-hints",
+    "deepcolor bent toward simulated hints (--hints PxP patches of true chroma): the difference propagated by "
+    "Levin's optimization with a data term",
+    uses_ground_truth=True,
+    accepts_hints=True,
+)
+def _deepcolor_hints(options):
+    from deepcolor.pipeline import Colorizer
+
+    n_hints = options.get("hints")
+    n_hints = 10 if n_hints is None else int(n_hints)
+    patch = options.get("hint_size")
+    patch = 3 if patch is None else int(patch)
+    if n_hints < 0:
+        raise ValueError(f"hints must be >= 0, got {n_hints}")
+    if patch < 1 or patch % 2 == 0:
+        raise ValueError(f"hint size must be a positive odd number of pixels, got {patch}")
+    weight = options.get("data_weight")
+    return _DeepcolorHints(Colorizer.load(options.get("model"), refine=options.get("refine")), n_hints, patch,
+                           int(options.get("seed") or 0), None if weight is None else float(weight))

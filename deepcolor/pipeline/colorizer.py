@@ -271,7 +271,7 @@ class Colorizer:
         if gist_vector is None:
             probs, gist_vector, histogram = self.analyze(gray)
         return lookup(self.clusters, gist_vector, histogram, k=self.k, blend=self.blend)
-    def colorize(self, image, refine=None, return_info=False, progress=None):
+    def colorize(self, image, refine=None, return_info=False, progress=None, hints=None, hint_weight=None):
         """Colorize an image.
 
         The lookup, features and networks run on the gray image scaled so that its longer
@@ -290,6 +290,14 @@ class Colorizer:
             Also return a dict (cluster, layer, candidates, seconds per stage).
         progress : callable(stage name), optional
             Called as each stage starts (for a progress bar on large images).
+        hints : optional
+            User colour hints: a list of ``(row, column, (r, g, b))`` points (3x3 each), or
+            ``(marked_rgb, mask)`` as ``deepcolor scribble`` reads them. The automatic
+            chroma is bent toward them (:mod:`deepcolor.pipeline.hints`); no hints (or an
+            empty list) gives the automatic result exactly.
+        hint_weight : float, optional
+            How local a hint's correction stays (Levin's data term; default
+            :class:`~deepcolor.core.settings.HintSettings`'s ``data_weight``).
 
         Returns
         -------
@@ -312,6 +320,12 @@ class Colorizer:
         method = refine or self.refine
         step("refine")
         uv = refine_chroma(work, uv, method)
+        if hints is not None and len(hints):
+            from deepcolor.pipeline.hints import apply_hints, as_marked, hint_chroma
+
+            marked, mask = as_marked(gray, hints)
+            if mask.any():
+                uv = apply_hints(work, uv, *hint_chroma(gray, marked, mask, work.shape), hint_weight)
         if work is not gray:
             step("upsample")
             uv = upsample_chroma(uv, gray)
