@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "deepcolor.commands.scribble",
     "deepcolor.commands.transfer",
     "deepcolor.commands.report",
+    "deepcolor.commands.serve",
 ]
 
 

@@ -93,8 +93,25 @@ def load_rgb(path):
         raise ImageReadError(path, "file not found")
     if os.path.isdir(path):
         raise ImageReadError(path, "is a directory, not an image file")
+    return _decode(path, path)
+
+
+def decode_image(data, name, max_pixels=None):
+    """:func:`load_rgb` of an image file's bytes (an upload); ``name`` is what errors call it.
+
+    ``max_pixels`` refuses a larger image before decoding it (``ImageReadError`` giving its size).
+    """
+    import io
+
+    return _decode(io.BytesIO(data), name, max_pixels)
+
+
+def _decode(source, path, max_pixels=None):
     try:
-        with Image.open(path) as img:
+        with Image.open(source) as img:
+            if max_pixels and img.width * img.height > max_pixels:
+                raise ImageReadError(path, f"is {img.width}x{img.height} ({img.width * img.height / 1e6:.1f} "
+                                     f"megapixels); the limit is {max_pixels / 1e6:g} megapixels")
             img.load()
             img = ImageOps.exif_transpose(img)
             rgb = _pil_to_rgb(img)
@@ -102,7 +119,9 @@ def load_rgb(path):
         raise
     except Exception as exc:  # PIL raises many types for bad files; the file name is what matters
         reason = str(exc) or type(exc).__name__
-        if "truncated" in reason.lower():
+        if "cannot identify image file" in reason:
+            reason = "not an image, or an image format this program cannot read"
+        elif "truncated" in reason.lower():
             reason = f"truncated image file ({reason})"
         raise ImageReadError(path, f"cannot read image: {reason}") from exc
     if rgb.size == 0:
