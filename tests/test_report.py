@@ -274,6 +274,10 @@ def test_hints_sweep_shares_runs_with_the_table(tmp_path, fake_root):
     table = json.loads((out / "report.json").read_text())["datasets"]["siftflow"]
     row = next(m for m in table["methods"] if m["label"] == "levin-hints (hints=2)")
     assert row["psnr"]["mean"] == pytest.approx(table["sweep"][1]["psnr_mean"], abs=1e-3)
+    # deepcolor bent to the same hints is swept beside Levin's propagation
+    assert "deepcolor-hints, PSNR vs number of hints" in md
+    assert [r["hints"] for r in table["sweeps"]["deepcolor-hints"]] == [1, 2]
+    assert (out / "runs" / "siftflow" / "deepcolor-hints" / "hints_sweep.csv").exists()
     if HAS_MPL:
         assert (out / "hints_sweep.png").exists()
 

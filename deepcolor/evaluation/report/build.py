@@ -167,10 +167,13 @@ def build_report(settings):
                 traceback.print_exc(file=sys.stderr)
                 report["failed"].append(f"{entry.label} on {ds}: {result['reason']}")
             results.append(result)
-        sweep_rows = None
-        if sweep:  # explicit: run it even when levin-hints is not a row of the table
-            sweep_rows = _run_sweep(settings, ds, records[ds], base, options, runs, sweep, log, report)
-        report["datasets"][ds] = {"records": records[ds], "results": results, "sweep": sweep_rows}
+        sweeps = {}
+        if sweep:  # explicit: run it even when the hint methods are not rows of the table
+            for method in SWEEP_METHODS:
+                sweeps[method] = _run_sweep(settings, ds, records[ds], base, options, runs, sweep, log, report,
+                                            method)
+        report["datasets"][ds] = {"records": records[ds], "results": results, "sweep": sweeps.get("levin-hints"),
+                                  "sweeps": {m: rows for m, rows in sweeps.items() if rows}}
 
     _add_statistics(report, settings)
     report["runtime"] = _runtime(settings, sizes, records, runs, log) if settings.runtime else None
@@ -208,21 +211,28 @@ def _reason(exc):
     return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
-def _run_sweep(settings, ds, records, base, options, runs, counts, log, report):
-    entry = parse_method("levin-hints")
+#: Hint methods of ``--sweep``: Levin et al. 2004 from the hints alone, and deepcolor bent to them.
+SWEEP_METHODS = ("levin-hints", "deepcolor-hints")
+
+
+def _run_sweep(settings, ds, records, base, options, runs, counts, log, report, method="levin-hints"):
+    entry = parse_method(method)
     outdir = os.path.join(runs, ds, os.path.dirname(entry.key))
-    log(f"report: {DATASET_TITLES[ds]}: levin-hints sweep {','.join(map(str, counts))}")
+    log(f"report: {DATASET_TITLES[ds]}: {method} sweep {','.join(map(str, counts))}")
     config = {**_entry_config(entry, base), "hints_sweep": ",".join(map(str, counts))}
 
     def run_one(folder, folder_config, folder_options):
-        return run_folders.ensure_run(folder, folder_config, folder_options, records, "levin-hints",
+        return run_folders.ensure_run(folder, folder_config, folder_options, records, method,
                                       jobs=settings.jobs, quiet=settings.quiet, log=log)[0]
 
     try:
         run_folders.record_config(outdir, config)
-        summaries = run_folders.run_sweep(outdir, config, options, records, "levin-hints", counts, run_one)
+        summaries = run_folders.run_sweep(outdir, config, options, records, method, counts, run_one)
+    except (FileNotFoundError, ImportError) as exc:
+        log(f"report: {method} sweep on {ds}: not available: {_reason(exc)}")
+        return None
     except Exception as exc:  # noqa: BLE001 - reported, the rest of the report goes on
-        report["failed"].append(f"levin-hints sweep on {ds}: {_reason(exc)}")
+        report["failed"].append(f"{method} sweep on {ds}: {_reason(exc)}")
         traceback.print_exc(file=sys.stderr)
         return None
     return [{"hints": s.get("hints"), "n_images": s["n_images"], "psnr_mean": s["psnr_mean"],

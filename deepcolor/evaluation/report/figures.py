@@ -131,14 +131,19 @@ def runtime_plot(path, measurements, references, fit):
 
 
 def sweep_plot(path, sweeps, references=None):
-    """Mean PSNR vs number of hints, one line per dataset; ``references``: {label: PSNR} lines."""
+    """Mean PSNR vs number of hints: ``sweeps`` maps (method, dataset) to rows, one colour per
+    dataset, one marker per method; ``references``: {dataset: (label, PSNR)} dashed lines."""
     plt = require_matplotlib()
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    for i, (name, rows) in enumerate(sweeps.items()):
+    datasets = list(dict.fromkeys(name for _, name in sweeps))
+    methods = list(dict.fromkeys(method for method, _ in sweeps))
+    for (method, name), rows in sweeps.items():
+        i = datasets.index(name)
         k = np.array([float(r["hints"]) for r in rows])
         p = np.array([float(r["psnr_mean"]) for r in rows])
-        ax.plot(k, p, "o-", color=f"C{i}", label=f"levin-hints, {name}")
-        if references and name in references and references[name] is not None:
+        ax.plot(k, p, "os^v"[methods.index(method) % 4] + "-", color=f"C{i}", label=f"{method}, {name}")
+    for i, name in enumerate(datasets):
+        if references and references.get(name) is not None:
             label, value = references[name]
             ax.axhline(value, color=f"C{i}", linestyle="--", linewidth=1, label=f"{label}, {name}")
     ax.set_xscale("symlog", linthresh=1)

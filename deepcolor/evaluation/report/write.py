@@ -62,10 +62,10 @@ def write_report(report, settings, log=print):
 
             doc.heading(f"{title}: mean PSNR per category", 3)
             doc.table(category_table(part["results"], SIFTFLOW_CATEGORIES if ds == "siftflow" else None))
-        if part.get("sweep"):
-            doc.heading(f"{title}: levin-hints, PSNR vs number of hints", 3)
+        for method, rows in (part.get("sweeps") or {}).items():
+            doc.heading(f"{title}: {method}, PSNR vs number of hints", 3)
             ref_result = next((r for r in part["results"] if r["label"] == ref), None)
-            doc.table(sweep_table(part["sweep"], ref_result["psnr"]["mean"] if ref_result else None))
+            doc.table(sweep_table(rows, ref_result["psnr"]["mean"] if ref_result else None))
         ok = {r["label"]: r for r in part["results"] if r["status"] == "ok"}
         if ref:
             series = {ref: [row["psnr"] for row in ok[ref]["rows"]]}
@@ -105,7 +105,8 @@ def write_report(report, settings, log=print):
             doc.image("worst.png", f"The {settings.n_extremes} images with the lowest PSNR of {method_label}")
             figures.image_grid(os.path.join(out, "best.png"), best_sections, method_label)
             doc.image("best.png", f"The {settings.n_extremes} images with the highest PSNR of {method_label}")
-        sweeps = {DATASET_TITLES[ds]: p["sweep"] for ds, p in report["datasets"].items() if p.get("sweep")}
+        sweeps = {(method, DATASET_TITLES[ds]): rows for ds, p in report["datasets"].items()
+                  for method, rows in (p.get("sweeps") or {}).items()}
         if sweeps:
             refs_psnr = {}
             for ds, p in report["datasets"].items():
@@ -113,7 +114,8 @@ def write_report(report, settings, log=print):
                 refs_psnr[DATASET_TITLES[ds]] = (r["label"], r["psnr"]["mean"]) if r else None
             figures.sweep_plot(os.path.join(out, "hints_sweep.png"), sweeps, refs_psnr)
             doc.heading("Hints sweep")
-            doc.image("hints_sweep.png", "Mean PSNR of levin-hints vs the number of simulated hints (dashed: the automatic reference)")
+            doc.image("hints_sweep.png", "Mean PSNR of levin-hints (from the hints alone) and deepcolor-hints "
+                      "(deepcolor bent to them) vs the number of simulated hints (dashed: the automatic reference)")
     else:
         doc.paragraph("Figures were not drawn (--no-figures).")
 
@@ -181,6 +183,7 @@ def _json_report(report, selections):
             "n_images": len(part["records"]),
             "reference": part["reference"],
             "sweep": part.get("sweep"),
+            "sweeps": part.get("sweeps"),
             "selection": selections.get(ds),
             "methods": [{k: v for k, v in r.items() if k in ("label", "method", "options", "status", "reason", "run_dir", "same_as",
                                                             "psnr", "versus", "summary")} for r in part["results"]],
