@@ -1,0 +1,82 @@
+"""How fast the web app answers: opening a photo, and each update under hints, over HTTP.
+
+    python benchmarks/bench_app.py [--size 512] [--repeat 5]
+
+Starts ``deepcolor serve``'s application (uvicorn, in this process's thread) on a free
+port with the shipped model, uploads scikit-image's ``astronaut`` resized to
+``--size`` x ``--size``, then times whole HTTP round trips (request, hint propagation,
+full-resolution chroma, PNG encoding, response) as the page makes them: the automatic
+result, then 1, 2, 5, 10 and 20 point hints and a stroke. Prints medians over
+``--repeat`` runs, measured in this run on this machine.
+"""
+
+import argparse
+import io
+import json
+import socket
+import sys
+import threading
+import time
+import urllib.request
+
+import numpy as np
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--size", type=int, default=512)
+    p.add_argument("--repeat", type=int, default=5)
+    args = p.parse_args(argv)
+
+    import skimage.data
+    import uvicorn
+    from PIL import Image
+
+    from deepcolor.app.server import make_app
+    from deepcolor.pipeline import Colorizer
+
+    image = Image.fromarray(skimage.data.astronaut()).resize((args.size, args.size), Image.LANCZOS)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(make_app(Colorizer.load()), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    url = f"http://127.0.0.1:{port}"
+
+    def post(path, data, content_type="application/octet-stream"):
+        request = urllib.request.Request(url + path, data=data, method="POST")
+        request.add_header("Content-Type", content_type)
+        t0 = time.perf_counter()
+        with urllib.request.urlopen(request, timeout=300) as response:
+            body = response.read()
+        return body, time.perf_counter() - t0
+
+    rng = np.random.default_rng(0)
+    cases = {"automatic (0 hints)": []}
+    for n in (1, 2, 5, 10, 20):
+        cases[f"{n} point hint(s)"] = [{"x": int(x), "y": int(y), "color": [int(c) for c in rng.integers(0, 256, 3)]}
+                                      for x, y in rng.integers(0, args.size, (n, 2))]
+    cases["1 stroke"] = [{"points": [[40, 60], [200, 80], [300, 200]], "color": [30, 90, 220], "width": 8}]
+    opens, times = [], {name: [] for name in cases}
+    for _ in range(args.repeat):
+        body, seconds = post("/api/photos?name=astronaut.png", buffer.getvalue())
+        opens.append(seconds)
+        key = json.loads(body)["id"]
+        for name, hints in cases.items():
+            _, seconds = post(f"/api/photos/{key}/render", json.dumps({"hints": hints}).encode(), "application/json")
+            times[name].append(seconds)
+    server.should_exit = True
+    print(f"astronaut {args.size}x{args.size}, HTTP round trips, medians of {args.repeat}")
+    print(f"  open (upload, colorize, palette networks): {np.median(opens):.3f} s")
+    for name, values in times.items():
+        print(f"  update, {name:20s} {np.median(values):.3f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
