@@ -177,7 +177,7 @@ class HintSettings(_Settings):
     hints: int = _field(10, "--hints", "simulated hints per image for hint methods", metavar="K", minimum=0)
     hint_size: int = _field(3, "--hint-size", "each hint reveals a PxP patch of true chroma", metavar="P",
                             minimum=1)
-    data_weight: float = _field(1e-3, "--hint-data-weight", "deepcolor-hints: pull toward the automatic "
+    data_weight: float = _field(3e-6, "--hint-data-weight", "deepcolor-hints: pull toward the automatic "
                                 "colours away from the hints (Levin's data term); larger = more local hints",
                                 metavar="LAMBDA", minimum=0.0, note="0 = the correction spreads over the whole "
                                 "region")
