@@ -124,6 +124,25 @@ def test_api_refuses_bad_uploads_with_a_message(server, body, name, status, mess
     assert got == status and message in json.loads(text)["error"]
 
 
+@pytest.mark.parametrize("name", ["../../etc/passwd", "..%2F..%2Fsecret.png", "a%5Cb.png", ".hidden.png"])
+def test_api_refuses_paths_as_file_names(server, name):
+    got, text, _ = call(f"{server['url']}/api/photos?name={name}", png(photo()))
+    assert got == 400 and "a file name, not a path" in json.loads(text)["error"]
+    assert upload(server, photo())["width"] == 128  # and goes on working
+
+
+def test_api_answers_20_concurrent_requests_correctly(server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    opened = upload(server, photo(seed=7))
+    cases = [[{"x": 5 + 5 * k, "y": 10 + 3 * k, "color": [40 * (k % 6), 200, 255 - 10 * k]}] for k in range(20)]
+    expected = [render(server, opened["id"], hints)[0] for hints in cases]
+    with ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(lambda hints: render(server, opened["id"], hints)[0], cases))
+    assert all(np.array_equal(a, e) for a, e in zip(answers, expected))
+    assert len({a.tobytes() for a in answers}) == 20  # each request got its own hints' image
+
+
 def test_api_sessions_are_separate_and_expire(server):
     first = upload(server, photo(seed=2))
     second = upload(server, photo(48, 64, seed=3))
@@ -181,13 +200,13 @@ def result_pixel(page, fx, fy):
 
 def test_page_hints_palette_undo_stroke_download_in_a_real_browser(server, browser, tmp_path):
     path = tmp_path / "house.png"
-    path.write_bytes(png(photo()))
+    path.write_bytes(png(photo(240, 288)))
     page = browser.new_page(accept_downloads=True)
     page.goto(server["url"])
     page.set_input_files("#file", str(path))
     wait_hints(page, 0)
-    assert "house.png, 128x96: 0 hint(s)" in page.inner_text("#status")
-    page.wait_for_function("document.getElementById('result').naturalWidth === 128")
+    assert "house.png, 288x240: 0 hint(s)" in page.inner_text("#status")
+    page.wait_for_function("document.getElementById('result').naturalWidth === 288")
     auto = result_pixel(page, 0.15, 0.2)
     page.fill("#color", "#ff0000")
     box = page.locator("#result").bounding_box()
@@ -197,6 +216,8 @@ def test_page_hints_palette_undo_stroke_download_in_a_real_browser(server, brows
     page.wait_for_timeout(300)
     red = result_pixel(page, 0.15, 0.2)
     assert red[0] - red[2] > auto[0] - auto[2] + 30  # the sky turned red where clicked
+    if os.environ.get("DEEPCOLOR_SCREENSHOT"):  # README's screenshot: python -m pytest -k real_browser
+        page.screenshot(path=os.environ["DEEPCOLOR_SCREENSHOT"])
     swatches = page.locator("#palette .swatch")
     swatches.first.wait_for()
     assert 1 <= swatches.count() <= 7
@@ -220,7 +241,7 @@ def test_page_hints_palette_undo_stroke_download_in_a_real_browser(server, brows
     saved = tmp_path / "download.png"
     download.value.save_as(saved)
     assert download.value.suggested_filename == "house_color.png"
-    assert Image.open(saved).size == (128, 96)
+    assert Image.open(saved).size == (288, 240)
     page.click("#reset")
     wait_hints(page, 0)
     page.close()

@@ -91,7 +91,9 @@ def make_app(colorizer, *, max_upload_bytes=25 * 2 ** 20, max_pixels=40_000_000,
                              "preloaded": os.path.basename(photo) if photo else None})
 
     async def upload(request):
-        name = os.path.basename(request.query_params.get("name", "photo")) or "photo"
+        name = request.query_params.get("name", "photo") or "photo"
+        if "/" in name or "\\" in name or name.startswith(".") or "\0" in name or len(name) > 255:
+            return error(400, f"{name!r}: a file name, not a path (no '/', '\\', leading '.' or NUL)")
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > max_upload_bytes:
             return error(413, f"{name}: {int(declared) / 2 ** 20:.1f} MB is over the {max_upload_bytes / 2 ** 20:g} "
