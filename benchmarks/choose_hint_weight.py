@@ -7,7 +7,8 @@ Held-out images: Stanford Background's validation list (``stanford val``), which
 colorization training list holds (the shipped model learned from SIFT Flow train and SUN
 extra). Every image gets the benchmark's simulated hints (3x3 patches of true chroma,
 seed ``(0, index)``), then: deepcolor without hints, Levin et al. 2004 from the hints
-alone (``levin-hints``), and ``deepcolor-hints`` at each data weight. Prints mean PSNR
+alone (``levin-hints``), ``deepcolor-hints`` at each data weight without the fitted gain,
+and at the default weight with each gain prior. Prints mean PSNR
 (the paper's protocol) per hint count, and the median seconds per image of each weight
 (this machine, this run).
 """
@@ -29,6 +30,8 @@ def main(argv=None):
     p.add_argument("--limit", type=int, default=40)
     p.add_argument("--weights", default="0,1e-6,3e-6,1e-5,3e-5,1e-4")
     p.add_argument("--hints", default="1,2,5,10,20,50,100")
+    p.add_argument("--gain-priors", default="none,0.1",
+                   help="priors of the fitted gain to try at the best weight ('none': no gain)")
     args = p.parse_args(argv)
 
     from deepcolor.baselines.levin import levin_colorize
@@ -42,6 +45,10 @@ def main(argv=None):
 
     records = load_dataset("stanford", args.data, "val")[: args.limit]
     weights = [float(w) for w in args.weights.split(",")]
+    priors = [float(g) for g in args.gain_priors.split(",") if g != "none"]
+    from deepcolor.core.settings import HintSettings
+
+    args_weight = HintSettings.data_weight
     counts = [int(k) for k in args.hints.split(",")]
     colorizer = Colorizer.load()
     scores, seconds = {}, {}
@@ -54,11 +61,14 @@ def main(argv=None):
             hints_rgb, mask = simulate_hints(rgb, k, patch=3, seed=(0, index))
             scores.setdefault(("levin-hints", k), []).append(psnr(rgb, levin_colorize(gray, hints_rgb, mask)))
             values, work_mask = hint_chroma(gray, hints_rgb, mask, work.shape)
-            for w in weights:
+            for w in weights:  # without the gain: the weight alone
                 t0 = time.perf_counter()
-                out = finish(gray, work, apply_hints(work, uv, values, work_mask, w))
+                out = finish(gray, work, apply_hints(work, uv, values, work_mask, w, gain_prior=float("inf")))
                 seconds.setdefault(w, []).append(time.perf_counter() - t0)
                 scores.setdefault((w, k), []).append(psnr(rgb, out))
+            for prior in priors:
+                out = finish(gray, work, apply_hints(work, uv, values, work_mask, args_weight, gain_prior=prior))
+                scores.setdefault(("gain", prior, k), []).append(psnr(rgb, out))
         print(f"{index + 1}/{len(records)}", end="\r", file=sys.stderr, flush=True)
     print(f"Stanford Background val, first {len(records)} images; mean PSNR (dB); deepcolor without hints: "
           f"{np.mean(scores['deepcolor']):.2f}")
@@ -66,6 +76,11 @@ def main(argv=None):
     for k in counts:
         print(f"{k:>6} {np.mean(scores[('levin-hints', k)]):7.2f} "
               + " ".join(f"{np.mean(scores[(w, k)]):9.2f}" for w in weights))
+    if priors:
+        print(f"with the fitted gain (data weight {args_weight:g}); 'none' is the column w={args_weight:g} above")
+        print(f"{'hints':>6} " + " ".join(f"{'prior ' + format(g, 'g'):>11}" for g in priors))
+        for k in counts:
+            print(f"{k:>6} " + " ".join(f"{np.mean(scores[('gain', g, k)]):11.2f}" for g in priors))
     print("median s/image of the hint step: " + ", ".join(f"w={w:g} {np.median(seconds[w]):.3f}" for w in weights))
     return 0
 

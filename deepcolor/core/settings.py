@@ -181,6 +181,10 @@ class HintSettings(_Settings):
                                 "colours away from the hints (Levin's data term); larger = more local hints",
                                 metavar="LAMBDA", minimum=0.0, note="0 = the correction spreads over the whole "
                                 "region")
+    gain_prior: float = _field(0.1, "--hint-gain-prior", "deepcolor-hints: the automatic chroma is first scaled "
+                               "by the gain that best fits the hints, shrunk toward 1 by this prior (U/255, V/255 "
+                               "scale); larger = trust the automatic saturation more", metavar="GAMMA", minimum=0.0,
+                               note="the model under-saturates; hints say by how much")
 
 
 @dataclasses.dataclass(frozen=True)

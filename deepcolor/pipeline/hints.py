@@ -1,7 +1,8 @@
 """deepcolor with user hints: the automatic chroma bent toward a few colour points or strokes.
 
 The SIGGRAPH 2017 setting (Zhang et al., "Real-Time User-Guided Image Colorization") with
-this paper's model: the network's refined U, V are the starting point, and the
+this paper's model: the network's refined U, V are the starting point, scaled by the one
+gain that best fits the hints (:func:`hint_gain`: the automatic colours are weak), and the
 *difference* between the hints and that prediction is propagated by Levin et al.'s
 edge-aware optimization with a data term (:func:`deepcolor.baselines.levin.levin_chroma`,
 ``data_weight``): at a hint the output takes the hint's colour, around it the correction
@@ -63,36 +64,76 @@ def hint_chroma(gray, hints_rgb, mask, work_shape):
 
     Hinted full-resolution pixels falling on one working pixel are averaged.
     """
-    h, w = gray.shape
     rows, cols = np.nonzero(mask)
     uv = rgb2yuv(hints_rgb[rows, cols][None])[0, :, 1:] / CHROMA_SCALE
-    wh, ww = work_shape
+    return _on_grid(rows, cols, uv, gray.shape, work_shape)
+
+
+def _on_grid(rows, cols, values, shape, grid_shape):
+    """Values at pixels ``(rows, cols)`` of an image of ``shape`` averaged onto a coarser grid."""
+    h, w = shape
+    wh, ww = grid_shape
     wr = np.minimum(wh - 1, (rows * wh) // h)
     wc = np.minimum(ww - 1, (cols * ww) // w)
     flat = wr * ww + wc
     sums = np.zeros((wh * ww, 2))
-    np.add.at(sums, flat, uv)
+    np.add.at(sums, flat, values)
     counts = np.bincount(flat, minlength=wh * ww)
-    work_mask = counts > 0
-    sums[work_mask] /= counts[work_mask, None]
-    return sums.reshape(wh, ww, 2), work_mask.reshape(wh, ww)
+    on = counts > 0
+    sums[on] /= counts[on, None]
+    return sums.reshape(wh, ww, 2), on.reshape(wh, ww)
 
 
-def apply_hints(work_gray, uv, values, hint_mask, data_weight=None):
+def hint_gain(uv, values, hint_mask, prior=None):
+    """The colour strength the hints ask for: ``a`` minimizing
+    ``sum_hints |a uv - value|^2 + prior (a - 1)^2`` (one gain for U and V).
+
+    The automatic colours are too weak where the model hesitates between clusters (it
+    averages their networks); a few hints say by how much, and ``prior`` keeps one hint
+    from deciding it alone.
+    """
+    prior = HintSettings.gain_prior if prior is None else prior
+    if np.isinf(prior):  # no gain
+        return 1.0
+    p = uv[hint_mask].astype(np.float64)
+    v = values[hint_mask]
+    return float(((p * v).sum() + prior) / ((p * p).sum() + prior))
+
+
+#: The hints' correction is solved on a grid of at most this longer side, then brought to
+#: the working resolution edge-aware: a hint update of a 512x512 photo (working size 400)
+#: then fits the web app's half second. Every benchmark image (at most 320 px) is solved at
+#: its own size.
+PROPAGATION_MAX_SIDE = 320
+
+
+def apply_hints(work_gray, uv, values, hint_mask, data_weight=None, gain_prior=None):
     """``uv`` (h, w, 2, U/255 and V/255) bent to the hints ``values`` at ``hint_mask``.
 
-    The difference ``values - uv`` at the hints is propagated edge-aware with Levin's
-    optimization and the data term ``data_weight`` (default :class:`HintSettings`'s), then added.
+    ``uv`` is first scaled by :func:`hint_gain`; then the difference ``values - uv`` at the
+    hints is propagated edge-aware with Levin's optimization and the data term
+    ``data_weight`` (defaults: :class:`HintSettings`'s), and added. Both choices were made
+    on held-out images (``benchmarks/choose_hint_weight.py``).
     """
     from deepcolor.baselines.levin import levin_chroma
 
     if not hint_mask.any():
         return uv
     weight = HintSettings.data_weight if data_weight is None else data_weight
-    residual = np.zeros(uv.shape, dtype=np.float64)
-    residual[hint_mask] = values[hint_mask] - uv[hint_mask]
+    uv = uv * np.float32(hint_gain(uv, values, hint_mask, gain_prior))
+    grid = work_gray
+    if max(work_gray.shape) > PROPAGATION_MAX_SIDE:
+        from deepcolor.pipeline.colorizer import working_image
+
+        grid = working_image(work_gray, PROPAGATION_MAX_SIDE)
+    rows, cols = np.nonzero(hint_mask)
+    differences, grid_mask = _on_grid(rows, cols, values[rows, cols] - uv[rows, cols], work_gray.shape, grid.shape)
     # gray levels for the solver's tolerance scale, back to the network scale after
-    correction = levin_chroma(work_gray, residual * CHROMA_SCALE, hint_mask, data_weight=weight) / CHROMA_SCALE
+    correction = levin_chroma(grid, differences * CHROMA_SCALE, grid_mask, data_weight=weight) / CHROMA_SCALE
+    if grid is not work_gray:
+        from deepcolor.core.refine import upsample_chroma
+
+        correction = upsample_chroma(correction.astype(np.float32), work_gray)
     return (uv + correction).astype(np.float32)
 
 
