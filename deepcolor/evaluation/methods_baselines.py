@@ -18,7 +18,7 @@ import numpy as np
 
 from deepcolor.core.paths import cache_dir as cache_dir_of
 from deepcolor.core.settings import TransferSettings
-from deepcolor.evaluation.registry import register_method
+from deepcolor.evaluation.registry import hint_options, register_method
 
 #: The default reference set: (dataset folder, list file) under the data root.
 REFERENCE_LISTS = (("siftflow", "train.txt"), ("sun", "extra.txt"))
@@ -233,13 +233,4 @@ class _LevinHints:
     accepts_hints=True,
 )
 def _levin_hints(options):
-    n_hints = options.get("hints")
-    n_hints = 10 if n_hints is None else int(n_hints)
-    patch = options.get("hint_size")
-    patch = 3 if patch is None else int(patch)
-    seed = int(options.get("seed") or 0)
-    if n_hints < 0:
-        raise ValueError(f"hints must be >= 0, got {n_hints}")
-    if patch < 1 or patch % 2 == 0:
-        raise ValueError(f"hint size must be a positive odd number of pixels, got {patch}")
-    return _LevinHints(n_hints, patch, seed)
+    return _LevinHints(*hint_options(options))

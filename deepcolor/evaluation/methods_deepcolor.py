@@ -21,7 +21,7 @@ Their scores on both test sets are in ``benchmarks/results/report.md``.
 
 import os
 
-from deepcolor.evaluation.registry import register_method
+from deepcolor.evaluation.registry import hint_options, register_method
 
 ABLATION_ENV = "DEEPCOLOR_ABLATIONS"
 
@@ -118,14 +118,6 @@ class _DeepcolorHints:
 def _deepcolor_hints(options):
     from deepcolor.pipeline import Colorizer
 
-    n_hints = options.get("hints")
-    n_hints = 10 if n_hints is None else int(n_hints)
-    patch = options.get("hint_size")
-    patch = 3 if patch is None else int(patch)
-    if n_hints < 0:
-        raise ValueError(f"hints must be >= 0, got {n_hints}")
-    if patch < 1 or patch % 2 == 0:
-        raise ValueError(f"hint size must be a positive odd number of pixels, got {patch}")
     weight = options.get("data_weight")
-    return _DeepcolorHints(Colorizer.load(options.get("model"), refine=options.get("refine")), n_hints, patch,
-                           int(options.get("seed") or 0), None if weight is None else float(weight))
+    return _DeepcolorHints(Colorizer.load(options.get("model"), refine=options.get("refine")),
+                           *hint_options(options), None if weight is None else float(weight))

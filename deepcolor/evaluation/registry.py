@@ -103,3 +103,19 @@ def get_method(name):
     if name not in methods:
         raise KeyError(f"unknown method {name!r}; known methods: {', '.join(methods)}")
     return methods[name]
+
+
+def hint_options(options):
+    """``(hints, hint size, seed)`` of a hint method's options, with :class:`HintSettings`' defaults.
+
+    Raises ``ValueError`` for a negative count or an even or non-positive patch size.
+    """
+    from deepcolor.core.settings import HintSettings
+
+    n_hints = HintSettings.hints if options.get("hints") is None else int(options["hints"])
+    patch = HintSettings.hint_size if options.get("hint_size") is None else int(options["hint_size"])
+    if n_hints < 0:
+        raise ValueError(f"hints must be >= 0, got {n_hints}")
+    if patch < 1 or patch % 2 == 0:
+        raise ValueError(f"hint size must be a positive odd number of pixels, got {patch}")
+    return n_hints, patch, int(options.get("seed") or 0)
