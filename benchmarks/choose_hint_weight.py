@@ -41,6 +41,7 @@ def main(argv=None):
     from deepcolor.core.metrics import psnr
     from deepcolor.data import load_dataset
     from deepcolor.pipeline import Colorizer
+    from deepcolor.pipeline.colorizer import to_full_resolution as finish
     from deepcolor.pipeline.hints import apply_hints, hint_chroma
 
     records = load_dataset("stanford", args.data, "val")[: args.limit]
@@ -55,7 +56,7 @@ def main(argv=None):
     for index, record in enumerate(records):
         rgb = load_rgb(record.path)
         gray = rgb2gray(rgb)
-        work, uv = automatic_chroma(colorizer, gray)  # what colorize(hints=...) starts from, computed once
+        work, uv = colorizer.working_chroma(gray)[:2]  # what colorize(hints=...) starts from, computed once
         scores.setdefault("deepcolor", []).append(psnr(rgb, finish(gray, work, uv)))
         for k in counts:
             hints_rgb, mask = simulate_hints(rgb, k, patch=3, seed=(0, index))
@@ -83,26 +84,6 @@ def main(argv=None):
             print(f"{k:>6} " + " ".join(f"{np.mean(scores[('gain', g, k)]):11.2f}" for g in priors))
     print("median s/image of the hint step: " + ", ".join(f"w={w:g} {np.median(seconds[w]):.3f}" for w in weights))
     return 0
-
-
-def automatic_chroma(colorizer, gray):
-    """``(working gray, refined U/V there)``: :meth:`Colorizer.colorize`'s stages before the hints."""
-    from deepcolor.core.refine import refine_chroma
-    from deepcolor.pipeline.colorizer import predict_chroma, working_image
-
-    work = working_image(gray, colorizer.settings.working_size)
-    probs, gist_vector, hist = colorizer.analyze(work)
-    chosen = colorizer.select(work, probs, gist_vector, hist).chosen
-    uv = predict_chroma([colorizer.network(c) for c in chosen], work, probs, colorizer.stride)
-    return work, refine_chroma(work, uv, colorizer.refine)
-
-
-def finish(gray, work, uv):
-    """Full-resolution RGB from working-resolution chroma, as :meth:`Colorizer.colorize` ends."""
-    from deepcolor.core.color import combine
-    from deepcolor.core.refine import upsample_chroma
-
-    return combine(gray, uv if work is gray else upsample_chroma(uv, gray))
 
 
 if __name__ == "__main__":

@@ -61,6 +61,7 @@ def make_app(colorizer, *, max_upload_bytes=25 * 2 ** 20, max_pixels=40_000_000,
     photo : str, optional, a photo every new tab may open without uploading it
     """
     from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
     from starlette.responses import FileResponse, JSONResponse, Response
     from starlette.routing import Route
 
@@ -109,14 +110,11 @@ def make_app(colorizer, *, max_upload_bytes=25 * 2 ** 20, max_pixels=40_000_000,
             image = decode_image(bytes(body), name, max_pixels=max_pixels)
         except ImageReadError as exc:
             return error(400, str(exc))
-        from starlette.concurrency import run_in_threadpool
-
         return opened(await run_in_threadpool(new_session, image, name))
 
     async def open_preloaded(request):
         if not photo:
             return error(404, "no photo was given to 'deepcolor serve'")
-        from starlette.concurrency import run_in_threadpool
 
         try:
             image = load_rgb(photo)
@@ -147,8 +145,6 @@ def make_app(colorizer, *, max_upload_bytes=25 * 2 ** 20, max_pixels=40_000_000,
         return error(404, f"no image {kind!r}")
 
     async def render(request):
-        from starlette.concurrency import run_in_threadpool
-
         try:
             session = session_of(request)
             payload = json.loads(await request.body() or b"{}")

@@ -42,16 +42,11 @@ class PhotoSession:
     """
 
     def __init__(self, colorizer, image, name="photo"):
-        from deepcolor.core.refine import refine_chroma
-        from deepcolor.pipeline.colorizer import predict_chroma, working_image
+        from deepcolor.pipeline.colorizer import predict_chroma
 
         self.colorizer, self.name = colorizer, name
         self.gray = to_gray(image)
-        self.work = working_image(self.gray, colorizer.settings.working_size)
-        probs, gist_vector, hist = colorizer.analyze(self.work)
-        result = colorizer.select(self.work, probs, gist_vector, hist)
-        self.auto_uv = refine_chroma(self.work, predict_chroma([colorizer.network(c) for c in result.chosen], self.work,
-                                                              probs, colorizer.stride), colorizer.refine)
+        self.work, self.auto_uv, result, probs, gist_vector, _ = colorizer.working_chroma(self.gray, keep_probs=True)
         # the palette's networks: the nearest clusters by gist (the lookup's candidates first)
         names = [n for n, _, _ in result.candidates]
         by_name = {c.name: c for c in colorizer.clusters}
@@ -111,7 +106,7 @@ class PhotoSession:
 
     def render(self, hints, hint_weight=None):
         """The photo colorized under ``hints``: (H, W, 3) uint8 RGB."""
-        from deepcolor.core.refine import upsample_chroma
+        from deepcolor.pipeline.colorizer import to_full_resolution
         from deepcolor.pipeline.hints import apply_hints, hint_chroma
 
         uv = self.auto_uv
@@ -119,8 +114,7 @@ class PhotoSession:
             marked, mask = self._marked(hints)
             if mask.any():
                 uv = apply_hints(self.work, uv, *hint_chroma(self.gray, marked, mask, self.work.shape), hint_weight)
-        full = uv if self.work is self.gray else upsample_chroma(uv, self.gray)
-        return combine(self.gray, full)
+        return to_full_resolution(self.gray, self.work, uv)
 
     def palette(self, x, y):
         """Likely colours at full-size pixel ``(x, y)``: ``[[r, g, b], ...]``, the automatic one first."""

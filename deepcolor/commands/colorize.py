@@ -223,23 +223,19 @@ def run_video(args, source, output):
     settings = from_arguments(VideoSettings, args)
     colorizer = Colorizer.load(args.model, refine=args.refine, k=args.lookup_k, layers=args.lookup_layers,
                                blend=args.blend, stride=args.predict_stride, working_size=args.working_size)
-    bars = []  # made at the first frame, so that an input refused at once prints no empty bar
+    # the bar shows after half a second, so an input refused at once prints no empty bar
+    bar = tqdm(desc=os.path.basename(os.path.normpath(source)), unit="frame", delay=0.5, disable=args.quiet,
+               file=sys.stderr, dynamic_ncols=True)
+
+    started = []
 
     def progress(done, total):
-        if not bars:
-            bars.append(tqdm(desc=os.path.basename(os.path.normpath(source)), unit="frame", total=total or None,
-                             initial=done, disable=args.quiet, file=sys.stderr, dynamic_ncols=True))
-        bars[0].update(done - bars[0].n)
-
-    class _Bar:  # closes and writes through the bar once it exists
-        def close(self):
-            if bars:
-                bars[0].close()
-
-        def write(self, message, file):
-            (bars[0].write if bars else print)(message, file=file)
-
-    bar = _Bar()
+        if total and bar.total != total:
+            bar.total = total
+        if not started:  # resumed: the frames done before are not counted in this run's rate
+            started.append(done)
+            bar.n = bar.last_print_n = done
+        bar.update(done - bar.n)
 
     try:
         result = colorize_video(colorizer, source, output, settings=settings, fps=args.fps,
@@ -247,10 +243,11 @@ def run_video(args, source, output):
                                 log=lambda message: bar.write(message, file=sys.stderr))
     except KeyboardInterrupt:
         bar.close()
-        print(f"stopped; run the same command with --resume to continue from the last finished part",
+        print("stopped; run the same command with --resume to continue from the last finished part",
               file=sys.stderr)
         raise
-    bar.close()
+    finally:
+        bar.close()
     fps = (result["frames"] - result["resumed_from"]) / max(result["seconds"], 1e-9)
     shots = f"{len(result['shots'])} shot(s)" if settings.stabilize else "frame by frame"
     print(f"colorized {result['frames']} frame(s) into {output}: {shots}, "

@@ -261,14 +261,6 @@ class PartWriter:
         self.close()
 
 
-def encode_part(path, frames, info, output_ext, *, crf=18):
-    """Encode the RGB ``frames`` (an iterable) into ``path`` (:class:`PartWriter`); returns their number."""
-    with PartWriter(path, info, output_ext, crf=crf) as writer:
-        for rgb in frames:
-            writer.write(rgb)
-    return writer.frames
-
-
 def _format_of(ext):
     return {".mkv": "matroska", ".m4v": "mp4"}.get(ext, ext.lstrip("."))
 
@@ -279,7 +271,7 @@ def _audio_copyable(ext, codec_name):
 
 
 def join_parts(parts, output, audio_source=None, duration=None):
-    """Concatenate the video packets of ``parts`` (files from :func:`encode_part`) into ``output``.
+    """Concatenate the video packets of ``parts`` (files from :class:`PartWriter`) into ``output``.
 
     No re-encoding: each part starts with a key frame, and the parts' timestamps are
     shifted to follow each other. When ``audio_source`` is a video file with an audio

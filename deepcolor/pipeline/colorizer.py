@@ -32,6 +32,7 @@ Model directory (portable: JSON + safetensors, no pickle)::
 Training is :mod:`deepcolor.pipeline.training`.
 """
 
+import collections
 import os
 import time
 import warnings
@@ -44,6 +45,10 @@ from deepcolor.core.settings import PAPER_COLORIZATION, ColorizeSettings, Settin
 
 from deepcolor.pipeline.model_dir import (MODEL_FILE, MODEL_FORMAT, MODEL_VERSION,  # noqa: F401 (used by training)
                                           DamagedModelError, read_model_json, verify_file)
+
+
+#: What :meth:`Colorizer.working_chroma` returns.
+WorkingChroma = collections.namedtuple("WorkingChroma", "work uv lookup probs gist times")
 
 
 def colorize_settings_of(config):
@@ -133,6 +138,20 @@ def working_image(gray, working_size):
     f = working_size / max(h, w)
     size = (max(1, int(round(w * f))), max(1, int(round(h * f))))
     return cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+
+
+def to_full_resolution(gray, work, uv, progress=None):
+    """RGB of ``gray`` with the chroma ``uv`` predicted on ``work`` (the working image):
+    edge-aware upsampling when ``work`` is smaller (:func:`deepcolor.core.refine.upsample_chroma`),
+    then the input's luminance combined with it. The last stage of every colorization."""
+    step = progress or (lambda stage: None)
+    if work is not gray:
+        from deepcolor.core.refine import upsample_chroma
+
+        step("upsample")
+        uv = upsample_chroma(uv, gray)
+    step("combine")
+    return combine(gray, uv)
 
 
 def colorize_with_network(network, gray, probs=None, refine="none", stride=1):
@@ -271,6 +290,33 @@ class Colorizer:
         if gist_vector is None:
             probs, gist_vector, histogram = self.analyze(gray)
         return lookup(self.clusters, gist_vector, histogram, k=self.k, blend=self.blend)
+    def working_chroma(self, gray, refine=None, progress=None, keep_probs=False):
+        """The automatic chroma of ``gray`` at the working resolution, before any hint.
+
+        Returns a :class:`WorkingChroma`: the working image ``work``, its refined U/255,
+        V/255 ``uv`` (h, w, 2) float32, the ``lookup``
+        (:class:`~deepcolor.clustering.LookupResult`), the semantic ``probs`` (None unless
+        ``keep_probs``: at native resolution they are large), the ``gist`` and the
+        ``times`` (``time.perf_counter()`` when analysis and prediction ended).
+        ``progress`` is called as each stage starts, as for :meth:`colorize`.
+        """
+        from deepcolor.core.refine import refine_chroma
+
+        step = progress or (lambda stage: None)
+        step("analyze")
+        work = working_image(gray, self.settings.working_size)
+        probs, gist_vector, hist = self.analyze(work)
+        t1 = time.perf_counter()
+        result = self.select(work, probs, gist_vector, hist)
+        step("predict")
+        uv = predict_chroma([self.network(c) for c in result.chosen], work, probs, self.stride)
+        if not keep_probs:
+            probs = None
+        t2 = time.perf_counter()
+        step("refine")
+        return WorkingChroma(work, refine_chroma(work, uv, refine or self.refine), result, probs, gist_vector,
+                             (t1, t2))
+
     def colorize(self, image, refine=None, return_info=False, progress=None, hints=None, hint_weight=None):
         """Colorize an image.
 
@@ -303,34 +349,17 @@ class Colorizer:
         -------
         rgb : ndarray (H, W, 3) uint8, the input's luminance with predicted chrominance
         """
-        from deepcolor.core.refine import refine_chroma, upsample_chroma
-
-        step = progress or (lambda stage: None)
         gray = to_gray(image)
-        t0 = time.perf_counter()
-        step("analyze")
-        work = working_image(gray, self.settings.working_size)
-        probs, gist_vector, hist = self.analyze(work)
-        t1 = time.perf_counter()
-        result = self.select(work, probs, gist_vector, hist)
-        step("predict")
-        uv = predict_chroma([self.network(c) for c in result.chosen], work, probs, self.stride)
-        del probs
-        t2 = time.perf_counter()
         method = refine or self.refine
-        step("refine")
-        uv = refine_chroma(work, uv, method)
+        t0 = time.perf_counter()
+        work, uv, result, _, _, (t1, t2) = self.working_chroma(gray, method, progress)
         if hints is not None and len(hints):
             from deepcolor.pipeline.hints import apply_hints, as_marked, hint_chroma
 
             marked, mask = as_marked(gray, hints)
             if mask.any():
                 uv = apply_hints(work, uv, *hint_chroma(gray, marked, mask, work.shape), hint_weight)
-        if work is not gray:
-            step("upsample")
-            uv = upsample_chroma(uv, gray)
-        step("combine")
-        rgb = combine(gray, uv)
+        rgb = to_full_resolution(gray, work, uv, progress)
         t3 = time.perf_counter()
         if not return_info:
             return rgb

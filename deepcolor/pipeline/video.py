@@ -34,7 +34,7 @@ working resolution, the shot's clusters) is saved and restored by :meth:`state_a
 
 import numpy as np
 
-from deepcolor.core.color import combine, to_gray
+from deepcolor.core.color import to_gray
 from deepcolor.core.settings import VideoSettings
 
 #: Gray levels (0..255) within which the warped previous frame must match the current one
@@ -162,8 +162,8 @@ class VideoColorizer:
             ``followed`` (mean confidence of the carried chroma).
         """
         from deepcolor.core.flow import warp
-        from deepcolor.core.refine import refine_chroma, upsample_chroma
-        from deepcolor.pipeline.colorizer import predict_chroma, working_image
+        from deepcolor.core.refine import refine_chroma
+        from deepcolor.pipeline.colorizer import predict_chroma, to_full_resolution, working_image
 
         c = self.colorizer
         gray = to_gray(image)
@@ -194,8 +194,7 @@ class VideoColorizer:
             followed = float(confidence.mean())
         self._previous_gray, self._previous_uv = work, uv
         self.frames += 1
-        full = uv if work is gray else upsample_chroma(uv, gray)
-        rgb = combine(gray, full)
+        rgb = to_full_resolution(gray, work, uv)
         if not return_info:
             return rgb
         return rgb, {"cut": cut, "clusters": list(self._shot_clusters), "followed": followed}
