@@ -52,7 +52,7 @@ def main(argv=None):
             for carry in (float(c) for c in args.carry.split(",")):
                 settings = VideoSettings(lookup=lookup, carry=carry)
                 row = evaluate_sequence(name, path, ["deepcolor-video"], colorizer, settings)[0]
-                shots = _shots(path, colorizer, settings)
+                shots = row["shots"]
                 print(f"{name:20s} {lookup + ' carry ' + str(carry):22s} PSNR {row['psnr']:6.2f} "
                       f"({row['psnr'] - base['psnr']:+.2f}) warp x GT {row['warp_ratio']:6.2f} "
                       f"{row['seconds_per_frame']:.3f} s/frame, shots at {shots[:8]}", flush=True)
@@ -69,24 +69,6 @@ def main(argv=None):
         with open(args.output, "w", encoding="utf-8") as handle:
             json.dump(rows, handle, indent=1)
     return 0
-
-
-def _shots(path, colorizer, settings):
-    """The shots the stabilized colorizer finds (a second pass with the cut detector alone)."""
-    from deepcolor.core.color import rgb2gray
-    from deepcolor.pipeline.colorizer import working_image
-    from deepcolor.pipeline.video import VideoColorizer
-    from deepcolor.evaluation.video_benchmark import _frames
-
-    detector = VideoColorizer(colorizer, settings)
-    shots = []
-    for index, rgb in _frames(path):
-        work = working_image(rgb2gray(rgb), colorizer.settings.working_size)
-        cut = detector._motion(work)[0]
-        detector._previous_gray = work
-        if cut:
-            shots.append(index)
-    return shots
 
 
 if __name__ == "__main__":

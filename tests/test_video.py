@@ -239,6 +239,11 @@ def test_video_benchmark_and_report_section(source, tmp_path, capsys):
     assert int(by[("scene", "gray")]["frames"]) == 30 and int(by[("still", "gray")]["frames"]) == 6
     assert float(by[("scene", "gray")]["warp_error"]) < 1e-12  # gray has no chroma to flicker
     assert float(by[("scene", "deepcolor-video")]["warp_error"]) <= float(by[("scene", "deepcolor")]["warp_error"])
+    from deepcolor.evaluation.video_benchmark import evaluate_sequence
+    from deepcolor.pipeline import Colorizer
+
+    video_row = evaluate_sequence("scene", str(clips / "scene.mp4"), ["deepcolor-video"], Colorizer.load())[0]
+    assert video_row["shots"] == [0, CUT]
     summary = json.load(open(run / "summary.json"))
     assert set(summary["methods"]) == {"gray", "deepcolor", "deepcolor-video"}
     assert (run / "strips" / "scene.jpg").exists()

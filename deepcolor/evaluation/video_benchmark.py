@@ -55,24 +55,27 @@ def _producers(methods, colorizer, settings):
     from deepcolor.core.settings import VideoSettings
     from deepcolor.pipeline.video import VideoColorizer
 
-    made = {}
+    made, stabilizers = {}, {}
     for method in methods:
         if method == "gray":
             made[method] = gray_to_rgb
-        elif method == "deepcolor":
-            made[method] = VideoColorizer(colorizer, VideoSettings(stabilize=False)).colorize_frame
-        else:
-            made[method] = VideoColorizer(colorizer, settings).colorize_frame
-    return made
+            continue
+        stabilizers[method] = VideoColorizer(colorizer, VideoSettings(stabilize=False) if method == "deepcolor"
+                                             else settings)
+        made[method] = stabilizers[method].colorize_frame
+    return made, stabilizers
 
 
 def evaluate_sequence(name, path, methods, colorizer=None, settings=None, strip_path=None, progress=None):
-    """Rows (dicts of :data:`FIELDS`) of one sequence, one per method; see the module's notes."""
+    """Rows (dicts of :data:`FIELDS`) of one sequence, one per method; see the module's notes.
+
+    The ``deepcolor-video`` row also holds ``shots``, the first frame of each shot found.
+    """
     from deepcolor.core.color import rgb2gray
     from deepcolor.core.flow import backward_flow_and_mask
     from deepcolor.core.metrics import chroma_warping_error, colorfulness, psnr, ssim
 
-    producers = _producers(methods, colorizer, settings)
+    producers, stabilizers = _producers(methods, colorizer, settings)
     sums = {m: {"psnr": 0.0, "ssim": 0.0, "colorfulness": 0.0, "warp": [], "seconds": 0.0} for m in methods}
     gt_warp = []
     previous = None  # (gt gray, gt rgb, {method: output})
@@ -117,6 +120,8 @@ def evaluate_sequence(name, path, methods, colorizer=None, settings=None, strip_
                      "ssim": s["ssim"] / count, "colorfulness": s["colorfulness"] / count, "warp_error": warp,
                      "gt_warp_error": gt_mean, "warp_ratio": warp / gt_mean if gt_mean > 0 else float("nan"),
                      "seconds_per_frame": s["seconds"] / count})
+        if method == "deepcolor-video":
+            rows[-1]["shots"] = list(stabilizers[method].shots)
     return rows
 
 
@@ -192,11 +197,11 @@ def run_video_benchmark(outdir, sequences, methods, colorizer=None, settings=Non
                                 strip_path=os.path.join(outdir, "strips", f"{name}.jpg"), progress=lambda: bar.update())
         fresh = not os.path.exists(table)
         with open(table, "a", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=FIELDS)
+            writer = csv.DictWriter(handle, fieldnames=FIELDS, extrasaction="ignore")
             if fresh:
                 writer.writeheader()
             writer.writerows(new)
-        rows += [{k: str(v) for k, v in r.items()} for r in new]
+        rows += [{k: str(r[k]) for k in FIELDS} for r in new]
     bar.close()
     summary = {"methods": summarize(rows, methods), "sequences": [n for n, _ in sequences]}
     write_text(os.path.join(outdir, "summary.json"), json.dumps(summary, indent=1) + "\n")
