@@ -3,9 +3,12 @@
 The paper runs an FCN retrained on grayscale images and smooths its probability map with
 the domain-transform edge-preserving filter (Gastal & Oliveira, SIGGRAPH 2011) guided by
 the gray image. Here the parser is :mod:`deepcolor.features.scene_parser` (the shipped one by default)
-and the filter is ``cv2.ximgproc`` 's domain transform.
+and the filter is the domain transform's recursive filter,
+:func:`deepcolor.core.recursive_filter.recursive_filter` (``cv2.ximgproc``'s ``DTF_RF``
+filter to float32 rounding, all channels in one pass: 33 classes cost about 4 ms at 256x256
+where OpenCV's 4-channel calls took 25 ms).
 
-Filter settings (:data:`SIGMA_SPATIAL_FRACTION`, :data:`SIGMA_COLOR`, :data:`DT_MODE`,
+Filter settings (:data:`SIGMA_SPATIAL_FRACTION`, :data:`SIGMA_COLOR`,
 :data:`DT_ITERATIONS`):
 
 * ``sigma_spatial`` = 3% of the image's geometric mean side (about 8 px at 256x256,
@@ -41,13 +44,13 @@ times the parser itself.
 
 import numpy as np
 
+from deepcolor.core.recursive_filter import recursive_filter
 from deepcolor.features._validate import check_gray, contiguous_gray
 
 SIGMA_SPATIAL_FRACTION = 0.03
 MIN_SIGMA_SPATIAL = 3.0
 SIGMA_COLOR = 20.0
 DT_ITERATIONS = 3
-DT_MODE = "RF"
 SMOOTH_MAX_SIDE = 512
 
 
@@ -81,8 +84,6 @@ def smooth_probabilities(prob, gray, sigma_spatial=None, sigma_color=None, itera
     iterations : int, optional
         Default :data:`DT_ITERATIONS`.
     """
-    import cv2
-
     prob = np.asarray(prob, dtype=np.float32)
     h, w, n = prob.shape
     if sigma_spatial is None:
@@ -91,20 +92,8 @@ def smooth_probabilities(prob, gray, sigma_spatial=None, sigma_color=None, itera
         sigma_color = SIGMA_COLOR
     if iterations is None:
         iterations = DT_ITERATIONS
-    guide = gray if gray.dtype == np.uint8 else gray.astype(np.float32)
     if min(h, w) >= 2:
-        mode = {"NC": cv2.ximgproc.DTF_NC, "RF": cv2.ximgproc.DTF_RF, "IC": cv2.ximgproc.DTF_IC}[DT_MODE]
-        dt = cv2.ximgproc.createDTFilter(guide, float(sigma_spatial), float(sigma_color), mode, int(iterations))
-        out = np.empty_like(prob)
-        for start in range(0, n, 4):  # the filter takes up to 4 channels per call
-            stop = min(n, start + 4)
-            if stop - start == 2:  # 2-channel images are not supported; do them one by one
-                for c in range(start, stop):
-                    out[..., c] = dt.filter(np.ascontiguousarray(prob[..., c]))
-                continue
-            chunk = np.ascontiguousarray(prob[..., start:stop])
-            res = dt.filter(chunk if stop - start > 1 else chunk[..., 0])
-            out[..., start:stop] = res.reshape(h, w, stop - start)
+        out = recursive_filter(gray, prob, float(sigma_spatial), float(sigma_color), iterations=int(iterations))
     else:
         out = prob.copy()
     np.maximum(out, 0, out=out)
