@@ -326,3 +326,20 @@ def test_transfer_input_errors(fn):
 def test_welsh_samples_error():
     with pytest.raises(ValueError, match="samples"):
         welsh_transfer(np.zeros((4, 4), np.uint8), np.zeros((4, 4, 3), np.uint8), samples=0)
+
+
+def test_chroma_guide_cuts_affinities_at_an_isoluminant_edge():
+    gray = np.full((6, 8), 100.0)
+    chroma = np.zeros((6, 8, 2))
+    chroma[:, 4:, 1] = 5.0  # gray levels of V
+    plain = affinity_kernel(gray).toarray()
+    guided = affinity_kernel(gray, guide_chroma=chroma, chroma_two_sigma2=2.0).toarray()
+    r, s_same, s_across = 2 * 8 + 2, 2 * 8 + 3, 2 * 8 + 4  # (2,2)-(2,3) same side, (2,3)-(2,4) across
+    assert plain[s_same, s_across] == pytest.approx(plain[r, s_same])
+    assert guided[r, s_same] == pytest.approx(plain[r, s_same])
+    assert guided[s_same, s_across] == pytest.approx(plain[s_same, s_across] * np.exp(-25.0 / 2.0))
+    assert np.allclose(guided, guided.T)
+    with pytest.raises(ValueError, match="chroma_two_sigma2"):
+        affinity_kernel(gray, guide_chroma=chroma)
+    with pytest.raises(ValueError, match="guide_chroma"):
+        affinity_kernel(gray, guide_chroma=chroma[:3], chroma_two_sigma2=1.0)

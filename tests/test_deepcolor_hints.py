@@ -37,7 +37,11 @@ def test_a_hint_is_honoured_where_it_is_and_fades_across_the_edge(colorizer):
     gray = rgb2gray(rgb)
     auto = chroma_of(colorizer.colorize(gray))
     red = (200, 40, 40)
-    out = chroma_of(colorizer.colorize(gray, hints=[(15, 40, red)], hint_weight=1e-4))
+    from deepcolor.core.settings import HintSettings
+
+    # the luminance affinities alone (the chroma guide off): see the next test for the guide
+    luminance_only = HintSettings(chroma_sigma=0.0)
+    out = chroma_of(colorizer.colorize(gray, hints=[(15, 40, red)], hint_weight=1e-4, hint_settings=luminance_only))
     target = chroma_of(np.array([[red]], np.uint8))[0, 0]
     # exact up to the colour's 8-bit rounding at the hint (the luminance is the image's)
     assert np.abs(out[15, 40] - target).max() < 0.05 < np.abs(auto[15, 40] - target).max()
@@ -46,7 +50,8 @@ def test_a_hint_is_honoured_where_it_is_and_fades_across_the_edge(colorizer):
     # and drops at the regions' edge (row 30) far more than over the same distance within the region
     assert moved[32, 40] / moved[28, 40] < 0.6 < moved[26, 40] / moved[22, 40]
     # a larger data weight keeps the correction more local
-    local = np.abs(chroma_of(colorizer.colorize(gray, hints=[(15, 40, red)], hint_weight=1e-2)) - auto).sum(-1)
+    local = np.abs(chroma_of(colorizer.colorize(gray, hints=[(15, 40, red)], hint_weight=1e-2,
+                                                hint_settings=luminance_only)) - auto).sum(-1)
     assert local[15, 75] < moved[15, 75]
 
 
@@ -101,3 +106,29 @@ def test_scribble_auto_and_benchmark_method(tmp_path, capsys):
         scores[(method, extra[1] if extra else None)] = json.load(open(out / "summary.json"))["psnr_mean"]
     assert scores[("deepcolor-hints", "0")] == scores[("deepcolor", None)]
     assert scores[("deepcolor-hints", "20")] > scores[("deepcolor", None)]
+    # the method's own settings reach it and are recorded in run.json
+    out = tmp_path / "run-luminance-only"
+    assert main(["benchmark", "--dataset", "folder", "--folder", str(folder), "--method", "deepcolor-hints", "-o",
+                 str(out), "--quiet", "--hints", "20", "--hint-chroma-sigma", "0", "--hint-gain-prior", "1"]) == 0
+    run = json.load(open(out / "run.json"))
+    assert run["hint_chroma_sigma"] == 0 and run["hint_gain_prior"] == 1
+    assert json.load(open(out / "summary.json"))["psnr_mean"] != scores[("deepcolor-hints", "20")]
+
+
+def test_the_automatic_chroma_guides_the_correction(colorizer):
+    """Where the automatic colours change but the luminance does not, the chroma guide stops
+    a hint's correction; with the guide off (sigma 0) it crosses."""
+    from deepcolor.pipeline.hints import apply_hints
+
+    gray = np.full((40, 60), 120, np.uint8)
+    uv = np.zeros((40, 60, 2), np.float32)
+    uv[:, 30:, 0] = 0.05  # an edge of the automatic chroma only
+    values = np.zeros((40, 60, 2))
+    mask = np.zeros((40, 60), bool)
+    values[20, 10] = (0.0, 0.1)
+    mask[20, 10] = True
+    guided = apply_hints(gray, uv, values, mask, gain_prior=float("inf")) - uv
+    plain = apply_hints(gray, uv, values, mask, gain_prior=float("inf"), chroma_sigma=0.0) - uv
+    assert guided[20, 10, 1] == pytest.approx(0.1, abs=1e-6) == plain[20, 10, 1]
+    assert guided[20, 33, 1] < 0.05 * guided[20, 27, 1]  # stopped at the chroma edge
+    assert plain[20, 33, 1] > 0.5 * plain[20, 27, 1]  # the luminance alone lets it through

@@ -76,7 +76,7 @@ def _neighbour_slices(dy, dx, h, w):
     return r, s
 
 
-def affinity_kernel(gray, *, symmetric=True):
+def affinity_kernel(gray, *, symmetric=True, guide_chroma=None, chroma_two_sigma2=None):
     """Unnormalized 3x3 luminance affinities ``k_rs`` of Levin et al. 2004.
 
     ``k_rs = exp(-(Y_r - Y_s)^2 / (2 sigma^2))`` for the 8 neighbours ``s`` of ``r``
@@ -95,6 +95,13 @@ def affinity_kernel(gray, *, symmetric=True):
         Laplacian (symmetric positive definite: conjugate gradients and multigrid
         apply). ``False``: the paper's per-pixel ``sigma_r`` (row ``r`` uses
         ``sigma_r``), a nonsymmetric ``K``.
+    guide_chroma : ndarray, shape (H, W, C), float, optional
+        A second guide beside the luminance (deepcolor-hints: the automatic U, V in gray
+        levels): ``k_rs`` is further multiplied by ``exp(-|c_r - c_s|^2 /
+        chroma_two_sigma2)``, so that propagation also stops where the guide's colour
+        changes, at edges the luminance does not show. Not in Levin et al.
+    chroma_two_sigma2 : float
+        ``2 sigma_c^2`` in squared gray levels, > 0; required with ``guide_chroma``.
 
     Returns
     -------
@@ -120,14 +127,22 @@ def affinity_kernel(gray, *, symmetric=True):
     np.maximum(two_sigma2, min_d2 / np.log(1.0 / MIN_BEST_WEIGHT), out=two_sigma2)
     np.maximum(two_sigma2, MIN_TWO_SIGMA2, out=two_sigma2)
     del min_d2
+    if guide_chroma is not None:
+        c = np.asarray(guide_chroma, dtype=np.float64)
+        if c.shape[:2] != (h, w) or c.ndim != 3:
+            raise ValueError(f"guide_chroma must have shape {(h, w, 'C')}, got {c.shape}")
+        if not (chroma_two_sigma2 and chroma_two_sigma2 > 0):
+            raise ValueError(f"chroma_two_sigma2 must be > 0 with guide_chroma, got {chroma_two_sigma2!r}")
     for k, (dy, dx) in enumerate(_OFFSETS):
+        r, s = _neighbour_slices(dy, dx, h, w)
         if symmetric:
-            r, s = _neighbour_slices(dy, dx, h, w)
             denom = two_sigma2.copy()
             denom[r] = 0.5 * (two_sigma2[r] + two_sigma2[s])
         else:
             denom = two_sigma2
         weights[..., k] /= denom
+        if guide_chroma is not None:
+            weights[r + (k,)] += ((c[s] - c[r]) ** 2).sum(axis=2) / chroma_two_sigma2
     np.negative(weights, out=weights)
     np.exp(weights, out=weights)
     # CSR straight from the stencil: the offsets are in raster order, so each row's
@@ -177,7 +192,7 @@ def _check_hints(gray, hint_mask):
 
 
 def levin_chroma(gray, hint_chroma, hint_mask, *, solver="multigrid", symmetric=True, rtol=DEFAULT_RTOL,
-                 data_weight=0.0):
+                 data_weight=0.0, guide_chroma=None, chroma_two_sigma2=None):
     """Propagate hint chrominance by Levin et al.'s optimization (SIGGRAPH 2004).
 
     Minimizes ``J(U) = sum_r (U(r) - sum_s w_rs U(s))^2`` with the hinted pixels fixed,
@@ -212,6 +227,9 @@ def levin_chroma(gray, hint_chroma, hint_mask, *, solver="multigrid", symmetric=
         hint's effect fades with the affinity distance (about ``1/sqrt(lambda)`` pixels
         in flat regions) instead of shifting the whole image. The system stays symmetric
         positive definite, better conditioned.
+    guide_chroma, chroma_two_sigma2
+        A chroma guide for the affinities, see :func:`affinity_kernel` (default: none,
+        the paper's luminance affinities).
 
     Returns
     -------
@@ -247,7 +265,7 @@ def levin_chroma(gray, hint_chroma, hint_mask, *, solver="multigrid", symmetric=
     out[hinted] = values.reshape(n, channels)[hinted]
     if not hinted.any() or hinted.all():
         return out.reshape(values.shape)
-    K = affinity_kernel(gray, symmetric=symmetric)
+    K = affinity_kernel(gray, symmetric=symmetric, guide_chroma=guide_chroma, chroma_two_sigma2=chroma_two_sigma2)
     degree = np.asarray(K.sum(axis=1)).ravel()
     free = ~hinted
     diagonal = degree * (1.0 + data_weight)  # the data term's lambda d_r on the diagonal

@@ -159,13 +159,18 @@ def run_command(args):
         if counts and not spec.accepts_hints:
             raise ValueError(f"method {method!r} takes no hints; --hints-sweep needs one of: "
                              + ", ".join(n for n, s in available_methods().items() if s.accepts_hints))
+    # deepcolor-hints' own settings go to the method and into run.json (a resumed run must match)
+    own = {}
+    if method == "deepcolor-hints":
+        own = {"hint_data_weight": hints.data_weight, "hint_gain_prior": hints.gain_prior,
+               "hint_chroma_sigma": hints.chroma_sigma}
     options = runs.run_options(data_root=root, model=args.model, hints=hints.hints, hint_size=hints.hint_size,
                                seed=args.seed, cache_dir=args.cache_dir, jobs=args.jobs, quiet=args.quiet,
-                               metrics=metrics, protocol=args.protocol)
+                               metrics=metrics, protocol=args.protocol, hint_settings=hints)
     config = runs.run_config(args.dataset, args.split, method, folder=args.folder, predictions=args.predictions,
                              limit=args.limit, model=args.model, hints=hints.hints, hint_size=hints.hint_size,
                              hints_sweep=",".join(map(str, counts)) if counts else None, seed=args.seed,
-                             metrics=metrics, protocol=args.protocol)
+                             metrics=metrics, protocol=args.protocol, **own)
     outdir = args.output
     runs.prepare_outdir(outdir, config, resume=args.resume, force=args.force)
 

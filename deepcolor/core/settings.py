@@ -185,6 +185,9 @@ class HintSettings(_Settings):
                                "by the gain that best fits the hints, shrunk toward 1 by this prior (U/255, V/255 "
                                "scale); larger = trust the automatic saturation more", metavar="GAMMA", minimum=0.0,
                                note="the model under-saturates; hints say by how much")
+    chroma_sigma: float = _field(0.22, "--hint-chroma-sigma", "deepcolor-hints: the hints' correction also stops "
+                                 "where the automatic U, V change by more than about this many levels", metavar="S",
+                                 minimum=0.0, note="0 = luminance edges only (Levin's affinities)")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -96,28 +96,29 @@ def _deepcolor_paper(options):
 
 
 class _DeepcolorHints:
-    def __init__(self, colorizer, n_hints, patch, seed, data_weight):
-        self.colorizer, self.n_hints, self.patch, self.seed, self.data_weight = colorizer, n_hints, patch, seed, \
-            data_weight
+    def __init__(self, colorizer, n_hints, patch, seed, settings):
+        self.colorizer, self.n_hints, self.patch, self.seed, self.settings = colorizer, n_hints, patch, seed, settings
 
     def __call__(self, sample):
         from deepcolor.core.hints import simulate_hints
 
         n = min(self.n_hints, sample.gray.size)
         hints_rgb, mask = simulate_hints(sample.rgb, n, patch=self.patch, seed=(self.seed, sample.index))
-        return self.colorizer.colorize(sample.gray, hints=(hints_rgb, mask), hint_weight=self.data_weight)
+        return self.colorizer.colorize(sample.gray, hints=(hints_rgb, mask), hint_settings=self.settings)
 
 
 @register_method(
     "deepcolor-hints",
     "deepcolor bent toward simulated hints (--hints PxP patches of true chroma): the difference propagated by "
-    "Levin's optimization with a data term",
+    "Levin's optimization with a data term, guided by the luminance and the automatic chroma",
     uses_ground_truth=True,
     accepts_hints=True,
 )
 def _deepcolor_hints(options):
     from deepcolor.pipeline import Colorizer
 
-    weight = options.get("data_weight")
+    from deepcolor.core.settings import HintSettings
+
+    settings = options.get("hint_settings") or HintSettings()
     return _DeepcolorHints(Colorizer.load(options.get("model"), refine=options.get("refine")),
-                           *hint_options(options), None if weight is None else float(weight))
+                           *hint_options(options), settings)

@@ -317,7 +317,8 @@ class Colorizer:
         return WorkingChroma(work, refine_chroma(work, uv, refine or self.refine), result, probs, gist_vector,
                              (t1, t2))
 
-    def colorize(self, image, refine=None, return_info=False, progress=None, hints=None, hint_weight=None):
+    def colorize(self, image, refine=None, return_info=False, progress=None, hints=None, hint_weight=None,
+                 hint_settings=None):
         """Colorize an image.
 
         The lookup, features and networks run on the gray image scaled so that its longer
@@ -344,6 +345,9 @@ class Colorizer:
         hint_weight : float, optional
             How local a hint's correction stays (Levin's data term; default
             :class:`~deepcolor.core.settings.HintSettings`'s ``data_weight``).
+        hint_settings : HintSettings, optional
+            The hints' data weight, gain prior and chroma guide (default: the class's
+            defaults); ``hint_weight``, when given, replaces its ``data_weight``.
 
         Returns
         -------
@@ -358,7 +362,11 @@ class Colorizer:
 
             marked, mask = as_marked(gray, hints)
             if mask.any():
-                uv = apply_hints(work, uv, *hint_chroma(gray, marked, mask, work.shape), hint_weight)
+                hs = hint_settings
+                weight = hint_weight if hint_weight is not None or hs is None else hs.data_weight
+                uv = apply_hints(work, uv, *hint_chroma(gray, marked, mask, work.shape), weight,
+                                 gain_prior=None if hs is None else hs.gain_prior,
+                                 chroma_sigma=None if hs is None else hs.chroma_sigma)
         rgb = to_full_resolution(gray, work, uv, progress)
         t3 = time.perf_counter()
         if not return_info:

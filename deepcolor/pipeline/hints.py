@@ -6,8 +6,14 @@ gain that best fits the hints (:func:`hint_gain`: the automatic colours are weak
 *difference* between the hints and that prediction is propagated by Levin et al.'s
 edge-aware optimization with a data term (:func:`deepcolor.baselines.levin.levin_chroma`,
 ``data_weight``): at a hint the output takes the hint's colour, around it the correction
-fades along the luminance affinities (stopping at edges), far away the prediction stays.
-Zero hints give exactly deepcolor's output; many hints give back the hints themselves.
+fades along the affinities (stopping at edges), far away the prediction stays. Zero hints
+give exactly deepcolor's output; many hints give back the hints themselves.
+
+The affinities are Levin's on the luminance, times a second factor on the automatic chroma
+(``chroma_sigma``): the model's colours change at object boundaries that the gray image
+does not show (a red car on a gray road of the same brightness), and a correction should
+stop there too. Levin's propagation from the hints alone cannot know these boundaries;
+this is what keeps deepcolor-hints ahead of it when hints are dense.
 
 The propagation runs at the colorizer's working resolution (hints falling on one working
 pixel are averaged there), so a hint costs the same on a 12-megapixel photo as on a
@@ -107,34 +113,47 @@ def hint_gain(uv, values, hint_mask, prior=None):
 PROPAGATION_MAX_SIDE = 320
 
 
-def apply_hints(work_gray, uv, values, hint_mask, data_weight=None, gain_prior=None):
+def apply_hints(work_gray, uv, values, hint_mask, data_weight=None, gain_prior=None, chroma_sigma=None):
     """``uv`` (h, w, 2, U/255 and V/255) bent to the hints ``values`` at ``hint_mask``.
 
     ``uv`` is first scaled by :func:`hint_gain`; then the difference ``values - uv`` at the
-    hints is propagated edge-aware with Levin's optimization and the data term
-    ``data_weight`` (defaults: :class:`HintSettings`'s), and added. Both choices were made
-    on held-out images (``benchmarks/choose_hint_weight.py``).
+    hints is propagated edge-aware with Levin's optimization, the data term ``data_weight``
+    and the automatic chroma as a second guide of sigma ``chroma_sigma`` gray levels (0 =
+    luminance only) (defaults: :class:`HintSettings`'s), and added. The three settings were
+    chosen on held-out images (``benchmarks/choose_hint_weight.py``).
     """
     from deepcolor.baselines.levin import levin_chroma
 
     if not hint_mask.any():
         return uv
     weight = HintSettings.data_weight if data_weight is None else data_weight
+    sigma = HintSettings.chroma_sigma if chroma_sigma is None else chroma_sigma
+    guide = uv  # the automatic chroma, before the gain, guides the propagation
     uv = uv * np.float32(hint_gain(uv, values, hint_mask, gain_prior))
     grid = work_gray
     if max(work_gray.shape) > PROPAGATION_MAX_SIDE:
         from deepcolor.pipeline.colorizer import working_image
 
         grid = working_image(work_gray, PROPAGATION_MAX_SIDE)
+        guide = _area_resize(guide, grid.shape)
     rows, cols = np.nonzero(hint_mask)
     differences, grid_mask = _on_grid(rows, cols, values[rows, cols] - uv[rows, cols], work_gray.shape, grid.shape)
     # gray levels for the solver's tolerance scale, back to the network scale after
-    correction = levin_chroma(grid, differences * CHROMA_SCALE, grid_mask, data_weight=weight) / CHROMA_SCALE
+    chroma = {} if sigma <= 0 else {"guide_chroma": guide * CHROMA_SCALE, "chroma_two_sigma2": 2.0 * sigma * sigma}
+    correction = levin_chroma(grid, differences * CHROMA_SCALE, grid_mask, data_weight=weight, **chroma) / CHROMA_SCALE
     if grid is not work_gray:
         from deepcolor.core.refine import upsample_chroma
 
         correction = upsample_chroma(correction.astype(np.float32), work_gray)
     return (uv + correction).astype(np.float32)
+
+
+def _area_resize(image, shape):
+    """``image`` (h, w, C) resized to ``shape`` (H, W) by area averaging."""
+    import cv2
+
+    return cv2.resize(np.ascontiguousarray(image, dtype=np.float32), (shape[1], shape[0]),
+                      interpolation=cv2.INTER_AREA).reshape(shape + image.shape[2:])
 
 
 def as_marked(gray, hints):
