@@ -60,6 +60,12 @@ class TrainingSet:
             targets.append(data["targets"])
         return np.concatenate(feats), np.concatenate(targets)
 
+    def source(self, indices):
+        """The samples of the images at ``indices`` as a streaming source
+        (:func:`deepcolor.networks.streaming.train_network_streaming`): ``len`` images and
+        ``load(positions)``, read from the cache on demand."""
+        return ClusterSamples(self, list(indices))
+
     def semantic(self, index):
         if not self.config.semantic:
             return None
@@ -67,3 +73,17 @@ class TrainingSet:
         if data is None:
             raise FileNotFoundError(f"{self.paths[index]}: semantic map missing from the cache {self.cache_root}")
         return data["semantic"].astype(np.float32)
+
+
+class ClusterSamples:
+    """Some images of a :class:`TrainingSet`, whose samples are read from the cache when asked."""
+
+    def __init__(self, tset, indices):
+        self.tset, self.indices = tset, indices
+
+    def __len__(self):
+        return len(self.indices)
+
+    def load(self, positions):
+        """``(feats, targets)`` of the images at ``positions`` (0..len-1), concatenated."""
+        return self.tset.samples([self.indices[int(p)] for p in positions])

@@ -2,7 +2,7 @@
 
 import os
 
-from deepcolor.commands.common import CommandError, add_command_parser
+from deepcolor.commands.common import CommandError, add_command_parser, add_scheduler_argument
 
 EPILOG = """\
 examples:
@@ -47,6 +47,7 @@ def register(subparsers):
     p.add_argument("-o", "--output", metavar="OUTDIR", help="folder for per_image.csv and summary.json")
     p.add_argument("--limit", type=int, metavar="N", help="only the first N images of the list")
     p.add_argument("--jobs", type=int, default=1, metavar="J", help="worker processes (default: 1)")
+    add_scheduler_argument(p)
     p.add_argument("--model", metavar="DIR", help="model directory for learned methods (default: the shipped model)")
     add_arguments(p, HintSettings)
     p.add_argument("--hints-sweep", metavar="K1,K2,...", help="run a hint method once per hint count and write hints_sweep.csv")
@@ -114,6 +115,16 @@ def run_video(args):
 
 
 def run_command(args):
+    from deepcolor.core.parallel import scheduler_session
+
+    if args.jobs < 1:
+        raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
+    with scheduler_session(args.scheduler, args.jobs) as session:
+        args.jobs = session.jobs
+        return _run(args)
+
+
+def _run(args):
     from deepcolor.core.settings import HintSettings, from_arguments
     from deepcolor.evaluation import benchmark as bm
     from deepcolor.evaluation import runs

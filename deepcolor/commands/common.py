@@ -112,3 +112,11 @@ def check_output_image(output, inputs, force):
     for path in inputs:
         if os.path.abspath(path) == os.path.abspath(output):
             raise CommandError(f"{output}: is an input; refusing to overwrite it")
+
+
+def add_scheduler_argument(parser):
+    """``--scheduler``: the parallel stages on Dask instead of ``--jobs`` joblib processes."""
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run the parallel stages on Dask: local:N (a LocalCluster of N worker processes) or the "
+                             "address of a running dask.distributed scheduler (tcp://HOST:8786; its workers need "
+                             "deepcolor and read access to the data and the cache). Default: --jobs local processes")

@@ -3,7 +3,7 @@
 import shlex
 import sys
 
-from deepcolor.commands.common import CommandError, add_command_parser
+from deepcolor.commands.common import CommandError, add_command_parser, add_scheduler_argument
 
 EPILOG = """\
 methods: NAME or NAME:KEY=VALUE[:KEY=VALUE] (keys: refine, hints, hint_size, seed, samples),
@@ -53,6 +53,7 @@ def register(subparsers):
                    help="row the others are tested against and shown in the figures (default: deepcolor)")
     p.add_argument("--limit", type=int, metavar="N", help="only the first N images of each dataset")
     p.add_argument("--jobs", type=int, default=1, metavar="J", help="worker processes per benchmark run (default: 1)")
+    add_scheduler_argument(p)
     p.add_argument("--runs", metavar="DIR", help="benchmark run folders (default: OUTDIR/runs)")
     p.add_argument("--model", metavar="DIR", help="model of deepcolor and its variants (default: the shipped model)")
     p.add_argument("--cache-dir", metavar="DIR", help="cache for reusable intermediate data (default: ~/.cache/deepcolor)")
@@ -79,6 +80,16 @@ def register(subparsers):
 
 
 def run_command(args):
+    from deepcolor.core.parallel import scheduler_session
+
+    if args.jobs < 1:
+        raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
+    with scheduler_session(args.scheduler, args.jobs) as session:
+        args.jobs = session.jobs
+        return _run(args)
+
+
+def _run(args):
     from deepcolor.evaluation.benchmark import parse_metrics
     from deepcolor.evaluation.report import Settings, build_report
     from deepcolor.evaluation.report.figures import MatplotlibMissing

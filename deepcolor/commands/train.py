@@ -5,7 +5,7 @@ import shlex
 import shutil
 import sys
 
-from deepcolor.commands.common import CommandError, add_command_parser
+from deepcolor.commands.common import CommandError, add_command_parser, add_scheduler_argument
 
 #: ``deepcolor train``'s data when none is given: 2488 + 1035 reference images.
 DEFAULT_DATASETS = ("siftflow:train", "sun:extra")
@@ -52,6 +52,7 @@ def register(subparsers):
     add_arguments(stored, ColorizeSettings)
     p.add_argument("--max-images", type=int, metavar="N", help="use only N images, spread evenly over the lists (quick runs)")
     p.add_argument("--jobs", type=int, default=1, metavar="J", help="worker processes (default: 1)")
+    add_scheduler_argument(p)
     p.add_argument("--cache", metavar="DIR", help="cache folder; features go in DIR/features "
                                                   "(default: $DEEPCOLOR_CACHE or ~/.cache/deepcolor)")
     p.add_argument("--device", choices=["cpu", "cuda"], help="torch device (default: cuda when available)")
@@ -146,9 +147,14 @@ def run_command(args):
           file=sys.stderr)
     command = "deepcolor " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv and "deepcolor" in \
         os.path.basename(sys.argv[0]) else None
-    summary = train_model(records, model_dir, training, features, colorization, parser=args.parser, cache=args.cache,
-                          jobs=args.jobs, resume=args.resume, device=args.device, progress=not args.quiet, log=log,
-                          command=command, data_lists=lists)
+    from deepcolor.core.parallel import scheduler_session
+
+    with scheduler_session(args.scheduler, args.jobs) as session:
+        if args.scheduler:
+            log(f"parallel stages on {session.description}")
+        summary = train_model(records, model_dir, training, features, colorization, parser=args.parser,
+                              cache=args.cache, jobs=session.jobs, resume=args.resume, device=args.device,
+                              progress=not args.quiet, log=log, command=command, data_lists=lists)
     manifest = summary["manifest"]
     peak = manifest["peak_rss_mb"]
     print(f"\nmodel written to {model_dir} in {manifest['training_seconds_this_run'] / 60:.1f} min "

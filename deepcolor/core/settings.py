@@ -106,6 +106,10 @@ class TrainSettings(_Settings):
     judge_stride: int = _field(2, "--judge-stride", "judge training images with the network run at every S-th "
                                "row and column, U and V interpolated in between; PSNR over the full image",
                                metavar="S", minimum=1, maximum=64, note="1 = every pixel")
+    stream_rows: int = _field(1_000_000, "--stream-rows", "a cluster with more training samples than this "
+                              "trains from the feature cache a block of images at a time, so memory does not grow "
+                              "with its size", metavar="ROWS", minimum=1,
+                              note="about 1000 images; every cluster of the default 3523-image set is below it")
 
 
 @dataclasses.dataclass(frozen=True)

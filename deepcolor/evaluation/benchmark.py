@@ -18,9 +18,10 @@ import numpy as np
 
 from deepcolor.core.color import rgb2gray
 from deepcolor.core.io import ImageReadError, is_image_file, load_rgb
-from deepcolor.evaluation.registry import Sample, get_method
 from deepcolor.core.metrics import all_metrics, colorfulness
+from deepcolor.core.parallel import in_processes
 from deepcolor.core.settings import DEFAULT_METRICS, METRICS
+from deepcolor.evaluation.registry import Sample, get_method
 
 FIELDS = ("image", "category", "psnr", "ssim", "auc", "colorfulness", "seconds")
 #: Per-image columns of the metrics a run may add (``--metrics``): the ground truth's
@@ -275,7 +276,7 @@ def run(records, method_name, options, *, jobs=1, predictions=None, progress=Tru
     bar = tqdm(total=len(records), desc=method_name, unit="img", disable=not progress or len(records) < 2,
                mininterval=0.1 if sys.stderr.isatty() else 10.0)
     rows = []
-    if jobs <= 1:
+    if not in_processes(jobs):
         predict = _predictions_method(predictions) if predictions is not None else None
         for row in score_records(records, method_name, options, predict=predict):
             rows.append(row)

@@ -17,9 +17,25 @@ PREVIOUS_RUN_KEYS = ("command", "git_commit", "started_utc", "training_seconds_t
 
 
 def peak_rss_mb():
-    """Peak resident memory of this process and of its largest finished child (MB)."""
-    return {"main": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
-            "largest_worker": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0, 1)}
+    """Peak resident memory of this process and of its largest finished child (MB); on a
+    Dask cluster also each worker's (``dask_workers``, by address), the largest counted."""
+    from deepcolor.core.parallel import active_session
+
+    peaks = {"main": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
+             "largest_worker": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0, 1)}
+    session = active_session()
+    workers = session.worker_peak_mb() if session is not None else {}
+    if workers:
+        peaks["dask_workers"] = {address: round(mb, 1) for address, mb in sorted(workers.items())}
+        peaks["largest_worker"] = max(peaks["largest_worker"], *peaks["dask_workers"].values())
+    return peaks
+
+
+def _engine():
+    from deepcolor.core.parallel import active_session
+
+    session = active_session()
+    return session.description if session is not None else "joblib"
 
 
 def previous_runs(manifest_file):
@@ -63,6 +79,7 @@ def training_manifest(summary, records, training, features, colorization, *, com
         "training_seconds_this_run": round(time.time() - started, 1),
         "peak_rss_mb": peak_rss_mb(),
         "jobs": jobs,
+        "engine": _engine(),
         "metrics": {"layers": summary["layers"], "mean_training_psnr": mean_top_layer_psnr(summary["clusters"])},
     }
     if previous:

@@ -32,6 +32,7 @@ import time
 import numpy as np
 
 from deepcolor.core.files import remove_stale_temporaries_in, write_text
+from deepcolor.core.parallel import in_processes
 from deepcolor.core.paths import SHIPPED_PARSER_DIR, cache_dir
 from deepcolor.core.settings import ColorizeSettings, FeatureSettings, TrainSettings
 from deepcolor.pipeline.colorizer import colorize_with_network
@@ -62,10 +63,17 @@ def _cluster_job(task, tset, model_dir, settings, threads, device):
     torch.set_num_threads(threads or 1)
     layer, index, members = task
     start = time.time()
-    feats, targets = tset.samples(members)
-    network = train_network(feats, targets, epochs=settings.epochs, batch_size=settings.batch_size,
-                            lr=settings.lr, seed=settings.seed * 100003 + layer * 1009 + index, device=device)
-    del feats, targets
+    seed = settings.seed * 100003 + layer * 1009 + index
+    if len(members) * tset.config.samples > settings.stream_rows:
+        from deepcolor.networks.streaming import train_network_streaming
+
+        network = train_network_streaming(tset.source(members), epochs=settings.epochs,
+                                          batch_size=settings.batch_size, lr=settings.lr, seed=seed, device=device)
+    else:
+        feats, targets = tset.samples(members)
+        network = train_network(feats, targets, epochs=settings.epochs, batch_size=settings.batch_size,
+                                lr=settings.lr, seed=seed, device=device)
+        del feats, targets
     rel = os.path.join("networks", f"{cluster_name(layer, index)}.safetensors")
     network.save(os.path.join(model_dir, rel))
     psnrs = [judge_image(network, tset, i, settings.judge_refine, settings.judge_stride) for i in members]
@@ -82,7 +90,7 @@ def make_trainer(tset, model_dir, settings, jobs=1, device=None, progress=True):
     def trainer(tasks):
         layer = tasks[0][0]
         bar = tqdm(total=len(tasks), desc=f"layer {layer} networks", unit="cluster", disable=not progress)
-        if jobs > 1:
+        if in_processes(jobs):
             from joblib import Parallel, delayed
 
             results = Parallel(n_jobs=jobs, return_as="generator_unordered", batch_size=1)(
@@ -127,8 +135,10 @@ def _check_resume(state_file, state, model_dir, resume, log):
 
     def comparable(value, key):
         # older runs stored the colorization settings beside these; a resume may change those
+        # (and a setting added since, absent from an older run, takes its default)
         if key == "settings" and isinstance(value, dict):
-            return {k: v for k, v in value.items() if k in state["settings"]}
+            shared = set(state["settings"]) & set(old.get("settings") or {})
+            return {k: v for k, v in value.items() if k in shared}
         return value
 
     diff = [k for k in state if comparable(old.get(k), k) != comparable(state[k], k)]

@@ -15,6 +15,7 @@ import warnings
 
 import numpy as np
 
+from deepcolor.core.parallel import in_processes
 from deepcolor.core.provenance import folder_identity
 from deepcolor.data.cache import FeatureCache, cache_key
 from deepcolor.data.sampling import image_seed, sample_pixels
@@ -99,11 +100,12 @@ def prepare(records, config, cache=None, parser=None, jobs=1, progress=True):
     failed = [(r, f"{r.path}: file not found") for r, k in zip(records, keys) if k is None]
     todo = [(r, k) for r, k in zip(records, keys) if k is not None and not cache.has(k)]
     if todo:
-        if jobs > 1 and parser is not None and not isinstance(parser, (str, os.PathLike)):
+        if in_processes(jobs) and parser is not None and not isinstance(parser, (str, os.PathLike)):
             raise ValueError("with jobs > 1 pass the parser as a folder path")
         bar = tqdm(total=len(todo), desc="features", unit="img", disable=not progress)
-        tasks = (delayed(_extract_to_cache)(r.path, r.name, k, config, parser, cache.root, jobs > 1) for r, k in todo)
-        if jobs > 1:
+        elsewhere = in_processes(jobs)
+        tasks = (delayed(_extract_to_cache)(r.path, r.name, k, config, parser, cache.root, elsewhere) for r, k in todo)
+        if elsewhere:
             results = Parallel(n_jobs=jobs, return_as="generator_unordered", batch_size=1)(tasks)
         else:
             results = (t[0](*t[1], **t[2]) for t in tasks)

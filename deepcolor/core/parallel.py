@@ -1,0 +1,142 @@
+"""Where parallel work runs: joblib's processes on this machine, or a Dask cluster.
+
+Every parallel stage of deepcolor (feature extraction with gists and semantic histograms,
+the cluster networks with their judging, benchmark chunks, the gists of the baselines)
+is a ``joblib.Parallel`` call. Without a scheduler they run in joblib's local processes
+(``--jobs``), as always. With ``--scheduler`` the same calls run on a ``dask.distributed``
+cluster through joblib's Dask backend (:func:`scheduler_session`), so the tasks, their
+seeds and their results are the same whichever engine runs them; Dask adds retries when
+a worker dies (a task whose worker is lost is run again elsewhere) and clusters of many
+machines.
+
+``--scheduler`` takes:
+
+* ``local:N``: a ``LocalCluster`` of N worker processes with one thread each, started
+  here and closed at the end;
+* an address, ``tcp://HOST:8786`` (or ``HOST:8786``): an existing cluster, however it was
+  launched (``dask scheduler`` + ``dask worker``, dask-jobqueue on Slurm, dask-kubernetes).
+  Workers need the deepcolor package (same version) and read access to the data and the
+  feature cache (``--cache`` on a shared path); training workers write the model's
+  networks, so the model folder must be shared too.
+"""
+
+import contextlib
+import logging
+import os
+import resource
+
+__all__ = ["active_session", "parse_scheduler", "scheduler_session", "in_processes", "SchedulerError"]
+
+#: The Dask session in force (set by :func:`scheduler_session`), else None.
+_ACTIVE = []
+
+
+class SchedulerError(ValueError):
+    """A scheduler that cannot be used (bad ``--scheduler`` value, Dask missing, unreachable)."""
+
+
+def parse_scheduler(text):
+    """``"local:2"`` -> ``("local", 2)``; ``"tcp://host:8786"`` or ``"host:8786"`` -> ``("address", "tcp://host:8786")``."""
+    text = str(text).strip()
+    if text.startswith("local:") or text == "local":
+        count = text.partition(":")[2] or str(os.cpu_count() or 1)
+        try:
+            workers = int(count)
+        except ValueError:
+            raise SchedulerError(f"--scheduler {text!r}: local:N needs a number of workers") from None
+        if workers < 1:
+            raise SchedulerError(f"--scheduler {text!r}: local:N needs at least 1 worker")
+        return "local", workers
+    if not text or " " in text:
+        raise SchedulerError(f"--scheduler {text!r}: give local:N or a scheduler address (tcp://HOST:PORT)")
+    address = text if "://" in text else f"tcp://{text}"
+    return "address", address
+
+
+def _worker_peak_mb():
+    # ru_maxrss is in KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def active_session():
+    """The Dask :class:`Session` in force, or None (joblib)."""
+    return _ACTIVE[-1] if _ACTIVE else None
+
+
+def in_processes(jobs):
+    """Whether a stage should go through ``joblib.Parallel``: more than one job, or a Dask
+    cluster in force (even of one worker: the work then leaves this process)."""
+    return jobs > 1 or bool(_ACTIVE)
+
+
+class Session:
+    """What :func:`scheduler_session` yields: ``jobs`` (parallel slots) and, for a Dask
+    cluster, ``client`` and :meth:`worker_peak_mb`."""
+
+    def __init__(self, jobs, client=None, description="joblib"):
+        self.jobs, self.client, self.description = jobs, client, description
+
+    def worker_peak_mb(self):
+        """Peak resident memory of each Dask worker process so far (MB), by address; {} for joblib."""
+        if self.client is None:
+            return {}
+        return {address: float(mb) for address, mb in self.client.run(_worker_peak_mb).items()}
+
+
+@contextlib.contextmanager
+def scheduler_session(scheduler=None, jobs=1, *, connect_timeout=30):
+    """Run the ``joblib.Parallel`` calls inside on ``scheduler`` (see the module docstring).
+
+    Parameters
+    ----------
+    scheduler : str or None
+        ``None``: joblib's processes, ``jobs`` of them. ``"local:N"`` or an address: Dask.
+    jobs : int
+        Worker processes without a scheduler.
+
+    Yields
+    ------
+    Session
+        ``jobs`` is the number of parallel tasks to ask for: ``jobs`` for joblib, the
+        cluster's worker threads for Dask.
+
+    Raises
+    ------
+    SchedulerError
+        Dask is not installed, or the scheduler cannot be reached.
+    """
+    if not scheduler:
+        yield Session(max(1, int(jobs)))
+        return
+    kind, value = parse_scheduler(scheduler)
+    try:
+        from dask.distributed import Client, LocalCluster
+        from joblib import parallel_config
+    except ImportError:
+        raise SchedulerError("--scheduler needs Dask: pip install 'dask[distributed]'") from None
+    cluster = None
+    try:
+        if kind == "local":
+            cluster = LocalCluster(n_workers=value, threads_per_worker=1, processes=True, dashboard_address=None,
+                                   silence_logs=logging.ERROR)
+            client = Client(cluster)
+        else:
+            client = Client(value, timeout=connect_timeout)
+    except OSError as exc:
+        if cluster is not None:
+            cluster.close()
+        raise SchedulerError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+    session = None
+    try:
+        slots = max(1, sum(client.nthreads().values()))
+        description = f"Dask {'LocalCluster' if cluster else value}, {slots} worker thread(s)"
+        session = Session(slots, client, description)
+        _ACTIVE.append(session)
+        with parallel_config(backend="dask"):
+            yield session
+    finally:
+        if _ACTIVE and _ACTIVE[-1] is session:
+            _ACTIVE.pop()
+        client.close()
+        if cluster is not None:
+            cluster.close()
