@@ -10,6 +10,9 @@ Layouts under the data root (``--data`` / ``DEEPCOLOR_DATA``)::
     sun/images/*.jpg, sun/{test,extra}.txt, sun/categories.csv
     stanford_background/images/<id>.jpg, labels/<id>.png (or <id>.regions.txt),
         {train,val}.txt (ids), classes.txt
+    general/images/<source>/<name>.jpg, general/{train,test}.txt, sources.csv
+        (the general-photo set: test.txt ships with the shared data; train.txt and its
+        images are built by the shared tools' general-set/build.py, see README)
 
 The original SIFT Flow download (``SiftFlowDataset``) is read by :func:`siftflow_original`.
 """
@@ -31,7 +34,7 @@ SIFTFLOW_CATEGORIES = (
 STANFORD_CLASSES = ("sky", "tree", "road", "grass", "water", "building", "mountain", "foreground")
 UNKNOWN_LABEL = 255
 
-DATASETS = ("siftflow", "sun", "stanford", "folder")
+DATASETS = ("siftflow", "sun", "stanford", "general", "folder")
 
 
 class DatasetError(ValueError):
@@ -211,6 +214,25 @@ def sun(root, split="test"):
     return [ImageRecord(n, os.path.join(images, n), categories.get(n)) for n in names]
 
 
+def general(root, split="test"):
+    """The general-photo set: ``general/images/<source>/...`` listed by ``general/{train,test}.txt``.
+
+    Each record's ``category`` is its source (the first folder of its name: ``imagenette``,
+    ``utkface``, ...). ``train.txt`` exists only where the set was built
+    (``general-set/build.py --mirror ... --out ROOT``; CI has the test split only).
+    """
+    base = os.path.join(root, "general")
+    _check_split(split, ("train", "test"), base)
+    images = _require_dir(os.path.join(base, "images"), "general-set images")
+    listing = os.path.join(base, f"{split}.txt")
+    if split == "train" and not os.path.isfile(listing):
+        raise DatasetError(f"{listing}: list file not found; the general set's training photos are built on your "
+                           "machine (README, 'Datasets': general-set/build.py --mirror ... --out ROOT), then pass "
+                           "--data ROOT")
+    names = read_list(listing)
+    return [ImageRecord(n, os.path.join(images, n), n.split("/", 1)[0] if "/" in n else None) for n in names]
+
+
 def read_categories(path):
     """``{image name: category}`` from a CSV with columns ``image,category`` (empty if absent)."""
     if not os.path.isfile(path):
@@ -265,7 +287,7 @@ def folder_dataset(path):
 
 
 def load_dataset(name, root=None, split="test", folder=None):
-    """Records of a dataset by name: ``siftflow``, ``sun``, ``stanford`` or ``folder``.
+    """Records of a dataset by name: ``siftflow``, ``sun``, ``stanford``, ``general`` or ``folder``.
 
     ``folder`` needs ``folder`` (a path); the others need the data ``root``.
     """
@@ -275,7 +297,7 @@ def load_dataset(name, root=None, split="test", folder=None):
         return folder_dataset(folder)
     if root is None:
         raise DatasetError(f"dataset {name!r} needs the data root (--data PATH or DEEPCOLOR_DATA)")
-    readers = {"siftflow": siftflow, "sun": sun, "stanford": stanford_background}
+    readers = {"siftflow": siftflow, "sun": sun, "stanford": stanford_background, "general": general}
     if name not in readers:
         raise DatasetError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
     return readers[name](root, split)

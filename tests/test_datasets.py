@@ -167,6 +167,22 @@ def test_shared_lists_have_documented_sizes(data_root):
     assert len(data.sun(data_root, "extra")) == 1035
     assert len(data.stanford_background(data_root, "train")) == 572
     assert len(data.stanford_background(data_root, "val")) == 143
+    general = data.load_dataset("general", data_root, "test")
+    assert len(general) == 904 and all(os.path.isfile(r.path) for r in general[:20])
+    assert general[0].category == general[0].name.split("/")[0]
+
+
+def test_general_layout_and_missing_training_part(tmp_path):
+    base = tmp_path / "general"
+    _img(str(base / "images" / "caltech" / "a.jpg"))
+    _img(str(base / "images" / "faces" / "b.jpg"), seed=1)
+    (base / "test.txt").write_text("caltech/a.jpg\nfaces/b.jpg\n")
+    records = data.load_dataset("general", str(tmp_path), "test")
+    assert [(r.name, r.category) for r in records] == [("caltech/a.jpg", "caltech"), ("faces/b.jpg", "faces")]
+    with pytest.raises(data.DatasetError, match="train.txt: list file not found; the general set's training"):
+        data.load_dataset("general", str(tmp_path), "train")
+    with pytest.raises(data.DatasetError, match="unknown split"):
+        data.load_dataset("general", str(tmp_path), "val")
 
 
 @pytest.mark.parametrize("dataset, expected_mean, expected_median", [("siftflow", 22.70, 22.24), ("sun", 22.31, 21.83)])

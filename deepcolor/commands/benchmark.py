@@ -34,10 +34,10 @@ def register(subparsers):
         ),
     )
     p.add_argument("--data", metavar="ROOT", help="data root holding siftflow/, sun/, stanford_background/ (default: $DEEPCOLOR_DATA)")
-    p.add_argument("--dataset", default="siftflow", choices=["siftflow", "sun", "stanford", "folder", "davis", "video"],
+    p.add_argument("--dataset", default="siftflow", choices=["siftflow", "sun", "stanford", "general", "folder", "davis", "video"],
                    help="dataset (default: siftflow); davis and video (--folder of frame folders or videos) "
                         "run the video benchmark")
-    p.add_argument("--split", default="test", help="split list: siftflow train|test, sun test|extra, stanford train|val (default: test)")
+    p.add_argument("--split", default="test", help="split list: siftflow train|test, sun test|extra, stanford train|val, general train|test (default: test)")
     p.add_argument("--folder", metavar="DIR", help="with --dataset folder: the folder of ground-truth color images")
     what = p.add_mutually_exclusive_group()
     what.add_argument("--method", help="registered method to run (default: gray); see --list-methods. Video "

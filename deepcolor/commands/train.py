@@ -76,8 +76,8 @@ def parse_dataset(spec, root):
         records = load_dataset("folder", folder=os.path.expanduser(split))
         prefix = f"folder:{os.path.basename(os.path.normpath(split))}"
     else:
-        if name not in ("siftflow", "sun", "stanford"):
-            raise ValueError(f"--dataset {spec!r}: unknown dataset {name!r} (siftflow, sun, stanford, folder)")
+        if name not in ("siftflow", "sun", "stanford", "general"):
+            raise ValueError(f"--dataset {spec!r}: unknown dataset {name!r} (siftflow, sun, stanford, general, folder)")
         if not split:
             raise ValueError(f"--dataset {spec!r}: give NAME:SPLIT, e.g. siftflow:train")
         if root is None:
@@ -115,8 +115,9 @@ def run_command(args):
         args.dataset = [f"folder:{args.folder}" if s == "folder" else s for s in args.dataset]
     for spec in args.dataset:
         name, _, split = spec.partition(":")
-        if name not in ("siftflow", "sun", "stanford", "folder"):
-            raise ValueError(f"--dataset {spec!r}: unknown dataset {name!r} (siftflow, sun, stanford, folder)")
+        if name not in ("siftflow", "sun", "stanford", "general", "folder"):
+            raise ValueError(f"--dataset {spec!r}: unknown dataset {name!r} (siftflow, sun, stanford, general, "
+                             "folder)")
         if not split:
             raise ValueError(f"--dataset {spec!r}: give NAME:SPLIT, e.g. siftflow:train, or folder:PATH "
                              "(or --dataset folder --folder PATH)")

@@ -36,8 +36,9 @@ DEFAULT_METHODS = (
 )
 DEFAULT_DATASETS = ("siftflow", "sun")
 #: The split each dataset is evaluated on.
-SPLITS = {"siftflow": "test", "sun": "test", "stanford": "val", "folder": "test"}
-DATASET_TITLES = {"siftflow": "SIFT Flow", "sun": "SUN", "stanford": "Stanford Background", "folder": "folder"}
+SPLITS = {"siftflow": "test", "sun": "test", "stanford": "val", "general": "test", "folder": "test"}
+DATASET_TITLES = {"siftflow": "SIFT Flow", "sun": "SUN", "stanford": "Stanford Background", "general": "general photos",
+                  "folder": "folder"}
 #: Options a method spec may set, with their parsers.
 OPTION_TYPES = {"refine": str, "hints": int, "hint_size": int, "seed": int, "samples": int}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
