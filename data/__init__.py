@@ -2,11 +2,13 @@
 
 from deepcolor.data.root import DATA_ENV, resolve_data_root
 from deepcolor.data.datasets import (
+    DATA_TERMS,
     DatasetError,
     ImageRecord,
     SkipCounter,
     check_labels_match,
     class_names,
+    data_terms,
     iter_images,
     load_labels,
     read_list,
@@ -22,11 +24,13 @@ from deepcolor.data.datasets import (
 __all__ = [
     "DATA_ENV",
     "resolve_data_root",
+    "DATA_TERMS",
     "DatasetError",
     "ImageRecord",
     "SkipCounter",
     "check_labels_match",
     "class_names",
+    "data_terms",
     "iter_images",
     "load_labels",
     "read_list",

@@ -37,6 +37,28 @@ UNKNOWN_LABEL = 255
 DATASETS = ("siftflow", "sun", "stanford", "general", "folder")
 
 
+#: The terms under which each dataset's images may be used; a model trained on them carries
+#: these in its manifest (``deepcolor models`` prints them).
+DATA_TERMS = {
+    "siftflow": "SIFT Flow (LabelMe outdoor scenes, Liu, Yuen, Torralba): research use; cite the dataset",
+    "sun": "SUN database (Xiao et al. 2010): research use; cite the dataset",
+    "stanford": "Stanford Background (Gould, Fulton, Koller 2009): research use; cite the dataset",
+    "general": ("general-photo set: research use; its ImageNet-derived images (Imagenette, Imagewoof, the ImageNet "
+                "samples) follow ImageNet's terms; UTKFace and All-Age-Faces are for non-commercial research only; "
+                "cite every source listed in general/sources.csv"),
+    "folder": "your own images: your terms",
+}
+
+
+def data_terms(list_names):
+    """``{dataset: terms}`` for list names like ``siftflow:train`` or ``folder:photos``."""
+    out = {}
+    for name in list_names:
+        dataset = str(name).partition(":")[0]
+        out[dataset] = DATA_TERMS.get(dataset, "unknown: check the images' own terms")
+    return out
+
+
 class DatasetError(ValueError):
     """A dataset folder or list is missing or malformed; the message names the file."""
 

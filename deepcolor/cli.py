@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "deepcolor.commands.transfer",
     "deepcolor.commands.report",
     "deepcolor.commands.serve",
+    "deepcolor.commands.models",
 ]
 
 

@@ -26,6 +26,7 @@ def test_train_writes_model_and_manifest(setup, capsys):
     manifest = json.load(open(os.path.join(setup["model"], "manifest.json")))
     assert manifest["data"]["images_used"] == 8 and manifest["settings"]["training"]["clusters"] == 2
     assert "training_seconds_this_run" in manifest and "git_commit" in manifest
+    assert manifest["data_terms"] == {"folder": "your own images: your terms"} and manifest["engine"] == "joblib"
     # a second run into the same folder needs --resume or --force
     args = ["train", "--dataset", f"folder:{setup['images']}", "-o", setup["model"], "--clusters", "2", "--mu", "4",
             "--samples", "100", "--epochs", "2", "--parser", str(setup["base"] / "parser"),

@@ -83,3 +83,29 @@ def test_blend_equals_the_mean_of_its_networks():
         NetworkBlend([nets[0], train_network(x[:, :8], y, epochs=1, device="cpu")])
     with pytest.raises(ValueError, match=r"shape \(n, 10\)"):
         blend.predict(x[:, :5])
+
+
+def test_shipped_models_load_by_name_and_are_listed(capsys):
+    from deepcolor.cli import main
+    from deepcolor.core.paths import DEFAULT_MODEL_DIR, resolve_model, shipped_models
+    from deepcolor.pipeline import Colorizer
+
+    assert "default" in shipped_models()
+    assert resolve_model("default") == DEFAULT_MODEL_DIR == resolve_model(None)
+    assert Colorizer.load("default").model_dir == Colorizer.load().model_dir
+    with pytest.raises(FileNotFoundError, match="not a shipped model's name .shipped: .*default"):
+        resolve_model("no-such-model")
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "default (shipped)" in out and "trained on 3523 images" in out
+    assert "terms (siftflow):" in out and "terms (sun):" in out
+    assert main(["models", "no-such-model"]) == 2
+    assert "deepcolor models' lists them" in capsys.readouterr().err
+
+
+def test_data_terms_of_lists():
+    from deepcolor.data import DATA_TERMS, data_terms
+
+    terms = data_terms({"siftflow:train": 2488, "general:train": 20995, "folder:mine": 3})
+    assert set(terms) == {"siftflow", "general", "folder"}
+    assert "non-commercial" in terms["general"] and terms["folder"] == DATA_TERMS["folder"]

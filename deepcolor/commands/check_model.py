@@ -32,10 +32,12 @@ def register(subparsers):
 
 
 def run_command(args):
-    from deepcolor.core.paths import DEFAULT_MODEL_DIR
+    from deepcolor.core.paths import DEFAULT_MODEL_DIR, resolve_model
     from deepcolor.pipeline.model_dir import add_hashes, check_model, read_model_json
 
-    model_dir = os.path.abspath(args.model or DEFAULT_MODEL_DIR)
+    # a shipped model's name, else the folder as given (a missing one is reported below)
+    named = args.model and os.sep not in args.model and not os.path.exists(args.model)
+    model_dir = resolve_model(args.model) if named else os.path.abspath(args.model or DEFAULT_MODEL_DIR)
     if args.add_hashes:
         if not os.path.isfile(os.path.join(model_dir, "model.json")):
             read_model_json(model_dir)  # raises, naming the folder

@@ -10,6 +10,36 @@ DEFAULT_MODEL_DIR = os.path.join(PACKAGE_DIR, "models", "default")
 #: unless given ``--parser``.
 SHIPPED_PARSER_DIR = os.path.join(DEFAULT_MODEL_DIR, "parser")
 CACHE_ENV = "DEEPCOLOR_CACHE"
+#: The folder of the shipped models, one sub-folder per model name (``default``, ...).
+MODELS_DIR = os.path.join(PACKAGE_DIR, "models")
+
+
+def shipped_models():
+    """Names of the models shipped with the package (folders of :data:`MODELS_DIR` holding a model.json)."""
+    if not os.path.isdir(MODELS_DIR):
+        return []
+    return sorted(n for n in os.listdir(MODELS_DIR) if os.path.isfile(os.path.join(MODELS_DIR, n, "model.json")))
+
+
+def resolve_model(path=None):
+    """A model directory from ``--model``: ``None`` = the default model; an existing folder;
+    or the name of a shipped model (``Colorizer.load("default")``).
+
+    Raises
+    ------
+    FileNotFoundError
+        Neither a folder nor a shipped model's name (the message lists the shipped names).
+    """
+    if path is None:
+        return DEFAULT_MODEL_DIR
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        return os.path.abspath(path)
+    if os.sep not in path and "/" not in path and os.path.isfile(os.path.join(MODELS_DIR, path, "model.json")):
+        return os.path.join(MODELS_DIR, path)
+    names = ", ".join(shipped_models()) or "none"
+    raise FileNotFoundError(f"{path}: no such model folder, and not a shipped model's name (shipped: {names}; "
+                            "'deepcolor models' lists them)")
 
 
 def cache_dir(override=None, sub=None):

@@ -40,7 +40,7 @@ import warnings
 import numpy as np
 
 from deepcolor.core.color import combine, to_gray
-from deepcolor.core.paths import DEFAULT_MODEL_DIR
+from deepcolor.core.paths import DEFAULT_MODEL_DIR, resolve_model
 from deepcolor.core.settings import PAPER_COLORIZATION, ColorizeSettings, SettingsError
 
 from deepcolor.pipeline.model_dir import (MODEL_FILE, MODEL_FORMAT, MODEL_VERSION,  # noqa: F401 (used by training)
@@ -206,7 +206,8 @@ class Colorizer:
     @classmethod
     def load(cls, path=None, refine=None, k=None, device=None, layers=None, blend=None, stride=None,
              working_size=None):
-        """Load a model directory (``None``: the shipped default model).
+        """Load a model directory (``None``: the shipped default model; a bare name: a
+        shipped model, see ``deepcolor models``).
 
         ``refine``, ``k`` (nearest gist centres), ``layers`` (look up among the clusters
         of the first ``layers`` layers only; 0 = all), ``blend`` (networks averaged; 1 =
@@ -223,7 +224,7 @@ class Colorizer:
         from deepcolor.clustering import Cluster
         from deepcolor.features.scene_parser import load_parser
 
-        model_dir = os.path.abspath(os.fspath(path)) if path is not None else DEFAULT_MODEL_DIR
+        model_dir = resolve_model(path)
         if path is None and not os.path.isfile(os.path.join(model_dir, MODEL_FILE)):
             raise FileNotFoundError(
                 f"no default model at {model_dir}: train one with 'deepcolor train -o DIR' and pass --model DIR")

@@ -11,6 +11,7 @@ import json
 import resource
 
 from deepcolor.core.provenance import git_commit
+from deepcolor.data import data_terms
 
 #: What a resumed run keeps of each earlier run's manifest.
 PREVIOUS_RUN_KEYS = ("command", "git_commit", "started_utc", "training_seconds_this_run", "peak_rss_mb")
@@ -72,6 +73,7 @@ def training_manifest(summary, records, training, features, colorization, *, com
         "data": {"lists": dict(data_lists or {}), "images_given": len(records), "images_used": summary["images"],
                  "images_sha1": hashlib.sha1("\n".join(names).encode()).hexdigest(),
                  "skipped": [m for _, m in summary["failed"]]},
+        "data_terms": data_terms(data_lists or {}),
         "settings": {"training": training.to_json(), "features": features.to_json(),
                      "colorization": colorization.to_json()},
         "git_commit": git_commit(),

@@ -1,0 +1,74 @@
+"""``deepcolor models``: the shipped models, what they were trained on and under which terms."""
+
+import json
+import os
+
+from deepcolor.commands.common import add_command_parser
+
+EPILOG = """\
+examples:
+  deepcolor models                      # the shipped models
+  deepcolor models models/mine          # any model folder
+  deepcolor colorize old.jpg -o new.png --model default
+
+A shipped model is loaded by name (--model NAME, Colorizer.load("NAME")); any other model
+by its folder. Each line: the name, the images and lists it learned from, the scene parser's
+class count, the test PSNR recorded in its manifest, and the data terms of its training images.
+"""
+
+
+def register(subparsers):
+    p = add_command_parser(
+        subparsers, "models", EPILOG,
+        help="list the shipped models (or describe model folders)",
+        description="List the shipped models, or describe the given model folders: training data, parser, "
+                    "recorded test PSNR and the data terms of the training images.",
+    )
+    p.add_argument("folders", nargs="*", metavar="MODEL_DIR", help="model folders or names (default: every shipped model)")
+    p.set_defaults(func=run_command)
+
+
+def describe(model_dir):
+    """Lines describing one model folder, from its model.json and manifest.json."""
+    from deepcolor.data import data_terms
+    from deepcolor.pipeline.model_dir import read_model_json
+
+    config = read_model_json(model_dir)
+    manifest = {}
+    try:
+        with open(os.path.join(model_dir, "manifest.json"), encoding="utf-8") as handle:
+            manifest = json.load(handle)
+    except (OSError, ValueError):
+        pass
+    data = manifest.get("data", {}) if isinstance(manifest, dict) else {}
+    lists = data.get("lists", {})
+    features = config.get("features", {})
+    semantic = features.get("semantic") or 0
+    lines = [f"  trained on {data.get('images_used', '?')} images"
+             + (f" ({', '.join(f'{k} {v}' for k, v in lists.items())})" if lists else ""),
+             f"  {sum(1 for c in config.get('clusters', []))} cluster networks; semantic feature: "
+             + (f"{semantic}-class scene parser" if semantic else "none")]
+    tests = (manifest.get("metrics", {}) or {}).get("test", {})
+    if tests:
+        lines.append("  test PSNR: " + ", ".join(f"{k.replace('_', ' ')} {v['psnr_mean']:.2f} dB"
+                                                 for k, v in tests.items() if "psnr_mean" in v))
+    terms = manifest.get("data_terms") or data_terms(lists)
+    for dataset, text in terms.items():
+        lines.append(f"  terms ({dataset}): {text}")
+    return lines
+
+
+def run_command(args):
+    from deepcolor.core.paths import MODELS_DIR, resolve_model, shipped_models
+
+    folders = args.folders or shipped_models()
+    if not folders:
+        print(f"no shipped models in {MODELS_DIR}")
+        return 1
+    for entry in folders:
+        model_dir = resolve_model(entry)
+        shipped = os.path.dirname(model_dir) == MODELS_DIR
+        print(f"{os.path.basename(model_dir) if shipped else model_dir}" + (" (shipped)" if shipped else ""))
+        for line in describe(model_dir):
+            print(line)
+    return 0
