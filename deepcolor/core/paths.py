@@ -33,9 +33,9 @@ def resolve_model(path=None):
     if path is None:
         return DEFAULT_MODEL_DIR
     path = os.fspath(path)
-    if os.path.isdir(path):
-        return os.path.abspath(path)
-    if os.sep not in path and "/" not in path and os.path.isfile(os.path.join(MODELS_DIR, path, "model.json")):
+    if os.path.isdir(path) or os.sep in path or "/" in path:
+        return os.path.abspath(path)  # a folder (a missing one is reported where it is read)
+    if os.path.isfile(os.path.join(MODELS_DIR, path, "model.json")):
         return os.path.join(MODELS_DIR, path)
     names = ", ".join(shipped_models()) or "none"
     raise FileNotFoundError(f"{path}: no such model folder, and not a shipped model's name (shipped: {names}; "
