@@ -227,3 +227,35 @@ def test_a_33_class_parser_flows_into_the_feature_dimension(trained, tmp_path):
     assert c.parser.num_classes == 33 and c.network(c.clusters[0]).input_dim == LOW_MID_DIMS + 33
     gray = rgb2gray(np.asarray(Image.open(os.path.join(trained["images"], "img01.png"))))
     assert c.colorize(gray).shape == gray.shape + (3,)
+
+
+def test_a_parser_combination_is_one_semantic_feature(trained, tmp_path):
+    from deepcolor.features import LOW_MID_DIMS, semantic_probabilities
+    from deepcolor.features.scene_parser import CombinedParser, load_parser, write_combination
+    from deepcolor.pipeline.model_dir import check_model
+
+    eight = make_parser(str(tmp_path / "p8"), classes=8)
+    both = write_combination(str(tmp_path / "both"), [trained["parser"], eight], ["three", "eight"])
+    parser = load_parser(both, cache=False)
+    assert isinstance(parser, CombinedParser) and parser.num_classes == 11
+    assert parser.class_names[0] == "three:c0" and parser.class_names[3] == "eight:c0"
+    gray = rgb2gray(np.asarray(Image.open(os.path.join(trained["images"], "img01.png"))))
+    prob = semantic_probabilities(gray, parser)
+    assert prob.shape == gray.shape + (11,) and np.allclose(prob.sum(-1), 1, atol=1e-5)
+    raw = parser.predict(gray)  # each parser's block is half of the distribution
+    assert np.allclose(raw[..., :3].sum(-1), 0.5, atol=1e-5) and np.allclose(raw[..., 3:].sum(-1), 0.5, atol=1e-5)
+    model = tmp_path / "m-both"
+    # a list of parser folders (deepcolor train --parser A B) is combined in the cache, then copied
+    train_model(records_of(trained["images"]), model, TrainSettings(**{**FAST, "clusters": 2}), FEATURES,
+                parser=[trained["parser"], eight], cache=trained["cache"], progress=False, log=lambda m: None)
+    config = json.load(open(model / "model.json"))
+    assert config["features"]["input_dim"] == LOW_MID_DIMS + 11
+    assert "parser/p8/parser.safetensors" in config["files"] and "parser/combined.json" in config["files"]
+    c = Colorizer.load(model)
+    assert c.parser.num_classes == 11 and c.colorize(gray).shape == gray.shape + (3,)
+    assert check_model(str(model))[0] == []
+    (model / "parser" / "combined.json").write_text('{"format": "deepcolor-parser-combination", "parsers": ["x"]}')
+    with pytest.raises(ValueError, match="combined.json"):
+        load_parser(str(model / "parser"), cache=False)
+    with pytest.raises(FileExistsError):
+        write_combination(both, [eight, eight])

@@ -47,7 +47,9 @@ def register(subparsers):
     training = p.add_argument_group("adaptive clustering and networks")
     add_arguments(training, TrainSettings)
     add_arguments(training, FeatureSettings)
-    p.add_argument("--parser", metavar="DIR", help="scene parser folder (default: the shipped one); copied into the model")
+    p.add_argument("--parser", metavar="DIR", nargs="+",
+                   help="scene parser folder (default: the shipped one); copied into the model. Several folders: "
+                        "their class probabilities side by side as one semantic feature (N = the sum)")
     stored = p.add_argument_group("colorization settings stored in the model (a --resume may change them)")
     add_arguments(stored, ColorizeSettings)
     p.add_argument("--max-images", type=int, metavar="N", help="use only N images, spread evenly over the lists (quick runs)")

@@ -123,6 +123,36 @@ def _copy_parser(parser, model_dir):
         shutil.copy2(parser, dest)
 
 
+def _combination(parsers, cache=None):
+    """A folder combining the parser folders ``parsers`` (:mod:`deepcolor.features.scene_parser.combined`),
+    written once into the cache under a name hashed from their contents."""
+    import hashlib
+
+    from deepcolor.core.provenance import folder_identity
+    from deepcolor.features.scene_parser.combined import is_combination, write_combination
+
+    parts = [os.path.abspath(os.fspath(p)) for p in parsers]
+    for part in parts:
+        if not os.path.isdir(part):
+            raise FileNotFoundError(f"{part}: scene parser folder not found")
+    names = []
+    for part in parts:
+        name = os.path.basename(os.path.normpath(part)) or "parser"
+        names.append(name if name not in names else f"{name}-{len(names)}")
+    key = hashlib.sha1("|".join(f"{n}:{folder_identity(p)}" for n, p in zip(names, parts)).encode()).hexdigest()[:16]
+    folder = os.path.join(cache_dir(cache, sub="parser-combinations"), key)
+    if not is_combination(folder):
+        tmp = f"{folder}.tmp-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        write_combination(tmp, parts, names)
+        os.makedirs(os.path.dirname(folder), exist_ok=True)
+        try:
+            os.replace(tmp, folder)
+        except OSError:  # another run wrote it first
+            shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
 def _check_resume(state_file, state, model_dir, resume, log):
     """Refuse to mix runs: an existing run needs ``resume`` and the same training settings."""
     if not os.path.isfile(state_file):
@@ -158,7 +188,8 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
     training : TrainSettings, default ``TrainSettings()``
     features : FeatureSettings, default ``FeatureSettings()``
     colorization : ColorizeSettings, stored in ``model.json``; default ``ColorizeSettings()``
-    parser : parser folder (copied into the model) or None for the shipped one; ignored
+    parser : parser folder (copied into the model), a list of them (combined side by side:
+        :mod:`deepcolor.features.scene_parser.combined`), or None for the shipped one; ignored
         when ``deepcolor.features.semantic`` is False
     cache : cache folder (:func:`deepcolor.core.paths.cache_dir`); features go in its
         ``features/`` sub-folder
@@ -184,6 +215,8 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
     state_dir = os.path.join(model_dir, "checkpoints")
     state_file = os.path.join(state_dir, "train_state.json")
     if features.semantic:
+        if isinstance(parser, (list, tuple)):
+            parser = parser[0] if len(parser) == 1 else _combination(parser, cache)
         parser = os.path.abspath(os.fspath(parser or SHIPPED_PARSER_DIR))
         if not os.path.exists(parser):
             raise FileNotFoundError(f"{parser}: scene parser not found (pass --parser DIR or --no-semantic)")

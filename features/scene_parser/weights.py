@@ -51,7 +51,9 @@ def load_parser(path=None, device=None, *, cache=True):
     path : str, optional
         A folder holding ``parser.safetensors`` + ``config.json`` (what ``train-parser``
         writes, e.g. its ``-o`` folder, or ``best.parser.safetensors`` in it), or a
-        ``.safetensors`` file. Default: the parser shipped with the package.
+        ``.safetensors`` file, or a folder of parsers combined
+        (:mod:`deepcolor.features.scene_parser.combined`). Default: the parser shipped
+        with the package.
     device : str or torch.device, optional
         Default CUDA when available, else CPU.
     cache : bool
@@ -62,6 +64,12 @@ def load_parser(path=None, device=None, *, cache=True):
 
     from deepcolor.features.scene_parser.model import SceneParser, build_network, default_device
 
+    from deepcolor.features.scene_parser.combined import CombinedParser, is_combination, read_combination
+
+    if path is not None and is_combination(path):
+        folders = read_combination(path)
+        return CombinedParser([load_parser(f, device, cache=cache) for f in folders],
+                              [os.path.basename(f) for f in folders])
     weights, config_path = _resolve(path if path is not None else SHIPPED_PARSER_DIR)
     device = torch.device(device) if device is not None else default_device()
     key = (os.path.abspath(weights), os.path.getmtime(weights), str(device))
