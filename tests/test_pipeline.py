@@ -259,3 +259,25 @@ def test_a_parser_combination_is_one_semantic_feature(trained, tmp_path):
         load_parser(str(model / "parser"), cache=False)
     with pytest.raises(FileExistsError):
         write_combination(both, [eight, eight])
+
+
+def test_the_cache_holds_no_semantic_maps_and_judging_recomputes_them(trained):
+    from deepcolor.core.color import rgb2gray
+    from deepcolor.core.io import load_rgb
+    from deepcolor.data.cache import FeatureCache
+    from deepcolor.features import semantic_probabilities
+    from deepcolor.pipeline.training_set import feature_config, prepare
+
+    config = feature_config(FEATURES.samples, 0, True, trained["parser"])
+    tset = prepare(records_of(trained["images"]), config, trained["cache"], parser=trained["parser"], progress=False)
+    stored = FeatureCache(tset.cache_root).load(tset.keys[0])
+    assert "semantic" not in stored and stored["feats"].shape == (FEATURES.samples, 81 + 3)
+    gray = rgb2gray(load_rgb(tset.paths[0]))
+    expected = semantic_probabilities(gray, trained["parser"]).astype(np.float16).astype(np.float32)
+    assert np.array_equal(tset.semantic(0), expected) and np.array_equal(tset.semantic(0, gray), expected)
+    # a cache written by an older version, with the map stored, is read as it is
+    FeatureCache(tset.cache_root).save(tset.keys[0], **stored, semantic=np.full(gray.shape + (3,), 1 / 3, np.float16))
+    try:
+        assert np.allclose(tset.semantic(0), 1 / 3, atol=1e-3)
+    finally:
+        FeatureCache(tset.cache_root).save(tset.keys[0], **stored)  # the shared cache as it was

@@ -48,7 +48,7 @@ def judge_image(network, tset, index, refine="none", stride=1):
 
     rgb = load_rgb(tset.paths[index])
     gray = rgb2gray(rgb)
-    pred = colorize_with_network(network, gray, tset.semantic(index), refine, stride)
+    pred = colorize_with_network(network, gray, tset.semantic(index, gray), refine, stride)
     return float(psnr(rgb, pred))
 
 

@@ -53,8 +53,7 @@ def extract_image(path, name, config, parser=None):
         "shape": np.array(gray.shape, dtype=np.int64),
     }
     if probs is not None:
-        out["histogram"] = semantic_histogram(probs)
-        out["semantic"] = probs.astype(np.float16)
+        out["histogram"] = semantic_histogram(probs)  # the map itself is recomputed when judging
     else:
         out["histogram"] = np.zeros(0, dtype=np.float32)
     return out
@@ -135,4 +134,5 @@ def prepare(records, config, cache=None, parser=None, jobs=1, progress=True):
         hists.append(data["histogram"])
     gists = np.stack(gists) if gists else np.zeros((0, GIST_DIMS), np.float32)
     hists = np.stack(hists) if hists else np.zeros((0, 0), np.float32)
-    return TrainingSet(names, paths, good_keys, gists, hists, config, cache.root, failed)
+    return TrainingSet(names, paths, good_keys, gists, hists, config, cache.root, failed,
+                       parser=parser if config.semantic else None)
