@@ -11,7 +11,9 @@ Usage::
 ``throughput`` extracts the training features (patch, DAISY, parser, gist, semantic
 histogram) of ``--images`` images spread over the list, once per worker count, each
 into a fresh temporary cache (nothing is reused), on a ``LocalCluster`` of that many
-single-threaded workers; prints images per second and the ratio to one worker.
+single-threaded workers; prints images per second and the ratio to one worker. The last
+2 images per worker warm the workers up first (imports, compiled kernels, the parser)
+and are not timed.
 
 ``train`` runs ``deepcolor train --scheduler ...`` in a child process and prints, from
 the model's manifest, the time of the feature stage and of the whole run, the client's
@@ -47,8 +49,12 @@ def throughput(args):
     rates = {}
     for workers in [int(w) for w in args.workers.split(",")]:
         with tempfile.TemporaryDirectory() as cache, scheduler_session(f"local:{workers}") as session:
+            # warm-up, not timed: every worker imports torch and Numba's kernels and loads the parser
+            warm = records[-2 * workers:]
+            prepare(warm, config, cache, parser=SHIPPED_PARSER_DIR, jobs=session.jobs, progress=False)
+            timed = records[: -2 * workers]
             start = time.perf_counter()
-            tset = prepare(records, config, cache, parser=SHIPPED_PARSER_DIR, jobs=session.jobs, progress=False)
+            tset = prepare(timed, config, cache, parser=SHIPPED_PARSER_DIR, jobs=session.jobs, progress=False)
             seconds = time.perf_counter() - start
             peaks = session.worker_peak_mb()
         rates[workers] = len(tset) / seconds

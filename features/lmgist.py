@@ -48,6 +48,8 @@ import cv2
 import numba as nb
 import numpy as np
 
+from deepcolor.core.parallel import thread_budget
+
 from ._validate import check_gray
 
 #: LMgist parameters used by the release.
@@ -405,8 +407,9 @@ def gist_gabor(img, orientations_per_scale=ORIENTATIONS_PER_SCALE, n_blocks=NUMB
     bounds = _block_bounds(size, n_blocks)
     n_filters = len(plan)
     g = np.empty((n_filters, n_blocks, n_blocks), dtype=np.float64)  # [filter, col, row]
-    if _N_THREADS > 1:
-        chunks = [range(i, n_filters, _N_THREADS) for i in range(_N_THREADS)]
+    threads = thread_budget(_N_THREADS)  # 1 in a worker process: one core's share
+    if threads > 1:
+        chunks = [range(i, n_filters, threads) for i in range(threads)]
         futures = [_pool().submit(_gabor_energy, F, plan, ks, size, boundary, bounds, g) for ks in chunks]
         for f in futures:
             f.result()

@@ -25,10 +25,13 @@ import logging
 import os
 import resource
 
-__all__ = ["active_session", "parse_scheduler", "scheduler_session", "in_processes", "SchedulerError"]
+__all__ = ["active_session", "in_processes", "one_thread", "parallel_jobs", "thread_budget", "parse_scheduler", "scheduler_session",
+           "SchedulerError"]
 
 #: The Dask session in force (set by :func:`scheduler_session`), else None.
 _ACTIVE = []
+#: Set once this process runs as one core's worker (:func:`one_thread`).
+_ONE_THREAD = []
 
 
 class SchedulerError(ValueError):
@@ -53,6 +56,22 @@ def parse_scheduler(text):
     return "address", address
 
 
+def _dask_backend():
+    """joblib's Dask backend, registered once as ``deepcolor-dask``, telling joblib that the
+    cluster runs at least 2 tasks at once: joblib runs a call whose effective ``n_jobs`` is 1
+    in the calling process, so a cluster of one worker thread would otherwise never be used
+    (Dask queues the second task behind the first)."""
+    from joblib import register_parallel_backend
+    from joblib._dask import DaskDistributedBackend  # the class joblib registers as "dask"
+
+    class AtLeastTwo(DaskDistributedBackend):
+        def effective_n_jobs(self, n_jobs):
+            return max(2, super().effective_n_jobs(n_jobs))
+
+    register_parallel_backend("deepcolor-dask", AtLeastTwo)
+    return "deepcolor-dask"
+
+
 def _worker_peak_mb():
     # ru_maxrss is in KiB on Linux
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -67,6 +86,33 @@ def in_processes(jobs):
     """Whether a stage should go through ``joblib.Parallel``: more than one job, or a Dask
     cluster in force (even of one worker: the work then leaves this process)."""
     return jobs > 1 or bool(_ACTIVE)
+
+
+def one_thread():
+    """Run the calling worker's torch, Numba and OpenCV on one thread each: a worker is one
+    core's share (joblib process or Dask worker), and inner threads would oversubscribe
+    the cores. Results do not change (the parallel loops write disjoint outputs)."""
+    import cv2
+    import numba
+    import torch
+
+    torch.set_num_threads(1)
+    numba.set_num_threads(1)
+    cv2.setNumThreads(1)
+    _ONE_THREAD.append(True)  # and the gist's own FFT threads (thread_budget)
+
+
+def thread_budget(default):
+    """Threads a stage of this process may start itself (the gist's FFT pool): ``default``,
+    or 1 in a worker that called :func:`one_thread`."""
+    return 1 if _ONE_THREAD else default
+
+
+def parallel_jobs(jobs):
+    """``n_jobs`` for ``joblib.Parallel``: ``jobs``, or every Dask worker (-1) when a cluster is
+    in force (joblib runs ``n_jobs=1`` in this process whatever the backend, so a one-worker
+    cluster would otherwise do nothing)."""
+    return -1 if _ACTIVE else jobs
 
 
 class Session:
@@ -132,7 +178,7 @@ def scheduler_session(scheduler=None, jobs=1, *, connect_timeout=30):
         description = f"Dask {'LocalCluster' if cluster else value}, {slots} worker thread(s)"
         session = Session(slots, client, description)
         _ACTIVE.append(session)
-        with parallel_config(backend="dask"):
+        with parallel_config(backend=_dask_backend()):
             yield session
     finally:
         if _ACTIVE and _ACTIVE[-1] is session:

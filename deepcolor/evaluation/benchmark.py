@@ -19,7 +19,7 @@ import numpy as np
 from deepcolor.core.color import rgb2gray
 from deepcolor.core.io import ImageReadError, is_image_file, load_rgb
 from deepcolor.core.metrics import all_metrics, colorfulness
-from deepcolor.core.parallel import in_processes
+from deepcolor.core.parallel import in_processes, one_thread, parallel_jobs
 from deepcolor.core.settings import DEFAULT_METRICS, METRICS
 from deepcolor.evaluation.registry import Sample, get_method
 
@@ -243,12 +243,7 @@ def _chunk_worker(records, method_name, options, predictions):
 
     # jobs processes x N BLAS/torch threads each would oversubscribe the cores.
     with threadpool_limits(1):
-        try:
-            import torch
-
-            torch.set_num_threads(1)
-        except ImportError:
-            pass
+        one_thread()
         predict = _predictions_method(predictions) if predictions is not None else None
         return list(score_records(records, method_name, options, predict=predict))
 
@@ -290,7 +285,7 @@ def run(records, method_name, options, *, jobs=1, predictions=None, progress=Tru
             _prepare_method(method_name, options)
         size = max(1, min(16, math.ceil(len(records) / (jobs * 4))))
         chunks = [records[i : i + size] for i in range(0, len(records), size)]
-        parallel = Parallel(n_jobs=jobs, return_as="generator")
+        parallel = Parallel(n_jobs=parallel_jobs(jobs), return_as="generator")
         for chunk_rows in parallel(delayed(_chunk_worker)(c, method_name, options, predictions) for c in chunks):
             for row in chunk_rows:
                 rows.append(row)

@@ -121,10 +121,12 @@ class ReferenceSet:
         from joblib import Parallel, delayed
         from tqdm.auto import tqdm
 
+        from deepcolor.core.parallel import parallel_jobs
+
         chunks = [self.paths[i : i + _GIST_CHUNK] for i in range(0, len(self.paths), _GIST_CHUNK)]
         parts = []
         with tqdm(total=len(self.paths), desc="reference gists", unit="img", disable=not progress) as bar:
-            for part in Parallel(n_jobs=max(1, int(jobs)), return_as="generator")(delayed(_gist_chunk)(c) for c in chunks):
+            for part in Parallel(n_jobs=parallel_jobs(max(1, int(jobs))), return_as="generator")(delayed(_gist_chunk)(c) for c in chunks):
                 parts.append(part)
                 bar.update(len(part))
         return np.concatenate(parts)

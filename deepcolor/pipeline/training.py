@@ -32,7 +32,7 @@ import time
 import numpy as np
 
 from deepcolor.core.files import remove_stale_temporaries_in, write_text
-from deepcolor.core.parallel import in_processes
+from deepcolor.core.parallel import in_processes, one_thread, parallel_jobs
 from deepcolor.core.paths import SHIPPED_PARSER_DIR, cache_dir
 from deepcolor.core.settings import ColorizeSettings, FeatureSettings, TrainSettings
 from deepcolor.pipeline.colorizer import colorize_with_network
@@ -61,6 +61,8 @@ def _cluster_job(task, tset, model_dir, settings, threads, device):
     # one thread per job: the MLP's matrices are small, and two threads on a shared
     # 2-core machine ran 4x slower than one in our measurements
     torch.set_num_threads(threads or 1)
+    if threads == 1:  # a worker process: one core's share for the judging's features too
+        one_thread()
     layer, index, members = task
     start = time.time()
     seed = settings.seed * 100003 + layer * 1009 + index
@@ -93,7 +95,7 @@ def make_trainer(tset, model_dir, settings, jobs=1, device=None, progress=True):
         if in_processes(jobs):
             from joblib import Parallel, delayed
 
-            results = Parallel(n_jobs=jobs, return_as="generator_unordered", batch_size=1)(
+            results = Parallel(n_jobs=parallel_jobs(jobs), return_as="generator_unordered", batch_size=1)(
                 delayed(_cluster_job)(t, light, model_dir, settings, 1, device) for t in tasks)
         else:
             results = (_cluster_job(t, light, model_dir, settings, None, device) for t in tasks)

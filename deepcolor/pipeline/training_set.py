@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from deepcolor.core.parallel import in_processes
+from deepcolor.core.parallel import in_processes, one_thread, parallel_jobs
 from deepcolor.core.provenance import folder_identity
 from deepcolor.data.cache import FeatureCache, cache_key
 from deepcolor.data.sampling import image_seed, sample_pixels
@@ -61,9 +61,7 @@ def extract_image(path, name, config, parser=None):
 
 def _extract_to_cache(path, name, key, config, parser, cache_root, single_thread=False):
     if single_thread:
-        import torch
-
-        torch.set_num_threads(1)
+        one_thread()
     cache = FeatureCache(cache_root)
     if cache.has(key):
         return key, None
@@ -105,7 +103,7 @@ def prepare(records, config, cache=None, parser=None, jobs=1, progress=True):
         elsewhere = in_processes(jobs)
         tasks = (delayed(_extract_to_cache)(r.path, r.name, k, config, parser, cache.root, elsewhere) for r, k in todo)
         if elsewhere:
-            results = Parallel(n_jobs=jobs, return_as="generator_unordered", batch_size=1)(tasks)
+            results = Parallel(n_jobs=parallel_jobs(jobs), return_as="generator_unordered", batch_size=1)(tasks)
         else:
             results = (t[0](*t[1], **t[2]) for t in tasks)
         bad = {}
