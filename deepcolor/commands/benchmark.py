@@ -11,6 +11,8 @@ examples:
   deepcolor benchmark --dataset sun --predictions ~/zhang16/sun -o runs/zhang16
   deepcolor benchmark --dataset siftflow --method levin-hints --hints-sweep 1,2,5,10,20,50,100 -o runs/levin
   deepcolor benchmark --dataset folder --folder ~/my_photos --method gray -o runs/mine
+  deepcolor benchmark --dataset general --method deepcolor -o runs/general   # the general-photo test split
+  deepcolor benchmark --dataset sun --method deepcolor --scheduler local:2 -o runs/dc-sun  # on Dask
   deepcolor benchmark --dataset davis -o runs/davis      # video: gray, deepcolor, deepcolor-video
   deepcolor benchmark --dataset video --folder ~/clips --method deepcolor-video -o runs/clips
 

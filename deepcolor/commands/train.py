@@ -16,6 +16,11 @@ examples:
   deepcolor train --dataset siftflow:train --max-images 200 --clusters 4 -o /tmp/quick
   deepcolor train -o models/mine --resume        # continue a killed run
   deepcolor train --dataset folder:~/photos -o models/photos
+  deepcolor train --scheduler local:2 -o models/mine                      # on a Dask LocalCluster
+  deepcolor train --scheduler tcp://head:8786 --cache /shared/cache -o /shared/models/mine
+  deepcolor train --parser PARSER33 -o models/sf33         # another scene parser (N classes: D = 81 + N)
+  deepcolor train --parser PARSER8 PARSER33 -o models/both # two parsers side by side
+  deepcolor train --dataset siftflow:train sun:extra general:train -o models/general
 
 The default data are siftflow:train (2488 images) + sun:extra (1035). Features of each
 image are cached (--cache, default $DEEPCOLOR_CACHE or ~/.cache/deepcolor), so a second run
