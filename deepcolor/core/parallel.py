@@ -89,14 +89,13 @@ def in_processes(jobs):
 
 
 def one_thread():
-    """Run the calling worker's torch, Numba and OpenCV on one thread each: a worker is one
-    core's share (joblib process or Dask worker), and inner threads would oversubscribe
-    the cores. Results do not change (the parallel loops write disjoint outputs)."""
+    """Run the calling worker's Numba, OpenCV and gist FFT pool on one thread each (torch is
+    the caller's: no torch below the networks): a worker is one core's share (joblib
+    process or Dask worker), and inner threads would oversubscribe the cores. Results do
+    not change (the parallel loops write disjoint outputs)."""
     import cv2
     import numba
-    import torch
 
-    torch.set_num_threads(1)
     numba.set_num_threads(1)
     cv2.setNumThreads(1)
     _ONE_THREAD.append(True)  # and the gist's own FFT threads (thread_budget)

@@ -243,6 +243,12 @@ def _chunk_worker(records, method_name, options, predictions):
 
     # jobs processes x N BLAS/torch threads each would oversubscribe the cores.
     with threadpool_limits(1):
+        try:
+            import torch
+
+            torch.set_num_threads(1)
+        except ImportError:
+            pass
         one_thread()
         predict = _predictions_method(predictions) if predictions is not None else None
         return list(score_records(records, method_name, options, predict=predict))

@@ -61,6 +61,9 @@ def extract_image(path, name, config, parser=None):
 
 def _extract_to_cache(path, name, key, config, parser, cache_root, single_thread=False):
     if single_thread:
+        import torch
+
+        torch.set_num_threads(1)
         one_thread()
     cache = FeatureCache(cache_root)
     if cache.has(key):
