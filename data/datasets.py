@@ -92,11 +92,22 @@ def _require_dir(path, what):
 
 
 def read_list(path):
-    """Read a file list: one entry per line, blank lines and ``#`` comments ignored."""
+    """Read a file list: one entry per line, blank lines and ``#`` comments ignored; an entry
+    listed twice is kept once, with a warning naming the list and the entry."""
     if not os.path.isfile(path):
         raise DatasetError(f"{path}: list file not found")
     with open(path, encoding="utf-8") as handle:
-        return [line.strip() for line in handle if line.strip() and not line.lstrip().startswith("#")]
+        entries = [line.strip() for line in handle if line.strip() and not line.lstrip().startswith("#")]
+    unique = list(dict.fromkeys(entries))
+    if len(unique) != len(entries):
+        seen, twice = set(), []
+        for entry in entries:
+            if entry in seen:
+                twice.append(entry)
+            seen.add(entry)
+        warnings.warn(f"{path}: {len(twice)} entr{'y' if len(twice) == 1 else 'ies'} listed more than once, kept "
+                      f"once: {', '.join(twice[:5])}{' ...' if len(twice) > 5 else ''}", stacklevel=2)
+    return unique
 
 
 def _check_split(split, allowed, where):

@@ -197,3 +197,10 @@ def test_gray_reproduces_reference_psnr(data_root, dataset, expected_mean, expec
         values.append(psnr(gt, gray_to_rgb(rgb2gray(gt))))
     assert round(float(np.mean(values)), 2) == expected_mean
     assert round(float(np.median(values)), 2) == expected_median
+
+
+def test_a_list_entry_given_twice_is_kept_once(tmp_path):
+    listing = tmp_path / "train.txt"
+    listing.write_text("a.jpg\nb.jpg\na.jpg\n")
+    with pytest.warns(UserWarning, match="train.txt: 1 entry listed more than once, kept once: a.jpg"):
+        assert data.read_list(str(listing)) == ["a.jpg", "b.jpg"]
