@@ -162,7 +162,8 @@ def scheduler_session(scheduler=None, jobs=1, *, connect_timeout=30):
     cluster = None
     try:
         if kind == "local":
-            cluster = LocalCluster(n_workers=value, threads_per_worker=1, processes=True, dashboard_address=None,
+            # the dashboard and health endpoints on a free port: two clusters at once must not clash
+            cluster = LocalCluster(n_workers=value, threads_per_worker=1, processes=True, dashboard_address=":0",
                                    silence_logs=logging.ERROR)
             client = Client(cluster)
         else:
