@@ -55,6 +55,9 @@ def test_keeps_input_and_stops_at_edges():
     before = image.copy()
     out = recursive_filter(guide, image, 20.0, 10.0)
     np.testing.assert_array_equal(image, before)
+    plane = np.ascontiguousarray(image[..., 0])  # 2-D float32: once filtered in place by mistake
+    recursive_filter(guide, plane, 20.0, 10.0)
+    np.testing.assert_array_equal(plane, before[..., 0])
     assert out[:, :20, 0].min() > 0.99 and out[:, 20:, 0].max() < 0.01  # no leak across the step
 
 

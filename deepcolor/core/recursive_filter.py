@@ -182,8 +182,7 @@ def recursive_filter(guide, image, sigma_s, sigma_r, *, iterations=3, repeats=1)
     # few channels: one plane per channel and thread; the column recursion runs along rows
     wh = np.stack([wh ** (2 ** i) for i in range(iterations)])  # a_i = a_0^(2^i), see above
     wv = np.stack([wv ** (2 ** i) for i in range(iterations)])
-    planes = np.ascontiguousarray(np.moveaxis(image.reshape(guide.shape + (-1,)), 2, 0), dtype=np.float32)
-    if planes is image:
-        planes = planes.copy()
+    # always a copy: for a 2-D float32 input the moved axes are a contiguous view of it
+    planes = np.array(np.moveaxis(image.reshape(guide.shape + (-1,)), 2, 0), dtype=np.float32, order="C", copy=True)
     _run_planar(planes, wh, wv, int(repeats), _ROW_BLOCK)
     return np.ascontiguousarray(np.moveaxis(planes, 0, 2)).reshape(image.shape)
