@@ -2,7 +2,7 @@
 
 import os
 
-from deepcolor.commands.common import CommandError, add_command_parser, add_scheduler_argument
+from deepcolor.commands.common import CommandError, add_command_parser, add_scheduler_argument, run_on_scheduler
 
 EPILOG = """\
 examples:
@@ -117,13 +117,7 @@ def run_video(args):
 
 
 def run_command(args):
-    from deepcolor.core.parallel import scheduler_session
-
-    if args.jobs < 1:
-        raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
-    with scheduler_session(args.scheduler, args.jobs) as session:
-        args.jobs = session.jobs
-        return _run(args)
+    return run_on_scheduler(args, _run)
 
 
 def _run(args):
@@ -142,8 +136,6 @@ def _run(args):
     if args.dataset in ("davis", "video"):
         return run_video(args)
     args.method = args.method or "gray"
-    if args.jobs < 1:
-        raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
     hints = from_arguments(HintSettings, args)
     metrics = bm.parse_metrics(args.metrics)
     if "lpips" in metrics:

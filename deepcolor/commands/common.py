@@ -120,3 +120,14 @@ def add_scheduler_argument(parser):
                         help="run the parallel stages on Dask: local:N (a LocalCluster of N worker processes) or the "
                              "address of a running dask.distributed scheduler (tcp://HOST:8786; its workers need "
                              "deepcolor and read access to the data and the cache). Default: --jobs local processes")
+
+
+def run_on_scheduler(args, run):
+    """``run(args)`` with ``args.jobs`` set to the parallel slots of ``--scheduler`` (Dask) or ``--jobs``."""
+    from deepcolor.core.parallel import scheduler_session
+
+    if args.jobs < 1:
+        raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
+    with scheduler_session(args.scheduler, args.jobs) as session:
+        args.jobs = session.jobs
+        return run(args)

@@ -3,7 +3,7 @@
 import shlex
 import sys
 
-from deepcolor.commands.common import CommandError, add_command_parser, add_scheduler_argument
+from deepcolor.commands.common import CommandError, add_command_parser, add_scheduler_argument, run_on_scheduler
 
 EPILOG = """\
 methods: NAME or NAME:KEY=VALUE[:KEY=VALUE] (keys: refine, hints, hint_size, seed, samples),
@@ -80,13 +80,7 @@ def register(subparsers):
 
 
 def run_command(args):
-    from deepcolor.core.parallel import scheduler_session
-
-    if args.jobs < 1:
-        raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
-    with scheduler_session(args.scheduler, args.jobs) as session:
-        args.jobs = session.jobs
-        return _run(args)
+    return run_on_scheduler(args, _run)
 
 
 def _run(args):

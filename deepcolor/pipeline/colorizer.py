@@ -128,9 +128,9 @@ def _upsample(coarse, shape, stride):
 
 
 def working_image(gray, working_size):
-    """``gray`` scaled (area averaging) so that its longer side is ``working_size``; ``gray``
-    itself when it is no larger, or when ``working_size`` is 0 (native resolution)."""
-    h, w = gray.shape
+    """``gray`` (or any (H, W[, C]) image) scaled (area averaging) so that its longer side is
+    ``working_size``; itself when it is no larger, or when ``working_size`` is 0 (native resolution)."""
+    h, w = gray.shape[:2]
     if not working_size or max(h, w) <= working_size:
         return gray
     import cv2

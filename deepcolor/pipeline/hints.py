@@ -135,7 +135,7 @@ def apply_hints(work_gray, uv, values, hint_mask, data_weight=None, gain_prior=N
         from deepcolor.pipeline.colorizer import working_image
 
         grid = working_image(work_gray, PROPAGATION_MAX_SIDE)
-        guide = _area_resize(guide, grid.shape)
+        guide = working_image(guide, PROPAGATION_MAX_SIDE)  # the grid's size, by the same rounding
     rows, cols = np.nonzero(hint_mask)
     differences, grid_mask = _on_grid(rows, cols, values[rows, cols] - uv[rows, cols], work_gray.shape, grid.shape)
     # gray levels for the solver's tolerance scale, back to the network scale after
@@ -146,14 +146,6 @@ def apply_hints(work_gray, uv, values, hint_mask, data_weight=None, gain_prior=N
 
         correction = upsample_chroma(correction.astype(np.float32), work_gray)
     return (uv + correction).astype(np.float32)
-
-
-def _area_resize(image, shape):
-    """``image`` (h, w, C) resized to ``shape`` (H, W) by area averaging."""
-    import cv2
-
-    return cv2.resize(np.ascontiguousarray(image, dtype=np.float32), (shape[1], shape[0]),
-                      interpolation=cv2.INTER_AREA).reshape(shape + image.shape[2:])
 
 
 def as_marked(gray, hints):
