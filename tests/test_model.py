@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 
@@ -101,6 +103,25 @@ def test_shipped_models_load_by_name_and_are_listed(capsys):
     assert "terms (siftflow):" in out and "terms (sun):" in out
     assert main(["models", "no-such-model"]) == 2
     assert "deepcolor models' lists them" in capsys.readouterr().err
+
+
+def test_shipped_parsers_by_name(capsys, tmp_path):
+    from deepcolor.cli import main
+    from deepcolor.core.paths import PARSERS_DIR, SHIPPED_PARSER_DIR, resolve_parser, shipped_parsers
+    from deepcolor.features.scene_parser import load_parser
+
+    assert {"siftflow33", "stanford8"} <= set(shipped_parsers())
+    assert resolve_parser("siftflow33") == os.path.join(PARSERS_DIR, "siftflow33")
+    assert resolve_parser(None) == SHIPPED_PARSER_DIR
+    assert resolve_parser(str(tmp_path)) == str(tmp_path)  # a folder is a folder, even if named like a parser
+    with pytest.raises(FileNotFoundError, match="not a shipped parser's name .shipped: .*siftflow33.*stanford8"):
+        resolve_parser("siftflow34")
+    sift, stanford = load_parser(resolve_parser("siftflow33"), "cpu"), load_parser(resolve_parser("stanford8"), "cpu")
+    assert sift.num_classes == 33 and sift.class_names[27] == "sky"
+    assert stanford.num_classes == 8
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "siftflow33: 33 classes" in out and "stanford8: 8 classes" in out and "pixel accuracy" in out
 
 
 def test_data_terms_of_lists():

@@ -10,6 +10,7 @@ examples:
   deepcolor models                      # the shipped models
   deepcolor models models/mine          # any model folder
   deepcolor colorize old.jpg -o new.png --model default
+  deepcolor train --parser siftflow33 -o models/mine   # a listed scene parser
 
 A shipped model is loaded by name (--model NAME, Colorizer.load("NAME")); any other model
 by its folder. Each line: the name, the images and lists it learned from, the scene parser's
@@ -58,8 +59,24 @@ def describe(model_dir):
     return lines
 
 
+def describe_parser(parser_dir):
+    """One line for a shipped scene parser: classes, training data and recorded test metrics."""
+    with open(os.path.join(parser_dir, "config.json"), encoding="utf-8") as handle:
+        config = json.load(handle)
+    try:
+        with open(os.path.join(parser_dir, "manifest.json"), encoding="utf-8") as handle:
+            metrics = json.load(handle).get("metrics", {})
+    except (OSError, ValueError):
+        metrics = {}
+    line = f"  {os.path.basename(parser_dir)}: {config.get('num_classes')} classes, trained on {config.get('dataset', '?')}"
+    if "pixel_accuracy" in metrics:
+        line += (f"; {metrics.get('split', '')}: pixel accuracy {metrics['pixel_accuracy']:.3f}, "
+                 f"mean class accuracy {metrics['mean_class_accuracy']:.3f}, mean IoU {metrics['mean_iou']:.3f}")
+    return line
+
+
 def run_command(args):
-    from deepcolor.core.paths import MODELS_DIR, resolve_model, shipped_models
+    from deepcolor.core.paths import MODELS_DIR, PARSERS_DIR, resolve_model, shipped_models, shipped_parsers
 
     folders = args.folders or shipped_models()
     if not folders:
@@ -71,4 +88,8 @@ def run_command(args):
         print(f"{os.path.basename(model_dir) if shipped else model_dir}" + (" (shipped)" if shipped else ""))
         for line in describe(model_dir):
             print(line)
+    if not args.folders and shipped_parsers():
+        print("scene parsers (deepcolor train --parser NAME)")
+        for name in shipped_parsers():
+            print(describe_parser(os.path.join(PARSERS_DIR, name)))
     return 0

@@ -18,8 +18,9 @@ examples:
   deepcolor train --dataset folder:~/photos -o models/photos
   deepcolor train --scheduler local:2 -o models/mine                      # on a Dask LocalCluster
   deepcolor train --scheduler tcp://head:8786 --cache /shared/cache -o /shared/models/mine
-  deepcolor train --parser PARSER33 -o models/sf33         # another scene parser (N classes: D = 81 + N)
-  deepcolor train --parser PARSER8 PARSER33 -o models/both # two parsers side by side
+  deepcolor train --parser stanford8 -o models/st8         # another shipped scene parser (N classes: D = 81 + N)
+  deepcolor train --parser runs/parser -o models/mine      # a train-parser output folder
+  deepcolor train --parser stanford8 siftflow33 -o models/both   # two parsers side by side
   deepcolor train --dataset siftflow:train sun:extra general:train -o models/general
 
 The default data are siftflow:train (2488 images) + sun:extra (1035). Features of each
@@ -52,9 +53,11 @@ def register(subparsers):
     training = p.add_argument_group("adaptive clustering and networks")
     add_arguments(training, TrainSettings)
     add_arguments(training, FeatureSettings)
-    p.add_argument("--parser", metavar="DIR", nargs="+",
-                   help="scene parser folder (default: the shipped one); copied into the model. Several folders: "
-                        "their class probabilities side by side as one semantic feature (N = the sum)")
+    p.add_argument("--parser", metavar="NAME|DIR", nargs="+",
+                   help="scene parser: a shipped one by name (siftflow33: the paper's 33 SIFT Flow classes; "
+                        "stanford8: Stanford Background's 8) or a train-parser folder (default: the default "
+                        "model's parser); copied into the model. Several: their class probabilities side by "
+                        "side as one semantic feature (N = the sum)")
     stored = p.add_argument_group("colorization settings stored in the model (a --resume may change them)")
     add_arguments(stored, ColorizeSettings)
     p.add_argument("--max-images", type=int, metavar="N", help="use only N images, spread evenly over the lists (quick runs)")

@@ -12,6 +12,9 @@ SHIPPED_PARSER_DIR = os.path.join(DEFAULT_MODEL_DIR, "parser")
 CACHE_ENV = "DEEPCOLOR_CACHE"
 #: The folder of the shipped models, one sub-folder per model name (``default``, ...).
 MODELS_DIR = os.path.join(PACKAGE_DIR, "models")
+#: The shipped scene parsers, one sub-folder per name (``siftflow33``: the paper's 33 SIFT
+#: Flow classes; ``stanford8``: Stanford Background's 8), for ``deepcolor train --parser NAME``.
+PARSERS_DIR = os.path.join(MODELS_DIR, "parsers")
 
 
 def shipped_models():
@@ -19,6 +22,33 @@ def shipped_models():
     if not os.path.isdir(MODELS_DIR):
         return []
     return sorted(n for n in os.listdir(MODELS_DIR) if os.path.isfile(os.path.join(MODELS_DIR, n, "model.json")))
+
+
+def shipped_parsers():
+    """Names of the scene parsers shipped with the package (folders of :data:`PARSERS_DIR` holding a config.json)."""
+    if not os.path.isdir(PARSERS_DIR):
+        return []
+    return sorted(n for n in os.listdir(PARSERS_DIR) if os.path.isfile(os.path.join(PARSERS_DIR, n, "config.json")))
+
+
+def resolve_parser(path=None):
+    """A scene parser from ``--parser``: ``None`` = the default model's parser; an existing
+    folder or file; or the name of a shipped parser (``siftflow33``, ``stanford8``).
+
+    Raises
+    ------
+    FileNotFoundError
+        Neither a folder, a file nor a shipped parser's name (the message lists the names).
+    """
+    if path is None:
+        return SHIPPED_PARSER_DIR
+    path = os.fspath(path)
+    if os.path.exists(path) or os.sep in path or "/" in path:
+        return os.path.abspath(path)  # a path (a missing one is reported where it is read)
+    if os.path.isfile(os.path.join(PARSERS_DIR, path, "config.json")):
+        return os.path.join(PARSERS_DIR, path)
+    names = ", ".join(shipped_parsers()) or "none"
+    raise FileNotFoundError(f"{path}: no such parser folder, and not a shipped parser's name (shipped: {names})")
 
 
 def resolve_model(path=None):

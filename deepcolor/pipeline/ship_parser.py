@@ -1,6 +1,6 @@
-"""Copy a trained parser into the package (``deepcolor/models/default/parser/``) with its manifest.
+"""Copy a trained parser into the package (``deepcolor/models/parsers/<name>/``) with its manifest.
 
-The default model must then be retrained with it (``deepcolor train``), since its
+A model trained with it (``deepcolor train --parser <name>``) holds its own copy, since its
 networks take the parser's probabilities as input.
 
     python -m deepcolor.pipeline.ship_parser RUN_DIR --eval EVAL_DIR [--which best|final] [--data ROOT]
@@ -19,27 +19,41 @@ import os
 import shutil
 
 from deepcolor.core.provenance import git_commit, sha256_file as sha256
-from deepcolor.features.scene_parser.weights import CONFIG_NAME, SHIPPED_PARSER_DIR, WEIGHTS_NAME
+from deepcolor.core.paths import PARSERS_DIR
+from deepcolor.features.scene_parser.weights import CONFIG_NAME, WEIGHTS_NAME
 
 
-def data_lists(root):
-    """The Stanford Background lists used, with sha256 of each list and of its images + labels."""
+def data_lists(root, dataset="stanford"):
+    """The lists a parser of ``dataset`` learned from, with sha256 of each list and of its images + labels.
+
+    ``stanford``: Stanford Background's ``train`` and ``val`` lists. ``siftflow``: SIFT
+    Flow's ``train.txt`` split as ``train-parser`` splits it (``train``: all but every
+    10th image; ``val``: those held out); the test list is never used for training.
+    """
     from deepcolor import data
     root = data.resolve_data_root(root)
-    base = os.path.join(root, "stanford_background")
+    if dataset == "stanford":
+        base, list_file, classes = "stanford_background", "{split}.txt", "stanford_background/classes.txt"
+    elif dataset == "siftflow":
+        base, list_file, classes = "siftflow", "train.txt", "siftflow/classes.txt"
+    else:
+        raise ValueError(f"unknown parser dataset {dataset!r}")
     lists = {}
     for split in ("train", "val"):
-        records = data.stanford_background(root, split)
+        records = data.parser_dataset(dataset, root, split)
         content = hashlib.sha256()
         for rec in records:
             content.update(rec.name.encode() + b"\0" + sha256(rec.path).encode() + sha256(rec.label_path).encode())
+        listed = f"{base}/{list_file.format(split=split)}"
         lists[split] = {
-            "list": f"stanford_background/{split}.txt",
-            "list_sha256": sha256(os.path.join(base, f"{split}.txt")),
+            "list": listed + ("" if dataset == "stanford" else
+                              f" ({'all but' if split == 'train' else 'only'} every "
+                              f"{data.PARSER_VALIDATION_EVERY}th image)"),
+            "list_sha256": sha256(os.path.join(root, listed)),
             "images": len(records),
             "images_and_labels_sha256": content.hexdigest(),
         }
-    lists["classes"] = {"file": "stanford_background/classes.txt", "sha256": sha256(os.path.join(base, "classes.txt"))}
+    lists["classes"] = {"file": classes, "sha256": sha256(os.path.join(root, classes))}
     return lists
 
 
@@ -49,7 +63,10 @@ def main(argv=None):
     ap.add_argument("--eval", required=True, help="eval-parser output folder for these weights")
     ap.add_argument("--which", choices=("best", "final"), default="final")
     ap.add_argument("--data", default=None, help="data root, to hash the data lists (default $DEEPCOLOR_DATA)")
-    ap.add_argument("--dest", default=SHIPPED_PARSER_DIR)
+    ap.add_argument("--dest", default=None,
+                    help="folder to write (default: deepcolor/models/parsers/<dataset><classes>, e.g. siftflow33)")
+    ap.add_argument("--machine", default="2 CPU cores shared with other jobs, torch CPU",
+                    help="where it was trained, for the manifest")
     ap.add_argument("--train-commit", default=None, help="git commit the training run started from (default HEAD)")
     ap.add_argument("--note", default=None)
     args = ap.parse_args(argv)
@@ -64,6 +81,9 @@ def main(argv=None):
     with open(config_path, encoding="utf-8") as handle:
         config = json.load(handle)
 
+    dataset = config.get("dataset", "stanford")
+    if args.dest is None:
+        args.dest = os.path.join(PARSERS_DIR, f"{dataset}{int(config['num_classes'])}")
     os.makedirs(args.dest, exist_ok=True)
     shutil.copyfile(weights, os.path.join(args.dest, WEIGHTS_NAME))
     with open(os.path.join(args.dest, CONFIG_NAME), "w", encoding="utf-8") as handle:
@@ -80,17 +100,18 @@ def main(argv=None):
         "training_commands": history.get("commands") or [history.get("command")],
         "hyperparameters": history.get("hparams"),
         "training_minutes": last.get("elapsed_minutes"),
-        "training_machine": "2 CPU cores shared with other jobs, torch CPU, 1 intra-op thread",
+        "training_machine": args.machine,
         "git_commit_of_training_code": args.train_commit or git_commit(repo),
         "git_commit_at_shipping": git_commit(repo),
-        "data": data_lists(args.data),
+        "data": data_lists(args.data, dataset),
         "metrics": {
             "split": f"{summary.get('dataset')} {summary.get('split')} ({summary.get('images')} images), grayscale input",
             "pixel_accuracy": summary["pixel_accuracy"],
             "mean_iou": summary["mean_iou"],
             "mean_class_accuracy": summary["mean_class_accuracy"],
             "per_class_iou": summary["per_class_iou"],
-            "eval_command": "deepcolor eval-parser --data $DEEPCOLOR_DATA --dataset stanford --split val -o OUTDIR",
+            "eval_command": f"deepcolor eval-parser --data $DEEPCOLOR_DATA --dataset {summary.get('dataset')} "
+                            f"--split {summary.get('split')} --model PARSER_DIR -o OUTDIR",
         },
         "history": history["history"],
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

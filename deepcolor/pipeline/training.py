@@ -33,7 +33,7 @@ import numpy as np
 
 from deepcolor.core.files import remove_stale_temporaries_in, write_text
 from deepcolor.core.parallel import in_processes, one_thread, parallel_jobs
-from deepcolor.core.paths import SHIPPED_PARSER_DIR, cache_dir
+from deepcolor.core.paths import cache_dir, resolve_parser
 from deepcolor.core.settings import ColorizeSettings, FeatureSettings, TrainSettings
 from deepcolor.pipeline.colorizer import colorize_with_network
 from deepcolor.pipeline.model_dir import MODEL_FILE, MODEL_FORMAT, MODEL_VERSION, file_hashes, with_checksum
@@ -190,8 +190,9 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
     training : TrainSettings, default ``TrainSettings()``
     features : FeatureSettings, default ``FeatureSettings()``
     colorization : ColorizeSettings, stored in ``model.json``; default ``ColorizeSettings()``
-    parser : parser folder (copied into the model), a list of them (combined side by side:
-        :mod:`deepcolor.features.scene_parser.combined`), or None for the shipped one; ignored
+    parser : parser folder or shipped parser's name (``siftflow33``, ``stanford8``; copied into
+        the model), a list of them (combined side by side:
+        :mod:`deepcolor.features.scene_parser.combined`), or None for the default model's; ignored
         when ``deepcolor.features.semantic`` is False
     cache : cache folder (:func:`deepcolor.core.paths.cache_dir`); features go in its
         ``features/`` sub-folder
@@ -218,10 +219,11 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
     state_file = os.path.join(state_dir, "train_state.json")
     if features.semantic:
         if isinstance(parser, (list, tuple)):
-            parser = parser[0] if len(parser) == 1 else _combination(parser, cache)
-        parser = os.path.abspath(os.fspath(parser or SHIPPED_PARSER_DIR))
+            parts = [resolve_parser(p) for p in parser]
+            parser = parts[0] if len(parts) == 1 else _combination(parts, cache)
+        parser = resolve_parser(parser)
         if not os.path.exists(parser):
-            raise FileNotFoundError(f"{parser}: scene parser not found (pass --parser DIR or --no-semantic)")
+            raise FileNotFoundError(f"{parser}: scene parser not found (pass --parser NAME|DIR or --no-semantic)")
     else:
         parser = None
     names = [r.name for r in records]
