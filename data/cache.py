@@ -23,8 +23,10 @@ from deepcolor.core.paths import cache_dir
 
 
 def file_identity(path):
+    # the real path: an image reached through a linked folder (validate_settings.py's VALROOT)
+    # is the same image, and shares its cached features
     st = os.stat(path)
-    return {"path": os.path.abspath(os.fspath(path)), "size": int(st.st_size), "mtime_ns": int(st.st_mtime_ns)}
+    return {"path": os.path.realpath(os.fspath(path)), "size": int(st.st_size), "mtime_ns": int(st.st_mtime_ns)}
 
 
 def cache_key(path, config):

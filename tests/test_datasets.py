@@ -204,3 +204,16 @@ def test_a_list_entry_given_twice_is_kept_once(tmp_path):
     listing.write_text("a.jpg\nb.jpg\na.jpg\n")
     with pytest.warns(UserWarning, match="train.txt: 1 entry listed more than once, kept once: a.jpg"):
         assert data.read_list(str(listing)) == ["a.jpg", "b.jpg"]
+
+
+def test_an_image_through_a_linked_folder_shares_its_cache_key(tmp_path):
+    # validate_settings.py's VALROOT links the image folders: the same image must not be
+    # extracted twice because its path goes through a link
+    from deepcolor.data.cache import cache_key
+
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "a.png").write_bytes(b"not an image, only a file")
+    os.symlink(tmp_path / "real", tmp_path / "linked")
+    config = {"samples": 10}
+    assert cache_key(str(tmp_path / "linked" / "a.png"), config) == cache_key(str(tmp_path / "real" / "a.png"), config)
+    assert cache_key(str(tmp_path / "real" / "a.png"), {"samples": 11}) != cache_key(str(tmp_path / "real" / "a.png"), config)

@@ -29,8 +29,9 @@ ABLATION_ENV = "DEEPCOLOR_ABLATIONS"
 ABLATIONS = {
     "single": ["--clusters", "1", "--max-layers", "1"],
     "nosemantic": ["--no-semantic"],
+    # the paper's setting, its 33-class SIFT Flow semantic feature included
     "paper": ["--dataset", "siftflow:train", "--judge-refine", "jbf", "--refine", "jbf", "--blend", "1",
-              "--predict-stride", "1", "--lookup-layers", "0"],
+              "--predict-stride", "1", "--lookup-layers", "0", "--parser", "siftflow33"],
 }
 
 
