@@ -274,18 +274,19 @@ def test_cli_train_parser_errors(tmp_path, capsys):
     assert main(["train-parser", "--data", root, "-o", str(tmp_path / "r"), "--epochs", "0"]) == 2
 
 
-def test_shipped_parser_on_stanford_val(data_root):
-    """The shipped parser is accurate on a few Stanford Background validation images (grayscale)."""
+@pytest.mark.parametrize("name, dataset, split, classes", [("stanford8", "stanford", "val", 8),
+                                                             ("siftflow33", "siftflow", "test", 33)])
+def test_shipped_parsers_on_held_out_images(data_root, name, dataset, split, classes):
+    """Each shipped parser is accurate on a few images it never trained on (grayscale input)."""
     from deepcolor import data
     from deepcolor.core.io import load_gray
-    from deepcolor.features.scene_parser import SHIPPED_PARSER_DIR
+    from deepcolor.core.paths import resolve_parser
 
-    if not os.path.isfile(os.path.join(SHIPPED_PARSER_DIR, "parser.safetensors")):
-        pytest.skip("no shipped parser weights")
-    parser = load_parser()
-    conf = np.zeros((8, 8), np.int64)
-    for rec in data.stanford_background(data_root, "val")[:10]:
-        conf += confusion_matrix(data.load_labels(rec), parser.labels(load_gray(rec.path)), 8)
+    parser = load_parser(resolve_parser(name))
+    assert parser.num_classes == classes
+    conf = np.zeros((classes, classes), np.int64)
+    for rec in data.parser_dataset(dataset, data_root, split)[:10]:
+        conf += confusion_matrix(data.load_labels(rec), parser.labels(load_gray(rec.path)), classes)
     assert metrics(conf)["pixel_accuracy"] > 0.6
 
 
