@@ -9,10 +9,11 @@ Usage::
 
     python benchmarks/validate_settings.py split --data ROOT -o VALROOT
     python benchmarks/choose_semantic.py --data VALROOT -o VALMODELS \\
-        --candidate stanford8=deepcolor/models/default/parser \\
-        --candidate siftflow33=PARSER33 --candidate both=deepcolor/models/default/parser,PARSER33 [--jobs 2]
+        --candidate stanford8=deepcolor/models/parsers/stanford8 \\
+        --candidate siftflow33=deepcolor/models/parsers/siftflow33 \\
+        [--candidate both=deepcolor/models/parsers/stanford8,deepcolor/models/parsers/siftflow33] [--jobs 2]
 
-Each candidate ``NAME=DIR[,DIR...]`` (several folders: combined side by side,
+Each candidate ``NAME=DIR[,DIR...]`` (a shipped parser's name works too; several: combined side by side,
 ``deepcolor train --parser A B``) is trained into ``VALMODELS/NAME`` by ``deepcolor train
 --resume`` (an interrupted run continues), then benchmarked on VALROOT's held-out
 ``siftflow`` and ``sun`` lists (``deepcolor benchmark``, resumable); the script prints the
