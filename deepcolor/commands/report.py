@@ -8,8 +8,9 @@ from deepcolor.commands.common import CommandError, add_command_parser, add_sche
 EPILOG = """\
 methods: NAME or NAME:KEY=VALUE[:KEY=VALUE] (keys: refine, hints, hint_size, seed, samples),
 comma-separated; 'default' is gray, deepcolor, deepcolor-single, deepcolor-nosemantic,
-deepcolor-norefine, deepcolor:refine=jbf, deepcolor:refine=dt, welsh-auto, reinhard-auto,
-levin-hints:hints=10, levin-hints:hints=100. A method whose model is missing is listed as
+deepcolor-norefine, deepcolor-noblend, deepcolor-paper, deepcolor:refine=jbf,
+deepcolor:refine=dt, welsh-auto, reinhard-auto, levin-hints:hints=10, levin-hints:hints=100
+(the ablation models: benchmarks/train_ablations.py). A method whose model is missing is listed as
 "not available" and the report goes on.
 
 examples:
