@@ -17,18 +17,35 @@ MODELS_DIR = os.path.join(PACKAGE_DIR, "models")
 PARSERS_DIR = os.path.join(MODELS_DIR, "parsers")
 
 
+def _shipped(folder, marker):
+    """Names of the sub-folders of ``folder`` that hold a ``marker`` file, sorted."""
+    if not os.path.isdir(folder):
+        return []
+    return sorted(n for n in os.listdir(folder) if os.path.isfile(os.path.join(folder, n, marker)))
+
+
+def _resolve_named(path, default, folder, marker, kind, is_path, hint=""):
+    """``default`` for None; ``path`` made absolute when ``is_path(path)`` or it has a
+    separator (a missing one is reported where it is read); else a shipped name in ``folder``."""
+    if path is None:
+        return default
+    path = os.fspath(path)
+    if is_path(path) or os.sep in path or "/" in path:
+        return os.path.abspath(path)
+    if os.path.isfile(os.path.join(folder, path, marker)):
+        return os.path.join(folder, path)
+    names = ", ".join(_shipped(folder, marker)) or "none"
+    raise FileNotFoundError(f"{path}: no such {kind} folder, and not a shipped {kind}'s name (shipped: {names}{hint})")
+
+
 def shipped_models():
     """Names of the models shipped with the package (folders of :data:`MODELS_DIR` holding a model.json)."""
-    if not os.path.isdir(MODELS_DIR):
-        return []
-    return sorted(n for n in os.listdir(MODELS_DIR) if os.path.isfile(os.path.join(MODELS_DIR, n, "model.json")))
+    return _shipped(MODELS_DIR, "model.json")
 
 
 def shipped_parsers():
     """Names of the scene parsers shipped with the package (folders of :data:`PARSERS_DIR` holding a config.json)."""
-    if not os.path.isdir(PARSERS_DIR):
-        return []
-    return sorted(n for n in os.listdir(PARSERS_DIR) if os.path.isfile(os.path.join(PARSERS_DIR, n, "config.json")))
+    return _shipped(PARSERS_DIR, "config.json")
 
 
 def resolve_parser(path=None):
@@ -40,15 +57,7 @@ def resolve_parser(path=None):
     FileNotFoundError
         Neither a folder, a file nor a shipped parser's name (the message lists the names).
     """
-    if path is None:
-        return SHIPPED_PARSER_DIR
-    path = os.fspath(path)
-    if os.path.exists(path) or os.sep in path or "/" in path:
-        return os.path.abspath(path)  # a path (a missing one is reported where it is read)
-    if os.path.isfile(os.path.join(PARSERS_DIR, path, "config.json")):
-        return os.path.join(PARSERS_DIR, path)
-    names = ", ".join(shipped_parsers()) or "none"
-    raise FileNotFoundError(f"{path}: no such parser folder, and not a shipped parser's name (shipped: {names})")
+    return _resolve_named(path, SHIPPED_PARSER_DIR, PARSERS_DIR, "config.json", "parser", os.path.exists)
 
 
 def resolve_model(path=None):
@@ -60,16 +69,8 @@ def resolve_model(path=None):
     FileNotFoundError
         Neither a folder nor a shipped model's name (the message lists the shipped names).
     """
-    if path is None:
-        return DEFAULT_MODEL_DIR
-    path = os.fspath(path)
-    if os.path.isdir(path) or os.sep in path or "/" in path:
-        return os.path.abspath(path)  # a folder (a missing one is reported where it is read)
-    if os.path.isfile(os.path.join(MODELS_DIR, path, "model.json")):
-        return os.path.join(MODELS_DIR, path)
-    names = ", ".join(shipped_models()) or "none"
-    raise FileNotFoundError(f"{path}: no such model folder, and not a shipped model's name (shipped: {names}; "
-                            "'deepcolor models' lists them)")
+    return _resolve_named(path, DEFAULT_MODEL_DIR, MODELS_DIR, "model.json", "model", os.path.isdir,
+                          hint="; 'deepcolor models' lists them")
 
 
 def cache_dir(override=None, sub=None):

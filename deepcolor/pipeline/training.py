@@ -221,7 +221,8 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
         if isinstance(parser, (list, tuple)):
             parts = [resolve_parser(p) for p in parser]
             parser = parts[0] if len(parts) == 1 else _combination(parts, cache)
-        parser = resolve_parser(parser)
+        else:
+            parser = resolve_parser(parser)
         if not os.path.exists(parser):
             raise FileNotFoundError(f"{parser}: scene parser not found (pass --parser NAME|DIR or --no-semantic)")
     else:
