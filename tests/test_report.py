@@ -169,6 +169,21 @@ def test_parse_methods():
             parse_methods(bad)
 
 
+def test_method_spec_with_a_model(tmp_path):
+    """``deepcolor:model=NAME|DIR`` compares models in one report; each gets its own run folder."""
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "model.json").write_text("{}")
+    named, mine = parse_methods(f"deepcolor:model=default,deepcolor-noblend:model={tmp_path / 'mine'}")
+    assert named.options == {"model": "default"} and named.key == "deepcolor_model-default"
+    assert mine.options == {"model": str(tmp_path / "mine")}
+    assert os.sep not in mine.key and mine.key.startswith("deepcolor-noblend_model-") and mine.key.endswith("_mine")
+    for bad, message in [("deepcolor:model=no-such-model", "not a shipped model"),
+                         (f"deepcolor:model={tmp_path}", "no model.json"),
+                         ("deepcolor-single:model=default", "takes no model"), ("gray:model=default", "takes no model")]:
+        with pytest.raises(ReportError, match=message):
+            parse_methods(bad)
+
+
 def test_parse_predictions_syntax(tmp_path):
     (tmp_path / "p" / "sun").mkdir(parents=True)
     entries = parse_predictions([f"zhang={tmp_path / 'p'}"], ["siftflow", "sun"])

@@ -6,7 +6,8 @@ import sys
 from deepcolor.commands.common import CommandError, add_command_parser, add_scheduler_argument, run_on_scheduler
 
 EPILOG = """\
-methods: NAME or NAME:KEY=VALUE[:KEY=VALUE] (keys: refine, hints, hint_size, seed, samples),
+methods: NAME or NAME:KEY=VALUE[:KEY=VALUE] (keys: refine, hints, hint_size, seed, samples, model;
+model=NAME|DIR for deepcolor, deepcolor-norefine, deepcolor-noblend and deepcolor-hints),
 comma-separated; 'default' is gray, deepcolor, deepcolor-single, deepcolor-nosemantic,
 deepcolor-norefine, deepcolor-noblend, deepcolor-paper, deepcolor:refine=jbf,
 deepcolor:refine=dt, welsh-auto, reinhard-auto, levin-hints:hints=10, levin-hints:hints=100
@@ -20,6 +21,7 @@ examples:
   deepcolor report -o r --predictions iizuka@sun=~/iizuka/sun --sweep 1,2,5,10,20,50,100
   deepcolor report -o r --datasets folder --folder ~/photos --methods gray,reinhard-auto
   deepcolor report --data ~/datasets -o report --video davis   # with the video section
+  deepcolor report --data ROOT -o r --datasets general,siftflow,sun --methods gray,deepcolor,deepcolor:model=general
 
 output: OUTDIR/report.md, report.html (figures inline), report.json, psnr_hist.png,
 grid.png, worst.png, best.png, runtime.png, hints_sweep.png (with --sweep); the benchmark

@@ -40,7 +40,9 @@ SPLITS = {"siftflow": "test", "sun": "test", "stanford": "val", "general": "test
 DATASET_TITLES = {"siftflow": "SIFT Flow", "sun": "SUN", "stanford": "Stanford Background", "general": "general photos",
                   "folder": "folder"}
 #: Options a method spec may set, with their parsers.
-OPTION_TYPES = {"refine": str, "hints": int, "hint_size": int, "seed": int, "samples": int}
+OPTION_TYPES = {"refine": str, "hints": int, "hint_size": int, "seed": int, "samples": int, "model": str}
+#: Methods that colorize with ``--model`` (or a ``model=NAME|DIR`` option); the ablations bring their own.
+MODEL_METHODS = ("deepcolor", "deepcolor-norefine", "deepcolor-noblend", "deepcolor-hints")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
 
@@ -83,6 +85,9 @@ def parse_method(text):
     if "refine" in options:
         if options["refine"] not in REFINE_METHODS:
             raise ReportError(f"{text!r}: unknown refinement {options['refine']!r}; choose one of {', '.join(REFINE_METHODS)}")
+    if "model" in options:
+        options["model"] = os.path.expanduser(options["model"])
+        _check_model_option(text, spec.name, options["model"])
     if "hints" in options and not spec.accepts_hints:
         raise ReportError(f"{text!r}: method {name!r} takes no hints")
     if "hints" in options and options["hints"] < 0:
@@ -91,9 +96,23 @@ def parse_method(text):
     return Entry(label=label, method=spec.name, options=options, key=_run_key(spec, options))
 
 
+def _check_model_option(text, method, model):
+    from deepcolor.core.paths import resolve_model
+
+    if method not in MODEL_METHODS:
+        raise ReportError(f"{text!r}: method {method!r} takes no model (those that do: {', '.join(MODEL_METHODS)})")
+    try:
+        folder = resolve_model(model)
+    except FileNotFoundError as exc:
+        raise ReportError(f"{text!r}: {exc}") from None
+    if not os.path.isfile(os.path.join(folder, "model.json")):
+        raise ReportError(f"{text!r}: {folder}: not a model directory (no model.json)")
+
+
 def _run_key(spec, options):
     rest = {k: v for k, v in options.items() if k != "hints"}
-    base = spec.name + "".join(f"_{k}-{v}" for k, v in sorted(rest.items()))
+    # a model given as a path becomes one folder name: its separators would nest (or, absolute, escape) RUNS
+    base = spec.name + "".join(f"_{k}-{re.sub(r'[^A-Za-z0-9_.+-]', '_', str(v))}" for k, v in sorted(rest.items()))
     if spec.accepts_hints:
         return os.path.join(base, f"hints_{options.get('hints', HintSettings.hints)}")
     return base
