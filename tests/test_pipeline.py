@@ -130,6 +130,32 @@ def test_resume_redoes_nothing_and_the_cache_is_reused(trained):
                     log=lambda m: None)
 
 
+def test_resume_with_a_lower_depth_cap_finishes_at_the_trained_layers(trained, tmp_path):
+    """``--resume --max-layers 1`` turns a deeper run into a complete top-layer model without retraining it."""
+    with open(os.path.join(trained["model"], "model.json")) as handle:
+        psnrs = sorted(p for c in json.load(handle)["clusters"] for p in c["psnrs"])
+    # half the images reach the threshold, so the run goes one layer deeper
+    settings = dict(FAST, min_psnr=float(np.median(psnrs)))
+    model_dir = str(tmp_path / "model")
+    train_model(records_of(trained["images"]), model_dir, TrainSettings(**settings), FEATURES, parser=trained["parser"],
+                cache=trained["cache"], progress=False, log=lambda m: None)
+    with open(os.path.join(model_dir, "model.json")) as handle:
+        deep = json.load(handle)
+    assert len(deep["hierarchy"]["layers"]) == 2
+    top = {c["name"]: c for c in deep["clusters"] if c["layer"] == 0}
+    mtimes = {n: os.path.getmtime(os.path.join(model_dir, c["network"])) for n, c in top.items()}
+    train_model(records_of(trained["images"]), model_dir, TrainSettings(**settings, max_layers=1), FEATURES,
+                parser=trained["parser"], cache=trained["cache"], resume=True, progress=False, log=lambda m: None)
+    with open(os.path.join(model_dir, "model.json")) as handle:
+        model = json.load(handle)
+    assert model["complete"] is True and model["training"]["max_layers"] == 1
+    assert len(model["hierarchy"]["layers"]) == 1
+    assert {c["name"]: c["psnrs"] for c in model["clusters"]} == {n: c["psnrs"] for n, c in top.items()}
+    assert {c["name"]: c["network"] for c in model["clusters"]} == {n: c["network"] for n, c in top.items()}
+    assert {n: os.path.getmtime(os.path.join(model_dir, c["network"])) for n, c in top.items()} == mtimes  # not retrained
+    assert Colorizer.load(model_dir).colorize(np.full((24, 24), 128, np.uint8)).shape == (24, 24, 3)
+
+
 def test_model_without_semantics(trained, tmp_path):
     settings = TrainSettings(**{**FAST, "clusters": 2})
     features = FeatureSettings(samples=150, semantic=False)

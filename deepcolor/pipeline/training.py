@@ -167,9 +167,11 @@ def _check_resume(state_file, state, model_dir, resume, log):
 
     def comparable(value, key):
         # older runs stored the colorization settings beside these; a resume may change those
-        # (and a setting added since, absent from an older run, takes its default)
+        # (and a setting added since, absent from an older run, takes its default); the depth
+        # cap only says where Algorithm 3 stops, so a resume may lower it (finish at the layers
+        # already trained) or raise it (go deeper) without touching a finished layer
         if key == "settings" and isinstance(value, dict):
-            shared = set(state["settings"]) & set(old.get("settings") or {})
+            shared = (set(state["settings"]) & set(old.get("settings") or {})) - {"max_layers"}
             return {k: v for k, v in value.items() if k in shared}
         return value
 
@@ -197,7 +199,9 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
     cache : cache folder (:func:`deepcolor.core.paths.cache_dir`); features go in its
         ``features/`` sub-folder
     jobs : worker processes for features and networks
-    resume : continue the checkpoints in ``model_dir`` (settings must match)
+    resume : continue the checkpoints in ``model_dir`` (settings must match, except
+        ``training.max_layers``: a lower cap finishes the model at the layers already
+        trained, a higher one trains deeper)
     command : str, the command line recorded in ``manifest.json`` (default: the API call)
     data_lists : dict, dataset list -> image count, recorded in ``manifest.json``
 
