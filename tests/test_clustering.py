@@ -63,6 +63,31 @@ def test_kmeans_is_seeded_and_numbers_clusters_in_order():
     assert len(c) == 3  # never more clusters than images
 
 
+def test_kmeans_above_the_size_limit_is_minibatch_and_still_seeded(monkeypatch):
+    import sklearn.cluster
+
+    import deepcolor.clustering.adaptive as adaptive
+
+    rng = np.random.default_rng(0)
+    g = np.concatenate([rng.normal(0, 0.1, (300, 4)), rng.normal(5, 0.1, (300, 4)), rng.normal(-5, 0.1, (300, 4))])
+    full_c, full_l = kmeans(g, 3, seed=2)
+    fitted = []
+
+    class Spy(sklearn.cluster.MiniBatchKMeans):
+        def fit(self, X, y=None, sample_weight=None):
+            fitted.append(X.dtype)
+            return super().fit(X)
+
+    monkeypatch.setattr(sklearn.cluster, "MiniBatchKMeans", Spy)
+    monkeypatch.setattr(adaptive, "MINIBATCH_KMEANS_ABOVE", 100)
+    c1, l1 = kmeans(g, 3, seed=2)
+    c2, l2 = kmeans(g, 3, seed=2)
+    assert fitted == [np.float32, np.float32]  # the minibatch path, on float32 gists
+    assert np.array_equal(l1, l2) and np.allclose(c1, c2)  # seeded
+    # the same three groups, numbered by first appearance, as the full k-means finds
+    assert np.array_equal(l1, full_l) and np.allclose(c1, full_c, atol=1e-3)
+
+
 class FakeTrainer:
     """PSNR of an image = a fixed value per image, plus a bonus on lower layers."""
 
