@@ -18,6 +18,18 @@ and are not timed.
 ``train`` runs ``deepcolor train --scheduler ...`` in a child process and prints, from
 the model's manifest, the time of the feature stage and of the whole run, the client's
 peak resident memory and each Dask worker's.
+
+``plan`` extrapolates a trained model's measured costs to ``--images`` reference images
+(default 1,281,167, ImageNet's training set)::
+
+    python benchmarks/bench_scale.py plan --model MODEL --feature-rate IMG_PER_S_PER_WORKER
+        [--cache DIR] [--images 1281167] [--hours 24]
+
+per layer, the share of the images it trains on and its core-seconds per image (network
+training plus judging, the sum of the clusters' ``train_seconds`` in ``model.json``); the
+feature stage from ``--feature-rate`` (``throughput``'s images/s of one worker); the store
+from the mean size of up to 2000 entries of the feature cache with the model's feature size; the workers a run of
+``--hours`` needs. Single-thread CPU workers throughout.
 """
 
 import argparse
@@ -89,6 +101,67 @@ def train(args, extra):
     return 0
 
 
+def plan(args):
+    import collections
+
+    from deepcolor.core.paths import cache_dir
+
+    with open(os.path.join(args.model, "model.json"), encoding="utf-8") as handle:
+        model = json.load(handle)
+    with open(os.path.join(args.model, "manifest.json"), encoding="utf-8") as handle:
+        manifest = json.load(handle)
+    seconds, members = collections.Counter(), collections.Counter()
+    for cluster in model["clusters"]:
+        seconds[cluster["layer"]] += cluster["train_seconds"]
+        members[cluster["layer"]] += len(cluster["members"])
+    n_model = members[0]
+    per_image = 0.0
+    print(f"measured on {n_model} images ({args.model}):")
+    for layer in sorted(members):
+        share = members[layer] / n_model
+        cost = seconds[layer] / members[layer]
+        per_image += share * cost
+        print(f"  layer {layer}: {share:.0%} of the images, {cost:.3f} core-s per image (network + judging)")
+    print(f"  networks and judging: {per_image:.3f} core-s per reference image; features: "
+          f"{1 / args.feature_rate:.3f} core-s per image ({args.feature_rate:g} img/s per worker)")
+    # an entry holds samples x D float32 features, the targets, the gist and the histogram:
+    # a sample of the cache's entries of this model's D (and without the full semantic map
+    # older caches stored) measures the store per image
+    feats_bytes = model["features"]["samples_per_image"] * model["features"]["input_dim"] * 4 + 128
+    sizes = [os.path.getsize(f) for f in _cache_files(cache_dir(args.cache, "features"), feats_bytes, 2000)]
+    store = (sum(sizes) / len(sizes) / 1e6) if sizes else float("nan")
+    n = args.images
+    core_hours = n * (1 / args.feature_rate + per_image) / 3600
+    workers = core_hours / args.hours
+    peaks = manifest.get("peak_rss_mb", {})
+    worker_mb = max(list(peaks.get("dask_workers", {}).values()) or [peaks.get("largest_worker", float("nan"))])
+    print(f"for {n:,} images: features {n / args.feature_rate / 3600:,.0f} core-hours, networks and judging "
+          f"{n * per_image / 3600:,.0f} core-hours, {core_hours:,.0f} in all; store {store:.2f} MB per image "
+          f"(mean of {len(sizes)} cache entries) = {n * store / 1e3:,.0f} GB; gists in the client "
+          f"{n * 512 * 4 / 1e9:.1f} GB (float32); a {args.hours:g}-hour run needs {workers:,.0f} single-thread "
+          f"workers at {worker_mb:,.0f} MB each (the largest worker's peak measured)")
+    return 0
+
+
+def _cache_files(root, feats_bytes, limit):
+    """Up to ``limit`` feature-cache entries whose features take ``feats_bytes`` (one model's D)."""
+    import zipfile
+
+    out = []
+    for folder, _, files in os.walk(root):
+        for name in files:
+            path = os.path.join(folder, name)
+            if not name.endswith(".npz"):
+                continue
+            with zipfile.ZipFile(path) as entry:
+                listing = {i.filename: i.file_size for i in entry.infolist()}
+            if listing.get("feats.npy") == feats_bytes and "semantic.npy" not in listing:
+                out.append(path)
+                if len(out) >= limit:
+                    return out
+    return out
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="what", required=True)
@@ -103,9 +176,17 @@ def main(argv=None):
     r.add_argument("--dataset", nargs="+", default=["siftflow:train", "sun:extra"])
     r.add_argument("--scheduler", default="local:2")
     r.add_argument("--cache")
+    q = sub.add_parser("plan")
+    q.add_argument("--model", required=True)
+    q.add_argument("--feature-rate", type=float, required=True)
+    q.add_argument("--cache")
+    q.add_argument("--images", type=int, default=1281167)
+    q.add_argument("--hours", type=float, default=24.0)
     args, extra = parser.parse_known_args(argv)
     if args.what == "throughput":
         return throughput(args)
+    if args.what == "plan":
+        return plan(args)
     return train(args, [e for e in extra if e != "--"])
 
 
