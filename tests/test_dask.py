@@ -70,6 +70,36 @@ def test_local_cluster_trains_the_same_model_as_joblib(reference):
     assert Colorizer.load(model).colorize(np.full((20, 24), 128, np.uint8)).shape == (20, 24, 3)
 
 
+def test_a_mixed_cluster_trains_the_networks_on_its_gpu_workers(reference):
+    """A worker started with ``--resources GPU=1`` takes every network; the model is the same."""
+    from dask.distributed import Client, LocalCluster, get_task_stream
+
+    base = reference["base"]
+    model = str(base / "dask-mixed")
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
+        gpu = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", cluster.scheduler_address,
+                                "--nthreads", "1", "--resources", "GPU=1", "--no-dashboard"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            with Client(cluster.scheduler_address) as watcher:
+                watcher.wait_for_workers(2, timeout=60)
+                gpu_worker = next(a for a, w in watcher.scheduler_info()["workers"].items() if w.get("resources"))
+                with scheduler_session(cluster.scheduler_address) as session, get_task_stream(session.client) as stream:
+                    train_model(records_of(reference["images"]), model, TrainSettings(**SETTINGS), FEATURES,
+                                parser=reference["parser"], cache=str(base / "cache-mixed"), jobs=session.jobs,
+                                progress=False, log=lambda m: None)
+        finally:
+            gpu.terminate()
+            gpu.wait(30)
+    where = {}
+    for task in stream.data:
+        kind = "networks" if "cluster_job" in str(task["key"]) else "other"
+        where.setdefault(kind, set()).add(task["worker"])
+    assert where["networks"] == {gpu_worker}
+    assert len(where["other"]) == 2  # the feature stage used both workers
+    assert network_hashes(model) == reference["hashes"]
+
+
 def test_a_killed_worker_is_replaced_and_the_model_is_the_same(reference):
     base = reference["base"]
     model = str(base / "dask-killed")

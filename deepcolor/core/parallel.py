@@ -18,6 +18,11 @@ machines.
   Workers need the deepcolor package (same version) and read access to the data and the
   feature cache (``--cache`` on a shared path); training workers write the model's
   networks, so the model folder must be shared too.
+
+A mixed cluster: workers started with ``dask worker ... --resources GPU=1`` take the
+cluster networks (:func:`on_resource`, which the training's network stage asks for), and
+every other stage runs on any worker; a cluster without such workers runs everything
+anywhere.
 """
 
 import contextlib
@@ -25,8 +30,8 @@ import logging
 import os
 import resource
 
-__all__ = ["active_session", "in_processes", "one_thread", "parallel_jobs", "thread_budget", "parse_scheduler", "scheduler_session",
-           "SchedulerError"]
+__all__ = ["active_session", "in_processes", "on_resource", "one_thread", "parallel_jobs", "thread_budget",
+           "parse_scheduler", "scheduler_session", "SchedulerError"]
 
 #: The Dask session in force (set by :func:`scheduler_session`), else None.
 _ACTIVE = []
@@ -80,6 +85,25 @@ def _worker_peak_mb():
 def active_session():
     """The Dask :class:`Session` in force, or None (joblib)."""
     return _ACTIVE[-1] if _ACTIVE else None
+
+
+@contextlib.contextmanager
+def on_resource(name):
+    """Inside, the Dask tasks of ``joblib.Parallel`` calls go only to workers that advertise
+    the resource ``name`` (``dask worker ... --resources GPU=1``), one unit per task, when
+    the cluster has any; without a Dask session, or without such a worker, nothing changes."""
+    session = active_session()
+    if session is None or session.client is None:
+        yield
+        return
+    workers = session.client.scheduler_info()["workers"].values()
+    if not any(name in (w.get("resources") or {}) for w in workers):
+        yield
+        return
+    from joblib import parallel_config
+
+    with parallel_config(backend=_dask_backend(), resources={name: 1}):
+        yield
 
 
 def in_processes(jobs):

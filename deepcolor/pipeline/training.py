@@ -32,7 +32,7 @@ import time
 import numpy as np
 
 from deepcolor.core.files import remove_stale_temporaries_in, write_text
-from deepcolor.core.parallel import in_processes, one_thread, parallel_jobs
+from deepcolor.core.parallel import in_processes, on_resource, one_thread, parallel_jobs
 from deepcolor.core.paths import cache_dir, resolve_parser
 from deepcolor.core.settings import ColorizeSettings, FeatureSettings, TrainSettings
 from deepcolor.pipeline.colorizer import colorize_with_network
@@ -92,16 +92,18 @@ def make_trainer(tset, model_dir, settings, jobs=1, device=None, progress=True):
     def trainer(tasks):
         layer = tasks[0][0]
         bar = tqdm(total=len(tasks), desc=f"layer {layer} networks", unit="cluster", disable=not progress)
-        if in_processes(jobs):
-            from joblib import Parallel, delayed
+        # on a mixed Dask cluster the networks go to the workers started with --resources GPU=1
+        with on_resource("GPU"):
+            if in_processes(jobs):
+                from joblib import Parallel, delayed
 
-            results = Parallel(n_jobs=parallel_jobs(jobs), return_as="generator_unordered", batch_size=1)(
-                delayed(_cluster_job)(t, light, model_dir, settings, 1, device) for t in tasks)
-        else:
-            results = (_cluster_job(t, light, model_dir, settings, None, device) for t in tasks)
-        for item in results:
-            bar.update(1)
-            yield item
+                results = Parallel(n_jobs=parallel_jobs(jobs), return_as="generator_unordered", batch_size=1)(
+                    delayed(_cluster_job)(t, light, model_dir, settings, 1, device) for t in tasks)
+            else:
+                results = (_cluster_job(t, light, model_dir, settings, None, device) for t in tasks)
+            for item in results:
+                bar.update(1)
+                yield item
         bar.close()
 
     return trainer
