@@ -1,0 +1,100 @@
+"""Epochs and samples per image for a larger reference set, chosen on held-out images.
+
+    python benchmarks/choose_general.py --data ROOT --model MODEL --clusters L0_C000,L0_C012
+        [--dataset siftflow:train sun:extra general:train] [--epochs 5,10,20] [--samples 250,500,1000]
+        [--every 10] [--cache DIR] -o choose_general.json
+
+For each named top-layer cluster of a trained (or partly trained) model, every ``--every``-th
+member image (by name) is held out; one network per (samples, epochs) pair is trained on
+the other members' cached features, the paper's network and training settings otherwise
+(:func:`deepcolor.networks.train_network`, seed 0), with ``samples`` of each image's cached
+pixels drawn at random (seeded); each network's mean squared chroma error on every cached
+pixel of the held-out images is reported, with its training time. A proxy for the test
+images' PSNR that needs no colorization: the same pixels, features and targets the
+training judges by. Nothing here reads a test list.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+import _common  # noqa: F401  (sets OMP_WAIT_POLICY before torch starts OpenMP)
+
+
+def _subsample(feats, targets, per_image, samples, seed):
+    """``samples`` random rows of each image's ``per_image`` rows (images are consecutive blocks)."""
+    rng = np.random.default_rng(seed)
+    n_images = len(feats) // per_image
+    rows = np.concatenate([i * per_image + np.sort(rng.choice(per_image, samples, replace=False))
+                           for i in range(n_images)])
+    return feats[rows], targets[rows]
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default=os.environ.get("DEEPCOLOR_DATA"))
+    p.add_argument("--model", required=True)
+    p.add_argument("--clusters", required=True)
+    p.add_argument("--dataset", nargs="+", default=["siftflow:train", "sun:extra", "general:train"])
+    p.add_argument("--epochs", default="5,10,20")
+    p.add_argument("--samples", default="250,500,1000")
+    p.add_argument("--every", type=int, default=10)
+    p.add_argument("--cache")
+    p.add_argument("-o", "--output", required=True)
+    args = p.parse_args(argv)
+
+    import torch
+
+    from deepcolor.commands.train import parse_dataset
+    from deepcolor.core.paths import cache_dir
+    from deepcolor.data import resolve_data_root
+    from deepcolor.networks import train_network
+    from deepcolor.pipeline.training_set import feature_config, prepare
+
+    torch.set_num_threads(1)
+    root = resolve_data_root(args.data)
+    with open(os.path.join(args.model, "checkpoints", "train_state.json"), encoding="utf-8") as handle:
+        state = json.load(handle)
+    settings = state["settings"]
+    per_image = settings["samples"]
+    records = {}
+    for spec in args.dataset:
+        records.update({r.name: r for r in parse_dataset(spec, root)})
+    config = feature_config(per_image, settings["seed"], settings["semantic"], os.path.join(args.model, "parser"))
+    epochs = [int(e) for e in args.epochs.split(",")]
+    samples = [int(s) for s in args.samples.split(",")]
+    results = {"model": os.path.abspath(args.model), "every": args.every, "clusters": {}}
+    for name in args.clusters.split(","):
+        with open(os.path.join(args.model, "checkpoints", "clusters", f"{name}.json"), encoding="utf-8") as handle:
+            members = sorted(json.load(handle)["members"])
+        held = members[::args.every]
+        train = [m for m in members if m not in set(held)]
+        tset = prepare([records[m] for m in train + held], config, cache_dir(args.cache, "features"), progress=False)
+        if tset.failed:
+            raise SystemExit(f"{name}: {len(tset.failed)} images not in the cache, e.g. {tset.failed[0][1]}")
+        feats, targets = tset.samples(range(len(train)))
+        held_feats, held_targets = tset.samples(range(len(train), len(train) + len(held)))
+        rows = []
+        for s in samples:
+            x, y = _subsample(feats, targets, per_image, s, seed=1) if s < per_image else (feats, targets)
+            for e in epochs:
+                start = time.perf_counter()
+                net = train_network(x, y, epochs=e, batch_size=settings["batch_size"], lr=settings["lr"], seed=0,
+                                    device="cpu")
+                seconds = time.perf_counter() - start
+                mse = float(np.mean((net.predict(held_feats) - held_targets) ** 2))
+                rows.append({"samples": s, "epochs": e, "held_out_mse": mse, "train_seconds": seconds})
+                print(f"{name}: {len(train)} training / {len(held)} held-out images; samples {s:4d}, epochs {e:2d}: "
+                      f"held-out MSE {mse:.6f}, {seconds:.0f} s", flush=True)
+        results["clusters"][name] = {"train_images": len(train), "held_out_images": len(held), "runs": rows}
+        with open(args.output, "w", encoding="utf-8") as handle:
+            json.dump(results, handle, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
