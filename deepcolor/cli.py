@@ -8,6 +8,7 @@ which imports heavy dependencies only when run, so ``--help`` stays fast).
 import argparse
 import importlib
 import os
+import shlex
 import signal
 import sys
 import warnings
@@ -52,6 +53,8 @@ def main(argv=None):
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     parser = build_parser()
     args = parser.parse_args(argv)
+    # the command as typed, for the records commands write (a model's manifest)
+    args.command_line = "deepcolor " + shlex.join(sys.argv[1:] if argv is None else list(argv))
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -5,6 +5,7 @@ is checked with ``lint-imports`` on the wheel's files, where ``features/``, ``cl
 and ``data/`` sit inside ``deepcolor/`` as they do once installed.
 """
 
+import json
 import os
 import re
 import subprocess
@@ -120,7 +121,9 @@ def test_training_runs_from_a_folder_with_its_own_data_package(tmp_path):
                           str(tmp_path / "cache"), "-o", str(tmp_path / "model")], cwd=folder,
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
-    assert (tmp_path / "model" / "manifest.json").is_file()
+    manifest = json.loads((tmp_path / "model" / "manifest.json").read_text())
+    # run as python -m deepcolor, the manifest still records the command as typed
+    assert manifest["command"].startswith(f"deepcolor train --dataset folder:{images} --clusters 1")
 
 
 def _readme_python_blocks():

@@ -11,6 +11,7 @@ from PIL import Image
 from deepcolor.core.color import rgb2gray, rgb2yuv
 from deepcolor.core.settings import FeatureSettings, TrainSettings
 from deepcolor.pipeline import Colorizer, predict_chroma, train_model
+from deepcolor.pipeline.model_dir import check_model
 
 FAST = dict(clusters=3, mu=4, epochs=3, batch_size=256)
 FEATURES = FeatureSettings(samples=150)
@@ -154,6 +155,19 @@ def test_resume_with_a_lower_depth_cap_finishes_at_the_trained_layers(trained, t
     assert {c["name"]: c["network"] for c in model["clusters"]} == {n: c["network"] for n, c in top.items()}
     assert {n: os.path.getmtime(os.path.join(model_dir, c["network"])) for n, c in top.items()} == mtimes  # not retrained
     assert Colorizer.load(model_dir).colorize(np.full((24, 24), 128, np.uint8)).shape == (24, 24, 3)
+    # the model lists and holds only its own networks; the deeper ones wait in checkpoints/
+    assert sorted(os.listdir(os.path.join(model_dir, "networks"))) == sorted(os.path.basename(c["network"]) for c in top.values())
+    assert sorted(f for f in model["files"] if f.startswith("networks/")) == sorted(c["network"] for c in top.values())
+    assert check_model(model_dir) == ([], [])
+    deeper = {c["network"]: os.path.getmtime(os.path.join(model_dir, "checkpoints", c["network"]))
+              for c in deep["clusters"] if c["layer"] == 1}
+    # raising the cap again restores them, untrained: the deep model once more
+    train_model(records_of(trained["images"]), model_dir, TrainSettings(**settings), FEATURES,
+                parser=trained["parser"], cache=trained["cache"], resume=True, progress=False, log=lambda m: None)
+    with open(os.path.join(model_dir, "model.json")) as handle:
+        again = json.load(handle)
+    assert again["files"] == deep["files"] and len(again["hierarchy"]["layers"]) == 2
+    assert {n: os.path.getmtime(os.path.join(model_dir, n)) for n in deeper} == deeper
 
 
 def test_model_without_semantics(trained, tmp_path):

@@ -1,7 +1,6 @@
 """``deepcolor train-parser`` and ``deepcolor eval-parser``: the grayscale scene parser."""
 
 import os
-import shlex
 import sys
 
 from deepcolor.commands.common import add_command_parser
@@ -79,7 +78,7 @@ def run_train(args):
         raise ValueError("--epochs must be at least 1")
     if args.input_scale <= 0 or args.input_scale > 4:
         raise ValueError("--input-scale must be in (0, 4]")
-    command = "deepcolor " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = args.command_line
     train(
         args.dataset,
         args.data,

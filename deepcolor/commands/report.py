@@ -1,6 +1,5 @@
 """``deepcolor report``: benchmark every method on SIFT Flow and SUN and write a report."""
 
-import shlex
 import sys
 
 from deepcolor.commands.common import CommandError, add_command_parser, add_scheduler_argument, run_on_scheduler
@@ -102,7 +101,7 @@ def _run(args):
         seed=args.seed, resamples=args.resamples, metrics=parse_metrics(args.metrics), sweep=args.sweep, runtime=not args.no_runtime,
         runtime_sizes=args.runtime_sizes, runtime_repeats=args.runtime_repeats, runtime_budget=args.runtime_budget,
         figures=not args.no_figures, quiet=args.quiet, video=args.video,
-        command="deepcolor " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["report"] else "",
+        command=getattr(args, "command_line", ""),
     )
     try:
         report = build_report(settings)

@@ -1,7 +1,6 @@
 """``deepcolor train``: adaptive image clustering + one network per cluster -> a model directory."""
 
 import os
-import shlex
 import shutil
 import sys
 
@@ -156,8 +155,7 @@ def run_command(args):
     log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     print(f"training on {len(records)} images ({', '.join(f'{k} {v}' for k, v in lists.items())}) -> {model_dir}",
           file=sys.stderr)
-    command = "deepcolor " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv and "deepcolor" in \
-        os.path.basename(sys.argv[0]) else None
+    command = getattr(args, "command_line", None)
     from deepcolor.core.parallel import scheduler_session
 
     with scheduler_session(args.scheduler, args.jobs) as session:

@@ -183,6 +183,20 @@ def _check_resume(state_file, state, model_dir, resume, log):
     log(f"resuming the training run in {model_dir}")
 
 
+def _park_networks(model_dir, state_dir, keep):
+    """Move the networks of clusters the model leaves out (a resume with a lower
+    ``--max-layers``) from ``networks/`` to ``checkpoints/networks/``, so the model lists
+    and ships only its own; ``keep=None`` moves every parked network back."""
+    networks, parked = os.path.join(model_dir, "networks"), os.path.join(state_dir, "networks")
+    source, dest = (parked, networks) if keep is None else (networks, parked)
+    if not os.path.isdir(source):
+        return
+    for name in sorted(os.listdir(source)):
+        if keep is None or f"networks/{name}" not in keep:
+            os.makedirs(dest, exist_ok=True)
+            os.replace(os.path.join(source, name), os.path.join(dest, name))
+
+
 def train_model(records, model_dir, training=None, features=None, colorization=None, *, parser=None, cache=None,
                 jobs=1, resume=False, device=None, progress=True, log=print, command=None, data_lists=None):
     """Train a model directory on ``records`` (names must be unique), with its manifest.
@@ -245,6 +259,7 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
     os.makedirs(state_dir, exist_ok=True)
     for folder in (model_dir, state_dir, os.path.join(model_dir, "networks")):  # left by a killed run
         remove_stale_temporaries_in(folder)
+    _park_networks(model_dir, state_dir, keep=None)  # a deeper resume uses the parked ones again
     write_json(state_file, state)
 
     started = time.time()
@@ -290,6 +305,7 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
         tset.names, tset.gists, tset.histograms, trainer, n0=training.clusters, mu=training.mu,
         min_psnr=training.min_psnr, max_layers=training.max_layers or None, seed=training.seed,
         state_dir=state_dir, log=log, on_layer=lambda c, l: write_model(c, l, False))
+    _park_networks(model_dir, state_dir, keep={c.network for c in clusters})
     write_model(clusters, layers, True)
     summary = {"layers": layers, "clusters": clusters, "features_seconds": t_features,
                "total_seconds": time.time() - started, "failed": tset.failed, "images": len(tset)}
