@@ -19,6 +19,14 @@ and are not timed.
 the model's manifest, the time of the feature stage and of the whole run, the client's
 peak resident memory and each Dask worker's.
 
+``cluster`` trains and judges one cluster of a trained model again, once per
+``--stream-rows`` value, each in a fresh process, and prints each one's peak resident
+memory, time and mean training PSNR: a worker's memory is set by ``--stream-rows``, not by
+the size of the cluster or of the set::
+
+    python benchmarks/bench_scale.py cluster --data ROOT --model MODEL --cluster L0_C010
+        [--dataset ...] [--stream-rows 250000,1000000]
+
 ``plan`` extrapolates a trained model's measured costs to ``--images`` reference images
 (default 1,281,167, ImageNet's training set)::
 
@@ -101,6 +109,60 @@ def train(args, extra):
     return 0
 
 
+def cluster(args):
+    results = {}
+    for rows in [int(r) for r in args.stream_rows.split(",")]:
+        with tempfile.TemporaryDirectory() as out:
+            command = [sys.executable, os.path.abspath(__file__), "_one-cluster", "--data", args.data, "--model",
+                       args.model, "--cluster", args.cluster, "--stream-rows", str(rows), "--out", out,
+                       "--dataset", *args.dataset]
+            done = subprocess.run(command, capture_output=True, text=True)
+            if done.returncode:
+                print(done.stderr, file=sys.stderr)
+                return done.returncode
+            results[rows] = json.loads(done.stdout.strip().splitlines()[-1])
+        r = results[rows]
+        print(f"{args.cluster}: {r['images']} images, {r['rows']:,} samples; --stream-rows {rows:,} "
+              f"({'streamed' if r['streamed'] else 'in memory'}): peak {r['peak_mb']:.0f} MB, "
+              f"{r['seconds']:.0f} s, mean training PSNR {r['mean_psnr']:.3f} dB", flush=True)
+    return 0
+
+
+def _one_cluster(args):
+    import dataclasses
+    import resource
+
+    from deepcolor.commands.train import parse_dataset
+    from deepcolor.core.paths import cache_dir
+    from deepcolor.core.settings import TrainSettings
+    from deepcolor.data import resolve_data_root
+    from deepcolor.pipeline.training import _cluster_job
+    from deepcolor.pipeline.training_set import feature_config, prepare
+
+    with open(os.path.join(args.model, "checkpoints", "train_state.json"), encoding="utf-8") as handle:
+        settings = json.load(handle)["settings"]
+    with open(os.path.join(args.model, "checkpoints", "clusters", f"{args.cluster}.json"), encoding="utf-8") as handle:
+        saved = json.load(handle)
+    root = resolve_data_root(args.data)
+    records = {}
+    for spec in args.dataset:
+        records.update({r.name: r for r in parse_dataset(spec, root)})
+    config = feature_config(settings["samples"], settings["seed"], settings["semantic"],
+                            os.path.join(args.model, "parser"))
+    tset = prepare([records[m] for m in saved["members"]], config, cache_dir(None, "features"), progress=False)
+    train = TrainSettings(**{k: v for k, v in settings.items() if k in {f.name for f in dataclasses.fields(TrainSettings)}})
+    train = dataclasses.replace(train, stream_rows=args.stream_rows)
+    os.makedirs(os.path.join(args.out, "networks"), exist_ok=True)
+    start = time.perf_counter()
+    _, result = _cluster_job((saved["layer"], saved["index"], list(range(len(tset)))), tset, args.out, train, 1, "cpu")
+    seconds = time.perf_counter() - start
+    rows = len(tset) * settings["samples"]
+    print(json.dumps({"images": len(tset), "rows": rows, "streamed": rows > args.stream_rows, "seconds": seconds,
+                      "mean_psnr": sum(result["psnrs"]) / len(result["psnrs"]),
+                      "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}))
+    return 0
+
+
 def plan(args):
     import collections
 
@@ -176,6 +238,16 @@ def main(argv=None):
     r.add_argument("--dataset", nargs="+", default=["siftflow:train", "sun:extra"])
     r.add_argument("--scheduler", default="local:2")
     r.add_argument("--cache")
+    for name in ("cluster", "_one-cluster"):
+        c = sub.add_parser(name)
+        c.add_argument("--data", default=os.environ.get("DEEPCOLOR_DATA"))
+        c.add_argument("--model", required=True)
+        c.add_argument("--cluster", required=True)
+        c.add_argument("--dataset", nargs="+", default=["siftflow:train", "sun:extra", "general:train"])
+        c.add_argument("--stream-rows", default="250000,1000000" if name == "cluster" else None,
+                       type=str if name == "cluster" else int)
+        if name != "cluster":
+            c.add_argument("--out", required=True)
     q = sub.add_parser("plan")
     q.add_argument("--model", required=True)
     q.add_argument("--feature-rate", type=float, required=True)
@@ -187,6 +259,10 @@ def main(argv=None):
         return throughput(args)
     if args.what == "plan":
         return plan(args)
+    if args.what == "cluster":
+        return cluster(args)
+    if args.what == "_one-cluster":
+        return _one_cluster(args)
     return train(args, [e for e in extra if e != "--"])
 
 
