@@ -147,9 +147,10 @@ def _one_cluster(args):
     records = {}
     for spec in args.dataset:
         records.update({r.name: r for r in parse_dataset(spec, root)})
-    config = feature_config(settings["samples"], settings["seed"], settings["semantic"],
-                            os.path.join(args.model, "parser"))
-    tset = prepare([records[m] for m in saved["members"]], config, cache_dir(None, "features"), progress=False)
+    parser = os.path.join(args.model, "parser")
+    config = feature_config(settings["samples"], settings["seed"], settings["semantic"], parser)
+    tset = prepare([records[m] for m in saved["members"]], config, cache_dir(None, "features"), parser=parser,
+                   progress=False)
     train = TrainSettings(**{k: v for k, v in settings.items() if k in {f.name for f in dataclasses.fields(TrainSettings)}})
     train = dataclasses.replace(train, stream_rows=args.stream_rows)
     os.makedirs(os.path.join(args.out, "networks"), exist_ok=True)

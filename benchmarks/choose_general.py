@@ -12,6 +12,12 @@ pixels drawn at random (seeded); each network's mean squared chroma error on eve
 pixel of the held-out images is reported, with its training time. A proxy for the test
 images' PSNR that needs no colorization: the same pixels, features and targets the
 training judges by. Nothing here reads a test list.
+
+    python benchmarks/choose_general.py summarize OUT1.json [OUT2.json ...]
+
+prints, for each (samples, epochs) pair run on every cluster of the files, the held-out
+error relative to the paper's setting (1000 samples, 10 epochs) in each cluster, and the
+geometric mean over the clusters.
 """
 
 import argparse
@@ -34,7 +40,30 @@ def _subsample(feats, targets, per_image, samples, seed):
     return feats[rows], targets[rows]
 
 
+def summarize(paths):
+    clusters = {}
+    for path in paths:
+        with open(path, encoding="utf-8") as handle:
+            clusters.update(json.load(handle)["clusters"])
+    tables = {name: {(r["samples"], r["epochs"]): r["held_out_mse"] for r in c["runs"]} for name, c in clusters.items()}
+    base = (1000, 10)
+    tables = {n: t for n, t in tables.items() if base in t}
+    pairs = sorted(set.intersection(*(set(t) for t in tables.values())))
+    names = sorted(tables)
+    print(f"held-out MSE relative to samples {base[0]}, epochs {base[1]} (below 1: better); "
+          f"{len(names)} clusters: {', '.join(names)}")
+    print("samples epochs  " + " ".join(f"{n[-4:]:>6}" for n in names) + "  geo-mean")
+    for pair in pairs:
+        ratios = [tables[n][pair] / tables[n][base] for n in names]
+        print(f"{pair[0]:7d} {pair[1]:6d}  " + " ".join(f"{r:6.3f}" for r in ratios)
+              + f"  {float(np.exp(np.mean(np.log(ratios)))):8.3f}")
+    return 0
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["summarize"]:
+        return summarize(argv[1:])
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default=os.environ.get("DEEPCOLOR_DATA"))
     p.add_argument("--model", required=True)
