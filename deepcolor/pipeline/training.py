@@ -192,6 +192,8 @@ def _park_networks(model_dir, state_dir, keep):
     if not os.path.isdir(source):
         return
     for name in sorted(os.listdir(source)):
+        if name.startswith(".") or not name.endswith(".safetensors"):
+            continue  # a write in progress (another process's temporary) is left where it is
         if keep is None or f"networks/{name}" not in keep:
             os.makedirs(dest, exist_ok=True)
             os.replace(os.path.join(source, name), os.path.join(dest, name))
