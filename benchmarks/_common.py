@@ -72,3 +72,51 @@ def smooth_noise(rng, h, w, sigma):
 
     img = ndimage.gaussian_filter(rng.random((h, w)) * 255, sigma)
     return np.clip(np.rint((img - img.min()) / (img.max() - img.min()) * 255), 0, 255).astype(np.uint8)
+
+
+def cluster_training_set(data, model, cluster, datasets, order=None, cache=None):
+    """The cached training data of one cluster of a trained (or partly trained) model.
+
+    Parameters
+    ----------
+    data : str or None
+        The data root (``--data``; ``$DEEPCOLOR_DATA`` when None).
+    model : str
+        The model folder; its ``checkpoints/`` give the run's settings and the cluster's members.
+    cluster : str
+        The cluster's name, e.g. ``L0_C012``.
+    datasets : list of str
+        The run's ``NAME:SPLIT`` lists (member names carry the dataset prefix).
+    order : callable(members) -> list, optional
+        The members in the order wanted (default: as checkpointed).
+    cache : str, optional
+        The cache folder (``--cache``; default as ``deepcolor train``'s).
+
+    Returns
+    -------
+    settings : dict, the run's training and feature settings
+    saved : dict, the cluster's checkpoint
+    tset : TrainingSet of the members, with the model's parser for recomputing semantic maps
+    """
+    import json
+
+    from deepcolor.commands.train import parse_dataset
+    from deepcolor.core.paths import cache_dir
+    from deepcolor.data import resolve_data_root
+    from deepcolor.pipeline.training_set import feature_config, prepare
+
+    with open(os.path.join(model, "checkpoints", "train_state.json"), encoding="utf-8") as handle:
+        settings = json.load(handle)["settings"]
+    with open(os.path.join(model, "checkpoints", "clusters", f"{cluster}.json"), encoding="utf-8") as handle:
+        saved = json.load(handle)
+    root = resolve_data_root(data)
+    records = {}
+    for spec in datasets:
+        records.update({r.name: r for r in parse_dataset(spec, root)})
+    parser = os.path.join(model, "parser")
+    config = feature_config(settings["samples"], settings["seed"], settings["semantic"], parser)
+    members = order(saved["members"]) if order else saved["members"]
+    tset = prepare([records[m] for m in members], config, cache_dir(cache, "features"), parser=parser, progress=False)
+    if tset.failed:
+        raise SystemExit(f"{cluster}: {len(tset.failed)} images not in the cache, e.g. {tset.failed[0][1]}")
+    return settings, saved, tset

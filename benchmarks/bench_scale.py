@@ -132,25 +132,10 @@ def _one_cluster(args):
     import dataclasses
     import resource
 
-    from deepcolor.commands.train import parse_dataset
-    from deepcolor.core.paths import cache_dir
     from deepcolor.core.settings import TrainSettings
-    from deepcolor.data import resolve_data_root
     from deepcolor.pipeline.training import _cluster_job
-    from deepcolor.pipeline.training_set import feature_config, prepare
 
-    with open(os.path.join(args.model, "checkpoints", "train_state.json"), encoding="utf-8") as handle:
-        settings = json.load(handle)["settings"]
-    with open(os.path.join(args.model, "checkpoints", "clusters", f"{args.cluster}.json"), encoding="utf-8") as handle:
-        saved = json.load(handle)
-    root = resolve_data_root(args.data)
-    records = {}
-    for spec in args.dataset:
-        records.update({r.name: r for r in parse_dataset(spec, root)})
-    parser = os.path.join(args.model, "parser")
-    config = feature_config(settings["samples"], settings["seed"], settings["semantic"], parser)
-    tset = prepare([records[m] for m in saved["members"]], config, cache_dir(None, "features"), parser=parser,
-                   progress=False)
+    settings, saved, tset = _common.cluster_training_set(args.data, args.model, args.cluster, args.dataset)
     train = TrainSettings(**{k: v for k, v in settings.items() if k in {f.name for f in dataclasses.fields(TrainSettings)}})
     train = dataclasses.replace(train, stream_rows=args.stream_rows)
     os.makedirs(os.path.join(args.out, "networks"), exist_ok=True)

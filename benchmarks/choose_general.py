@@ -31,6 +31,13 @@ import numpy as np
 import _common  # noqa: F401  (sets OMP_WAIT_POLICY before torch starts OpenMP)
 
 
+def _held_out_last(members, every):
+    """The members sorted by name, every ``every``-th (the first included) moved to the end."""
+    members = sorted(members)
+    held = set(members[::every])
+    return [m for m in members if m not in held] + members[::every]
+
+
 def _subsample(feats, targets, per_image, samples, seed):
     """``samples`` random rows of each image's ``per_image`` rows (images are consecutive blocks)."""
     rng = np.random.default_rng(seed)
@@ -78,33 +85,18 @@ def main(argv=None):
 
     import torch
 
-    from deepcolor.commands.train import parse_dataset
-    from deepcolor.core.paths import cache_dir
-    from deepcolor.data import resolve_data_root
     from deepcolor.networks import train_network
-    from deepcolor.pipeline.training_set import feature_config, prepare
 
     torch.set_num_threads(1)
-    root = resolve_data_root(args.data)
-    with open(os.path.join(args.model, "checkpoints", "train_state.json"), encoding="utf-8") as handle:
-        state = json.load(handle)
-    settings = state["settings"]
-    per_image = settings["samples"]
-    records = {}
-    for spec in args.dataset:
-        records.update({r.name: r for r in parse_dataset(spec, root)})
-    config = feature_config(per_image, settings["seed"], settings["semantic"], os.path.join(args.model, "parser"))
     epochs = [int(e) for e in args.epochs.split(",")]
     samples = [int(s) for s in args.samples.split(",")]
     results = {"model": os.path.abspath(args.model), "every": args.every, "clusters": {}}
     for name in args.clusters.split(","):
-        with open(os.path.join(args.model, "checkpoints", "clusters", f"{name}.json"), encoding="utf-8") as handle:
-            members = sorted(json.load(handle)["members"])
-        held = members[::args.every]
-        train = [m for m in members if m not in set(held)]
-        tset = prepare([records[m] for m in train + held], config, cache_dir(args.cache, "features"), progress=False)
-        if tset.failed:
-            raise SystemExit(f"{name}: {len(tset.failed)} images not in the cache, e.g. {tset.failed[0][1]}")
+        settings, _, tset = _common.cluster_training_set(args.data, args.model, name, args.dataset,
+                                                         order=lambda m: _held_out_last(m, args.every), cache=args.cache)
+        per_image = settings["samples"]
+        n_held = -(-len(tset) // args.every)  # every k-th of the sorted members, the first included
+        train, held = tset.names[:-n_held], tset.names[-n_held:]
         feats, targets = tset.samples(range(len(train)))
         held_feats, held_targets = tset.samples(range(len(train), len(train) + len(held)))
         rows = []
