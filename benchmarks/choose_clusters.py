@@ -1,0 +1,133 @@
+"""The number of top-layer clusters (N0) for a larger reference set, chosen on held-out images.
+
+    python benchmarks/choose_clusters.py --data ROOT --model MODEL --clusters 12,24,48,96
+        [--dataset siftflow:train sun:extra general:train] [--every 10] [--cache DIR] -o choose_clusters.json
+
+Reads a trained (or partly trained) model's images, feature settings and cached features
+(the cache of its ``deepcolor train`` run). Every ``--every``-th image by name is held out.
+For each N0, the other images' gists are clustered by k-means as the top layer of
+Algorithm 3 (:func:`deepcolor.clustering.adaptive.kmeans`, seed 0), each cluster gets its
+semantic histogram and one network trained on its members' cached pixels with the
+model's epochs, batch size and learning rate (:func:`deepcolor.networks.train_network`,
+seed 0). Each held-out image is then looked up as ``deepcolor colorize`` does
+(:func:`deepcolor.clustering.hierarchy.lookup`: the 3 nearest gist centres compared by
+semantic histogram, the networks of the blend averaged), and its chroma error is measured
+on all its cached pixels. Reported per N0: the held-out mean squared error overall and per
+dataset, and the same as a chroma PSNR (10 log10(1 / MSE), U and V in [0, 1] units). The
+held-out images' PSNR after refinement is not measured: this is the pixels, features and
+targets the training judges by, without colorizing. Nothing here reads a test list.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+import _common  # noqa: F401  (sets OMP_WAIT_POLICY before torch starts OpenMP)
+
+
+def held_out_split(names, every):
+    """Indices ``(train, held)`` of ``names``: every ``every``-th name in sorted order is held out."""
+    order = sorted(range(len(names)), key=lambda i: names[i])
+    held = set(order[::every])
+    return [i for i in range(len(names)) if i not in held], sorted(held)
+
+
+def load_model_set(data, model, datasets, cache=None):
+    """The model's settings and a TrainingSet of all its images (from the feature cache)."""
+    from deepcolor.commands.train import parse_dataset
+    from deepcolor.core.paths import cache_dir
+    from deepcolor.data import resolve_data_root
+    from deepcolor.pipeline.training_set import feature_config, prepare
+
+    with open(os.path.join(model, "checkpoints", "train_state.json"), encoding="utf-8") as handle:
+        state = json.load(handle)
+    settings = state["settings"]
+    root = resolve_data_root(data)
+    records = {}
+    for spec in datasets:
+        records.update({r.name: r for r in parse_dataset(spec, root)})
+    parser = os.path.join(model, "parser")
+    config = feature_config(settings["samples"], settings["seed"], settings["semantic"], parser)
+    tset = prepare([records[m] for m in state["images"]], config, cache_dir(cache, "features"), parser=parser,
+                   progress=False)
+    if tset.failed:
+        raise SystemExit(f"{len(tset.failed)} images not in the cache, e.g. {tset.failed[0][1]}")
+    return settings, tset
+
+
+def study(tset, settings, n0_values, every, log=print):
+    """Held-out chroma error per N0 (see the module docstring); a list of result dicts."""
+    import torch
+
+    from deepcolor.clustering.adaptive import kmeans
+    from deepcolor.clustering.hierarchy import Cluster, lookup
+    from deepcolor.core.settings import ColorizeSettings
+    from deepcolor.networks import train_network
+
+    torch.set_num_threads(1)
+    train, held = held_out_split(tset.names, every)
+    per_image = settings["samples"]
+    start = time.perf_counter()
+    feats, targets = tset.samples(range(len(tset)))
+    log(f"{len(tset)} images read from the cache in {time.perf_counter() - start:.0f} s: "
+        f"{len(train)} training, {len(held)} held out")
+    rows_of = lambda idx: np.concatenate([np.arange(i * per_image, (i + 1) * per_image) for i in idx])  # noqa: E731
+    sets = sorted({n.split("/", 1)[0] for n in tset.names})
+    results = []
+    for n0 in n0_values:
+        start = time.perf_counter()
+        centres, labels = kmeans(tset.gists[train], n0, seed=settings["seed"])
+        clusters, nets = [], []
+        for c in range(len(centres)):
+            members = [train[j] for j in np.flatnonzero(labels == c)]
+            hist = tset.histograms[members].mean(axis=0) if tset.histograms.shape[1] else np.zeros(0, np.float32)
+            clusters.append(Cluster(0, c, centres[c], hist, [tset.names[m] for m in members]))
+            rows = rows_of(members)
+            nets.append(train_network(feats[rows], targets[rows], epochs=settings["epochs"],
+                                      batch_size=settings["batch_size"], lr=settings["lr"], seed=0, device="cpu"))
+        errors = np.empty(len(held))
+        for h, i in enumerate(held):
+            found = lookup(clusters, tset.gists[i], tset.histograms[i] if tset.histograms.shape[1] else None,
+                           k=ColorizeSettings.lookup_k, blend=ColorizeSettings.blend)
+            rows = rows_of([i])
+            pred = np.mean([nets[c.index].predict(feats[rows]) for c in found.chosen], axis=0)
+            errors[h] = np.mean((pred - targets[rows]) ** 2)
+        by_set = {s: float(np.mean([e for e, i in zip(errors, held) if tset.names[i].startswith(s + "/")]))
+                  for s in sets}
+        sizes = np.bincount(labels)
+        row = {"n0": int(n0), "held_out_mse": float(errors.mean()), "by_dataset": by_set,
+               "chroma_psnr": float(10 * np.log10(1 / errors.mean())),
+               "cluster_sizes": [int(sizes.min()), int(np.median(sizes)), int(sizes.max())],
+               "seconds": time.perf_counter() - start}
+        results.append(row)
+        log(f"N0 {n0:4d}: held-out MSE {row['held_out_mse']:.6f} (chroma PSNR {row['chroma_psnr']:.3f} dB); "
+            + ", ".join(f"{s} {v:.6f}" for s, v in by_set.items())
+            + f"; cluster sizes min/median/max {row['cluster_sizes']}; {row['seconds']:.0f} s")
+    return results
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default=os.environ.get("DEEPCOLOR_DATA"))
+    p.add_argument("--model", required=True)
+    p.add_argument("--clusters", default="12,24,48,96", help="N0 values, comma-separated")
+    p.add_argument("--dataset", nargs="+", default=["siftflow:train", "sun:extra", "general:train"])
+    p.add_argument("--every", type=int, default=10)
+    p.add_argument("--cache")
+    p.add_argument("-o", "--output", required=True)
+    args = p.parse_args(argv)
+    n0_values = [int(v) for v in args.clusters.split(",")]
+    settings, tset = load_model_set(args.data, args.model, args.dataset, args.cache)
+    results = study(tset, settings, n0_values, args.every, log=lambda s: print(s, flush=True))
+    with open(args.output, "w", encoding="utf-8") as handle:
+        json.dump({"model": os.path.abspath(args.model), "every": args.every, "settings": settings,
+                   "results": results}, handle, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
