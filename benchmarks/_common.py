@@ -74,29 +74,27 @@ def smooth_noise(rng, h, w, sigma):
     return np.clip(np.rint((img - img.min()) / (img.max() - img.min()) * 255), 0, 255).astype(np.uint8)
 
 
-def cluster_training_set(data, model, cluster, datasets, order=None, cache=None):
-    """The cached training data of one cluster of a trained (or partly trained) model.
+def model_training_set(data, model, names, datasets, cache=None):
+    """The cached training data of some images of a trained (or partly trained) model.
 
     Parameters
     ----------
     data : str or None
         The data root (``--data``; ``$DEEPCOLOR_DATA`` when None).
     model : str
-        The model folder; its ``checkpoints/`` give the run's settings and the cluster's members.
-    cluster : str
-        The cluster's name, e.g. ``L0_C012``.
+        The model folder; ``checkpoints/train_state.json`` gives the run's settings.
+    names : list of str or None
+        The images wanted, in this order (names carry the dataset prefix); None: all the
+        run's images, as checkpointed.
     datasets : list of str
-        The run's ``NAME:SPLIT`` lists (member names carry the dataset prefix).
-    order : callable(members) -> list, optional
-        The members in the order wanted (default: as checkpointed).
+        The run's ``NAME:SPLIT`` lists.
     cache : str, optional
         The cache folder (``--cache``; default as ``deepcolor train``'s).
 
     Returns
     -------
     settings : dict, the run's training and feature settings
-    saved : dict, the cluster's checkpoint
-    tset : TrainingSet of the members, with the model's parser for recomputing semantic maps
+    tset : TrainingSet of the images, with the model's parser for recomputing semantic maps
     """
     import json
 
@@ -106,17 +104,45 @@ def cluster_training_set(data, model, cluster, datasets, order=None, cache=None)
     from deepcolor.pipeline.training_set import feature_config, prepare
 
     with open(os.path.join(model, "checkpoints", "train_state.json"), encoding="utf-8") as handle:
-        settings = json.load(handle)["settings"]
-    with open(os.path.join(model, "checkpoints", "clusters", f"{cluster}.json"), encoding="utf-8") as handle:
-        saved = json.load(handle)
+        state = json.load(handle)
+    settings = state["settings"]
     root = resolve_data_root(data)
     records = {}
     for spec in datasets:
         records.update({r.name: r for r in parse_dataset(spec, root)})
     parser = os.path.join(model, "parser")
     config = feature_config(settings["samples"], settings["seed"], settings["semantic"], parser)
-    members = order(saved["members"]) if order else saved["members"]
-    tset = prepare([records[m] for m in members], config, cache_dir(cache, "features"), parser=parser, progress=False)
+    names = state["images"] if names is None else names
+    tset = prepare([records[m] for m in names], config, cache_dir(cache, "features"), parser=parser, progress=False)
     if tset.failed:
-        raise SystemExit(f"{cluster}: {len(tset.failed)} images not in the cache, e.g. {tset.failed[0][1]}")
+        raise SystemExit(f"{len(tset.failed)} images not in the cache, e.g. {tset.failed[0][1]}")
+    return settings, tset
+
+
+def cluster_training_set(data, model, cluster, datasets, order=None, cache=None):
+    """The cached training data of one cluster of a trained (or partly trained) model.
+
+    Parameters
+    ----------
+    data, model, datasets, cache : as :func:`model_training_set`
+    cluster : str
+        The cluster's name, e.g. ``L0_C012``.
+    order : callable(members) -> list, optional
+        The members in the order wanted (default: as checkpointed).
+
+    Returns
+    -------
+    settings : dict, the run's training and feature settings
+    saved : dict, the cluster's checkpoint
+    tset : TrainingSet of the members, with the model's parser for recomputing semantic maps
+    """
+    import json
+
+    with open(os.path.join(model, "checkpoints", "clusters", f"{cluster}.json"), encoding="utf-8") as handle:
+        saved = json.load(handle)
+    members = order(saved["members"]) if order else saved["members"]
+    try:
+        settings, tset = model_training_set(data, model, members, datasets, cache)
+    except SystemExit as exc:
+        raise SystemExit(f"{cluster}: {exc}") from None
     return settings, saved, tset

@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-import _common  # noqa: F401  (sets OMP_WAIT_POLICY before torch starts OpenMP)
+import _common  # (also sets OMP_WAIT_POLICY before torch starts OpenMP)
 
 
 def held_out_split(names, every):
@@ -34,29 +34,6 @@ def held_out_split(names, every):
     order = sorted(range(len(names)), key=lambda i: names[i])
     held = set(order[::every])
     return [i for i in range(len(names)) if i not in held], sorted(held)
-
-
-def load_model_set(data, model, datasets, cache=None):
-    """The model's settings and a TrainingSet of all its images (from the feature cache)."""
-    from deepcolor.commands.train import parse_dataset
-    from deepcolor.core.paths import cache_dir
-    from deepcolor.data import resolve_data_root
-    from deepcolor.pipeline.training_set import feature_config, prepare
-
-    with open(os.path.join(model, "checkpoints", "train_state.json"), encoding="utf-8") as handle:
-        state = json.load(handle)
-    settings = state["settings"]
-    root = resolve_data_root(data)
-    records = {}
-    for spec in datasets:
-        records.update({r.name: r for r in parse_dataset(spec, root)})
-    parser = os.path.join(model, "parser")
-    config = feature_config(settings["samples"], settings["seed"], settings["semantic"], parser)
-    tset = prepare([records[m] for m in state["images"]], config, cache_dir(cache, "features"), parser=parser,
-                   progress=False)
-    if tset.failed:
-        raise SystemExit(f"{len(tset.failed)} images not in the cache, e.g. {tset.failed[0][1]}")
-    return settings, tset
 
 
 def study(tset, settings, n0_values, every, log=print):
@@ -121,7 +98,7 @@ def main(argv=None):
     p.add_argument("-o", "--output", required=True)
     args = p.parse_args(argv)
     n0_values = [int(v) for v in args.clusters.split(",")]
-    settings, tset = load_model_set(args.data, args.model, args.dataset, args.cache)
+    settings, tset = _common.model_training_set(args.data, args.model, None, args.dataset, args.cache)
     results = study(tset, settings, n0_values, args.every, log=lambda s: print(s, flush=True))
     with open(args.output, "w", encoding="utf-8") as handle:
         json.dump({"model": os.path.abspath(args.model), "every": args.every, "settings": settings,
