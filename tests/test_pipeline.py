@@ -321,3 +321,40 @@ def test_the_cache_holds_no_semantic_maps_and_judging_recomputes_them(trained):
         assert np.allclose(tset.semantic(0), 1 / 3, atol=1e-3)
     finally:
         FeatureCache(tset.cache_root).save(tset.keys[0], **stored)  # the shared cache as it was
+
+
+def test_a_dataset_copied_again_keeps_its_cache_and_old_entries_are_adopted(trained, tmp_path, monkeypatch):
+    import shutil
+
+    from deepcolor.data.cache import FeatureCache, cache_key, legacy_cache_key
+    from deepcolor.pipeline import training_set
+    from deepcolor.pipeline.training_set import feature_config, prepare
+
+    images = shutil.copytree(trained["images"], tmp_path / "images")
+    config = feature_config(FEATURES.samples, 0, True, trained["parser"])
+    cache = FeatureCache(tmp_path / "cache")
+    first = prepare(records_of(str(images)), config, cache, parser=trained["parser"], progress=False)
+    # the same files written again (new modification times): nothing is extracted again
+    for path in first.paths:
+        content = open(path, "rb").read()
+        os.utime(path, ns=(1, 1))
+        open(path, "wb").write(content)
+
+    def no_extraction(*args, **kwargs):
+        raise AssertionError("extracted an image whose features are cached")
+
+    monkeypatch.setattr(training_set, "_extract_to_cache", no_extraction)
+    again = prepare(records_of(str(images)), config, cache, parser=trained["parser"], progress=False)
+    assert again.keys == first.keys and np.array_equal(again.gists, first.gists)
+    # an entry under the older key (modification time, no digest) is renamed, not recomputed
+    cfg = config.to_json()
+    path = first.paths[0]
+    os.makedirs(os.path.dirname(cache.path(legacy_cache_key(path, cfg))), exist_ok=True)
+    os.replace(cache.path(first.keys[0]), cache.path(legacy_cache_key(path, cfg)))
+    adopted = prepare(records_of(str(images)), config, cache, parser=trained["parser"], progress=False)
+    assert adopted.keys == first.keys and cache.has(first.keys[0])
+    assert not os.path.exists(cache.path(legacy_cache_key(path, cfg)))
+    # another content is another key
+    with open(path, "ab") as handle:
+        handle.write(b"\0")
+    assert cache_key(path, cfg) != first.keys[0]

@@ -98,6 +98,9 @@ def prepare(records, config, cache=None, parser=None, jobs=1, progress=True):
     cfg = config.to_json()
     keys = [cache_key(r.path, cfg) if os.path.exists(r.path) else None for r in records]
     failed = [(r, f"{r.path}: file not found") for r, k in zip(records, keys) if k is None]
+    for r, k in zip(records, keys):
+        if k is not None:
+            cache.adopt_legacy(r.path, cfg, k)
     todo = [(r, k) for r, k in zip(records, keys) if k is not None and not cache.has(k)]
     if todo:
         if in_processes(jobs) and parser is not None and not isinstance(parser, (str, os.PathLike)):
