@@ -45,6 +45,27 @@ def test_seeded_training_is_deterministic_on_cpu():
     assert not np.array_equal(a.predict(x[:10]), c.predict(x[:10]))
 
 
+def test_sample_weights_pull_the_fit_toward_heavy_samples():
+    # the same inputs with two targets: unweighted least squares fits their mean, weights 3:1
+    # move the fit toward the heavy target (the weighted mean, 0.05)
+    rng = np.random.default_rng(0)
+    x = np.repeat(rng.normal(size=(300, 4)).astype(np.float32), 2, axis=0)
+    y = np.tile(np.array([[0.1, 0.0], [-0.1, 0.0]], np.float32), (300, 1))
+    w = np.tile(np.array([3.0, 1.0]), 300)
+    plain = train_network(x, y, hidden=16, epochs=30, batch_size=100, device="cpu").predict(x)[:, 0]
+    heavy = train_network(x, y, hidden=16, epochs=30, batch_size=100, device="cpu", sample_weight=w)
+    assert abs(plain.mean()) < 0.02
+    assert abs(heavy.predict(x)[:, 0].mean() - 0.05) < 0.02
+    assert heavy.config["sample_weight"] is True
+    ones = train_network(x, y, epochs=2, device="cpu", sample_weight=np.full(len(x), 2.0))
+    same = train_network(x, y, epochs=2, device="cpu")
+    assert np.allclose(ones.predict(x), same.predict(x), atol=1e-6)
+    with pytest.raises(ValueError, match="sample_weight"):
+        train_network(x, y, epochs=1, device="cpu", sample_weight=-w)
+    with pytest.raises(ValueError, match="sample_weight"):
+        train_network(x, y, epochs=1, device="cpu", sample_weight=w[:10])
+
+
 def test_save_and_load_roundtrip(tmp_path):
     x, y = _toy(n=800)
     net = train_network(x, y, epochs=2, device="cpu")

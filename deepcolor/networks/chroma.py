@@ -190,7 +190,8 @@ def standardization(feats, chunk=262144):
 
 
 def train_network(feats, targets, *, hidden=None, layers=3, epochs=TrainSettings.epochs,
-                  batch_size=TrainSettings.batch_size, lr=TrainSettings.lr, seed=0, device=None, progress=None):
+                  batch_size=TrainSettings.batch_size, lr=TrainSettings.lr, seed=0, device=None, progress=None,
+                  sample_weight=None):
     """Train one network by least squares on ``feats`` (n, D) -> ``targets`` (n, 2).
 
     Parameters
@@ -201,6 +202,10 @@ def train_network(feats, targets, *, hidden=None, layers=3, epochs=TrainSettings
     epochs, batch_size, lr, seed : training settings (see module docstring)
     device : "cpu" / "cuda" / None (CUDA when available)
     progress : callable(epoch, loss), optional
+    sample_weight : ndarray (n,) float, optional
+        A non-negative weight per sample in the squared error, scaled to mean 1 (None: all
+        equal, the paper's loss). ``benchmarks/general_limits.py`` weights each image by
+        the inverse of its chroma energy to study the per-image PSNR mean.
 
     Returns
     -------
@@ -214,6 +219,13 @@ def train_network(feats, targets, *, hidden=None, layers=3, epochs=TrainSettings
         raise ValueError(f"need feats (n, D) and targets (n, 2), got {feats.shape} and {targets.shape}")
     if feats.shape[0] == 0:
         raise ValueError("no training samples")
+    weights = None
+    if sample_weight is not None:
+        weights = np.asarray(sample_weight, dtype=np.float64)
+        if weights.shape != (feats.shape[0],) or not np.all(np.isfinite(weights)) or weights.min() < 0 \
+                or weights.sum() <= 0:
+            raise ValueError(f"sample_weight must be {feats.shape[0]} finite non-negative numbers, not all 0")
+        weights = weights / weights.mean()
     device = device or default_device()
     n, dim = feats.shape
     hidden = hidden or hidden_units(dim)
@@ -226,6 +238,7 @@ def train_network(feats, targets, *, hidden=None, layers=3, epochs=TrainSettings
         x_all[start:start + 262144] = (feats[start:start + 262144] - mean) / std
     x_all = torch.from_numpy(x_all).to(device)
     y_all = torch.from_numpy(targets).to(device)
+    w_all = None if weights is None else torch.from_numpy(weights.astype(np.float32)).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     batch_size = max(1, min(int(batch_size), n))
     steps_per_epoch = math.ceil(n / batch_size)
@@ -243,7 +256,10 @@ def train_network(feats, targets, *, hidden=None, layers=3, epochs=TrainSettings
             for group in opt.param_groups:
                 group["lr"] = min_lr + 0.5 * (lr - min_lr) * (1 + math.cos(math.pi * step / total))
             pred = net(x_all[idx])
-            loss = ((pred - y_all[idx]) ** 2).mean()
+            if w_all is None:
+                loss = ((pred - y_all[idx]) ** 2).mean()
+            else:
+                loss = (w_all[idx, None] * (pred - y_all[idx]) ** 2).mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -255,6 +271,8 @@ def train_network(feats, targets, *, hidden=None, layers=3, epochs=TrainSettings
     net.eval()
     config = {"epochs": int(epochs), "batch_size": int(batch_size), "lr": float(lr), "min_lr": float(min_lr),
               "optimizer": "adam", "schedule": "cosine", "seed": int(seed), "samples": int(n)}
+    if weights is not None:
+        config["sample_weight"] = True
     return ChromaNetwork(net, mean, std, history, config, device)
 
 
