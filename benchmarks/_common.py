@@ -111,7 +111,8 @@ def model_training_set(data, model, names, datasets, cache=None):
     for spec in datasets:
         records.update({r.name: r for r in parse_dataset(spec, root)})
     parser = os.path.join(model, "parser")
-    config = feature_config(settings["samples"], settings["seed"], settings["semantic"], parser)
+    config = feature_config(settings["samples"], settings["seed"], settings["semantic"], parser,
+                            settings.get("context", False))
     names = state["images"] if names is None else names
     tset = prepare([records[m] for m in names], config, cache_dir(cache, "features"), parser=parser, progress=False)
     if tset.failed:

@@ -29,6 +29,7 @@ again (they abort with "fork() called from a process already using GNU OpenMP").
 thread pool is recreated after a fork.
 """
 
+from .context import CONTEXT_DIMS, CONTEXT_VERSION, context_at, context_features, context_grid, context_maps
 from .daisy import DAISY_DIMS, daisy_at, extract_daisy
 from .lmgist import GIST_DIMS, GIST_VERSION, gist
 from .patch import PATCH_DIMS, extract_patches, patches_at
@@ -44,12 +45,18 @@ _LAZY = {
 }
 
 __all__ = [
+    "CONTEXT_DIMS",
+    "CONTEXT_VERSION",
     "DAISY_DIMS",
     "FEATURE_VERSION",
     "GIST_DIMS",
     "GIST_VERSION",
     "LOW_MID_DIMS",
     "PATCH_DIMS",
+    "context_at",
+    "context_features",
+    "context_grid",
+    "context_maps",
     "daisy_at",
     "extract_daisy",
     "extract_patches",

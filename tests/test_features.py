@@ -303,3 +303,33 @@ def test_feature_bands_on_a_grid_equal_the_full_features(stride, band_rows):
     assert rows == len(range(0, 150, stride))
     with pytest.raises(ValueError, match="stride"):
         features.iter_feature_bands(gray, stride=0)
+
+
+def test_context_features_are_the_position_and_the_blurred_surroundings():
+    import cv2
+
+    from deepcolor.features import CONTEXT_DIMS, context_features, context_grid, context_maps
+
+    rng = np.random.default_rng(0)
+    gray = rng.integers(0, 256, (60, 80), dtype=np.uint8)
+    rows, cols = np.array([0, 30, 59]), np.array([0, 40, 79])
+    ctx = context_features(gray, rows, cols)
+    assert ctx.shape == (3, CONTEXT_DIMS) == (3, 20) and ctx.dtype == np.float32
+    np.testing.assert_allclose(ctx[:, 0], rows / 60)
+    np.testing.assert_allclose(ctx[:, 1], cols / 80)
+    fine = cv2.GaussianBlur(gray.astype(np.float32) / 255, (0, 0), 4)
+    # the 3x3 grid 8 px apart, row-major from the top left, clamped at the borders
+    assert ctx[1, 2] == fine[22, 32] and ctx[1, 6] == fine[30, 40] and ctx[1, 10] == fine[38, 48]
+    assert ctx[0, 2] == fine[0, 0] and ctx[2, 10] == fine[59, 79]
+    coarse = cv2.GaussianBlur(gray.astype(np.float32) / 255, (0, 0), 12)
+    assert ctx[1, 11] == coarse[6, 16] and ctx[1, 19] == coarse[54, 64]
+    # the grid layout the colorizer uses gives the same numbers as the sampled pixels
+    maps = context_maps(gray)
+    for stride in (1, 2, 3):
+        band = context_grid(maps, 10, 25, stride)
+        first = -(-10 // stride) * stride
+        r, c = first + stride * 2, stride * 5
+        assert band.shape == (len(range(first, 25, stride)), len(range(0, 80, stride)), 20)
+        np.testing.assert_array_equal(band[2, 5], context_features(gray, [r], [c])[0])
+    with pytest.raises(ValueError):
+        context_features(gray, [60], [0])

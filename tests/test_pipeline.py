@@ -358,3 +358,45 @@ def test_a_dataset_copied_again_keeps_its_cache_and_old_entries_are_adopted(trai
     with open(path, "ab") as handle:
         handle.write(b"\0")
     assert cache_key(path, cfg) != first.keys[0]
+
+
+def test_a_model_with_the_local_context(trained, tmp_path):
+    from deepcolor.features import CONTEXT_DIMS, context_features
+    from deepcolor.pipeline.training_set import feature_config, prepare
+
+    settings = TrainSettings(**{**FAST, "clusters": 2, "max_layers": 1})
+    features = FeatureSettings(samples=150, context=True)
+    train_model(records_of(trained["images"]), tmp_path / "m", settings, features, parser=trained["parser"],
+                cache=trained["cache"], progress=False, log=lambda m: None)
+    config = json.load(open(tmp_path / "m" / "model.json"))
+    assert config["features"]["context"] == CONTEXT_DIMS and config["features"]["input_dim"] == 81 + 3 + CONTEXT_DIMS
+    c = Colorizer.load(tmp_path / "m")
+    assert c.context and c.network(c.clusters[0]).input_dim == 81 + 3 + CONTEXT_DIMS
+    gray = rgb2gray(np.asarray(Image.open(os.path.join(trained["images"], "img00.png"))))
+    assert c.colorize(gray).shape == gray.shape + (3,)
+    # the samples carry the context after the cached features, which are the paper's (same cache entries)
+    plain = prepare(records_of(trained["images"]), feature_config(150, 0, True, trained["parser"]), trained["cache"],
+                    parser=trained["parser"], progress=False)
+    with_context = prepare(records_of(trained["images"]), feature_config(150, 0, True, trained["parser"], True),
+                           trained["cache"], parser=trained["parser"], progress=False)
+    assert with_context.keys == plain.keys
+    base, _ = plain.samples([0])
+    both, _ = with_context.samples([0])
+    np.testing.assert_array_equal(both[:, :base.shape[1]], base)
+    from deepcolor.data.sampling import image_seed, sample_pixels
+
+    g0 = rgb2gray(np.asarray(Image.open(plain.paths[0])))
+    rows, cols = sample_pixels(g0.shape, 150, image_seed(plain.names[0], 0))
+    np.testing.assert_array_equal(both[:, base.shape[1]:], context_features(g0, rows, cols))
+    # the colorizer gives the network the same vector at a pixel as training did
+    net = c.network(c.clusters[0])
+    probs, _, _ = c.analyze(g0)
+    full = predict_chroma(net, g0, probs, context=True)
+    np.testing.assert_allclose(full[rows[:20], cols[:20]], net.predict(both[:20]), atol=1e-5)
+    np.testing.assert_array_equal(predict_chroma(net, g0, probs), full)  # inferred from the input length
+    # a model.json claiming another context length is refused
+    config["features"]["context"] = 7
+    from deepcolor.pipeline.model_dir import DamagedModelError, validate_config, with_checksum
+
+    with pytest.raises(DamagedModelError, match="features.context"):
+        validate_config(with_checksum(config), str(tmp_path / "m" / "model.json"))

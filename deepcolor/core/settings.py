@@ -82,6 +82,9 @@ class FeatureSettings(_Settings):
                           note="alpha N_w / mu with alpha 10, N_w 8010, mu 80")
     semantic: bool = _field(True, "--no-semantic", "leave out the semantic feature (81-dim input, no parser)",
                             negate=True)
+    context: bool = _field(False, "--context", "add the pixel's position and coarse surroundings (20 dims, "
+                           "deepcolor.features.context; ours, not the paper's)",
+                           note="off: the paper's features")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -240,6 +243,10 @@ def add_arguments(parser, cls, *, only=None, skip=(), stored=False, flags=None):
         default = None if stored else f.default
         if meta["negate"]:
             parser.add_argument(flag, dest=f.name, action="store_false", default=default, help=meta["help"])
+            continue
+        if f.type in ("bool", bool) and f.default is False:  # an off-by-default switch: a plain flag
+            parser.add_argument(flag, dest=f.name, action="store_true", default=None if stored else False,
+                                help=help_text(f, stored=stored))
             continue
         kwargs = {"dest": f.name, "default": default, "help": help_text(f, stored=stored)}
         if meta["choices"]:

@@ -65,8 +65,13 @@ def colorize_settings_of(config):
     return ColorizeSettings.from_json(stored, **PAPER_COLORIZATION)
 
 
-def predict_chroma(network, gray, probs=None, stride=1):
+def predict_chroma(network, gray, probs=None, stride=1, context=None):
     """U/255, V/255 at every pixel of ``gray``: (H, W, 2) float32, band by band.
+
+    ``context`` appends the local context (:mod:`deepcolor.features.context`) to every
+    pixel's features, as a model trained with ``--context`` expects; None: when the
+    network's input is exactly 20 dims longer than the features (any other length is an
+    error of :meth:`~deepcolor.networks.ChromaNetwork.predict`).
 
     ``network`` is one network or a list of them; a list's predictions are averaged
     (:class:`deepcolor.networks.chroma.NetworkBlend`). With ``stride`` > 1 the network runs only at
@@ -74,17 +79,22 @@ def predict_chroma(network, gray, probs=None, stride=1):
     (exact at the grid points): chrominance is smooth and refined afterwards, and the
     networks are the costly part of colorization.
     """
-    from deepcolor.features import iter_feature_bands
+    from deepcolor.features import CONTEXT_DIMS, context_grid, context_maps, feature_dims, iter_feature_bands
 
     if isinstance(network, (list, tuple)):
         from deepcolor.networks import NetworkBlend
 
         network = network[0] if len(network) == 1 else NetworkBlend(network)
+    if context is None:
+        context = network.input_dim == feature_dims(0 if probs is None else probs.shape[-1]) + CONTEXT_DIMS
+    maps = context_maps(gray) if context else None
     stride = max(1, int(stride))
     h, w = gray.shape
     coarse = np.empty((-(-h // stride), -(-w // stride), 2), dtype=np.float32)
-    for r0, _, feats in iter_feature_bands(gray, semantic=probs, stride=stride):
+    for r0, r1, feats in iter_feature_bands(gray, semantic=probs, stride=stride):
         if feats.shape[0]:
+            if maps is not None:
+                feats = np.concatenate([feats, context_grid(maps, r0, r1, stride)], axis=-1)
             first = -(-r0 // stride)  # the band's first grid row
             pred = network.predict(feats.reshape(-1, feats.shape[-1]))
             coarse[first:first + feats.shape[0]] = pred.reshape(feats.shape[0], -1, 2)
@@ -154,12 +164,12 @@ def to_full_resolution(gray, work, uv, progress=None):
     return combine(gray, uv)
 
 
-def colorize_with_network(network, gray, probs=None, refine="none", stride=1):
+def colorize_with_network(network, gray, probs=None, refine="none", stride=1, context=None):
     """RGB of ``gray`` colorized by one network (no cluster lookup); ``stride`` > 1 runs the
-    network on a grid only (see :func:`predict_chroma`)."""
+    network on a grid only, ``context`` as :func:`predict_chroma`."""
     from deepcolor.core.refine import refine_chroma
 
-    uv = predict_chroma(network, gray, probs, stride)
+    uv = predict_chroma(network, gray, probs, stride, context)
     return combine(gray, refine_chroma(gray, uv, refine))
 
 
@@ -195,6 +205,8 @@ class Colorizer:
         self.parser = parser
         self.device = device
         self.semantic = bool(config["features"].get("semantic", 0))
+        #: the networks read the local context too (a model trained with ``--context``)
+        self.context = bool(config["features"].get("context", 0))
         self._networks = {}
 
     # the settings under their short names
@@ -310,7 +322,7 @@ class Colorizer:
         t1 = time.perf_counter()
         result = self.select(work, probs, gist_vector, hist)
         step("predict")
-        uv = predict_chroma([self.network(c) for c in result.chosen], work, probs, self.stride)
+        uv = predict_chroma([self.network(c) for c in result.chosen], work, probs, self.stride, self.context)
         if not keep_probs:
             probs = None
         t2 = time.perf_counter()

@@ -71,7 +71,7 @@ def _relative_file(value, model_file, field, folder):
 
 def validate_config(config, model_file):
     """Check the structure of a parsed ``model.json``; :class:`DamagedModelError` names the field."""
-    from deepcolor.features import GIST_DIMS
+    from deepcolor.features import CONTEXT_DIMS, GIST_DIMS
 
     if not isinstance(config, dict):
         raise DamagedModelError(f"{model_file}: expected a JSON object, got {type(config).__name__}; the model "
@@ -89,6 +89,9 @@ def validate_config(config, model_file):
     if not isinstance(features, dict):
         _fail(model_file, "features", "must be an object")
     _int(features.get("semantic", 0), model_file, "features.semantic")
+    _int(features.get("context", 0), model_file, "features.context")
+    if features.get("context", 0) not in (0, CONTEXT_DIMS):
+        _fail(model_file, "features.context", f"must be 0 or {CONTEXT_DIMS}, got {features['context']!r}")
     _int(features.get("input_dim"), model_file, "features.input_dim", 1)
     for key in ("lookup", "files"):
         if key in config and config[key] is not None and not isinstance(config[key], dict):

@@ -48,7 +48,7 @@ def judge_image(network, tset, index, refine="none", stride=1):
 
     rgb = load_rgb(tset.paths[index])
     gray = rgb2gray(rgb)
-    pred = colorize_with_network(network, gray, tset.semantic(index, gray), refine, stride)
+    pred = colorize_with_network(network, gray, tset.semantic(index, gray), refine, stride, tset.config.context)
     return float(psnr(rgb, pred))
 
 
@@ -229,7 +229,7 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
     """
     from deepcolor.clustering import build_hierarchy
     from deepcolor.data.cache import FeatureCache
-    from deepcolor.features import DAISY_DIMS, LOW_MID_DIMS, PATCH_DIMS
+    from deepcolor.features import CONTEXT_DIMS, CONTEXT_VERSION, DAISY_DIMS, LOW_MID_DIMS, PATCH_DIMS
     from deepcolor.pipeline.manifest import training_manifest
     from deepcolor.pipeline.training_set import feature_config, prepare
 
@@ -254,7 +254,7 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
         raise ValueError("image names must be unique across the training data")
     if not records:
         raise ValueError("no training images")
-    config = feature_config(features.samples, training.seed, features.semantic, parser)
+    config = feature_config(features.samples, training.seed, features.semantic, parser, features.context)
     state = {"settings": {**training.to_json(), **features.to_json()}, "images": names,
              "parser_id": config.parser_id}
     _check_resume(state_file, state, model_dir, resume, log)
@@ -276,14 +276,16 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
     if parser is not None:
         _copy_parser(parser, model_dir)
     n_semantic = int(tset.histograms.shape[1]) if features.semantic else 0
+    n_context = CONTEXT_DIMS if features.context else 0
 
     def write_model(clusters, layers, complete):
         model = {
             "format": MODEL_FORMAT,
             "version": MODEL_VERSION,
             "complete": bool(complete),
-            "features": {"patch": PATCH_DIMS, "daisy": DAISY_DIMS, "semantic": n_semantic,
-                         "input_dim": LOW_MID_DIMS + n_semantic, "samples_per_image": features.samples,
+            "features": {"patch": PATCH_DIMS, "daisy": DAISY_DIMS, "semantic": n_semantic, "context": n_context,
+                         **({"context_version": CONTEXT_VERSION} if n_context else {}),
+                         "input_dim": LOW_MID_DIMS + n_semantic + n_context, "samples_per_image": features.samples,
                          "feature_version": config.feature_version, "gist_version": config.gist_version,
                          "parser_id": config.parser_id},
             "parser": "parser" if parser is not None else None,

@@ -23,12 +23,13 @@ from deepcolor.data.training_set import FeatureConfig, TrainingSet
 from deepcolor.features import GIST_DIMS
 
 
-def feature_config(samples, seed, semantic, parser):
+def feature_config(samples, seed, semantic, parser, context=False):
     """The :class:`FeatureConfig` of a training run: its settings and the code and parser versions."""
     from deepcolor import features
 
     return FeatureConfig(samples=samples, seed=seed, semantic=semantic, parser_id=folder_identity(parser),
-                         feature_version=str(features.FEATURE_VERSION), gist_version=str(features.GIST_VERSION))
+                         feature_version=str(features.FEATURE_VERSION), gist_version=str(features.GIST_VERSION),
+                         context=bool(context))
 
 
 def extract_image(path, name, config, parser=None):
