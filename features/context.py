@@ -23,7 +23,7 @@ paper's cached features stay valid.
 
 import numpy as np
 
-from ._validate import check_coords, check_gray, gray_as_float32
+from ._validate import check_gray, check_points, gray_as_float32
 
 #: Grid spacings (px); the blur's sigma is half of each.
 CONTEXT_STEPS = (8, 24)
@@ -84,9 +84,8 @@ def context_features(gray, rows, cols):
     gray : ndarray, shape (H, W), uint8 or float (0..255 scale)
     rows, cols : array_like of int, shape (n,)
     """
-    gray = check_gray(gray)
-    rows, cols = check_coords(rows, cols, gray.shape)
-    return context_at(context_maps(gray), rows, cols)
+    img, rows, cols = check_points(gray, rows, cols)
+    return context_at(context_maps(img), rows, cols)
 
 
 def context_grid(maps, r0, r1, stride):
