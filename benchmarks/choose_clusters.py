@@ -36,14 +36,41 @@ def held_out_split(names, every):
     return [i for i in range(len(names)) if i not in held], sorted(held)
 
 
-def study(tset, settings, n0_values, every, log=print):
-    """Held-out chroma error per N0 (see the module docstring); a list of result dicts."""
-    import torch
+def top_layer_predictions(tset, feats, targets, settings, train, held, n0):
+    """Held-out chroma of a top-layer model trained on ``train`` (see the module docstring).
 
+    Returns
+    -------
+    pred : ndarray, shape (len(held), S, 2), float32, the predictions at each held-out image's cached pixels
+    labels : ndarray, the k-means cluster of each training image
+    """
     from deepcolor.clustering.adaptive import kmeans
     from deepcolor.clustering.hierarchy import Cluster, lookup
     from deepcolor.core.settings import ColorizeSettings
     from deepcolor.networks import train_network
+
+    per_image = settings["samples"]
+    rows_of = lambda idx: np.concatenate([np.arange(i * per_image, (i + 1) * per_image) for i in idx])  # noqa: E731
+    centres, labels = kmeans(tset.gists[train], n0, seed=settings["seed"])
+    clusters, nets = [], []
+    for c in range(len(centres)):
+        members = [train[j] for j in np.flatnonzero(labels == c)]
+        hist = tset.histograms[members].mean(axis=0) if tset.histograms.shape[1] else np.zeros(0, np.float32)
+        clusters.append(Cluster(0, c, centres[c], hist, [tset.names[m] for m in members]))
+        rows = rows_of(members)
+        nets.append(train_network(feats[rows], targets[rows], epochs=settings["epochs"],
+                                  batch_size=settings["batch_size"], lr=settings["lr"], seed=0, device="cpu"))
+    pred = np.empty((len(held), per_image, 2), np.float32)
+    for h, i in enumerate(held):
+        found = lookup(clusters, tset.gists[i], tset.histograms[i] if tset.histograms.shape[1] else None,
+                       k=ColorizeSettings.lookup_k, blend=ColorizeSettings.blend)
+        pred[h] = np.mean([nets[c.index].predict(feats[rows_of([i])]) for c in found.chosen], axis=0)
+    return pred, labels
+
+
+def study(tset, settings, n0_values, every, log=print):
+    """Held-out chroma error per N0 (see the module docstring); a list of result dicts."""
+    import torch
 
     torch.set_num_threads(1)
     train, held = held_out_split(tset.names, every)
@@ -52,27 +79,13 @@ def study(tset, settings, n0_values, every, log=print):
     feats, targets = tset.samples(range(len(tset)))
     log(f"{len(tset)} images read from the cache in {time.perf_counter() - start:.0f} s: "
         f"{len(train)} training, {len(held)} held out")
-    rows_of = lambda idx: np.concatenate([np.arange(i * per_image, (i + 1) * per_image) for i in idx])  # noqa: E731
+    truth = targets.reshape(len(tset), per_image, 2)[held]
     sets = sorted({n.split("/", 1)[0] for n in tset.names})
     results = []
     for n0 in n0_values:
         start = time.perf_counter()
-        centres, labels = kmeans(tset.gists[train], n0, seed=settings["seed"])
-        clusters, nets = [], []
-        for c in range(len(centres)):
-            members = [train[j] for j in np.flatnonzero(labels == c)]
-            hist = tset.histograms[members].mean(axis=0) if tset.histograms.shape[1] else np.zeros(0, np.float32)
-            clusters.append(Cluster(0, c, centres[c], hist, [tset.names[m] for m in members]))
-            rows = rows_of(members)
-            nets.append(train_network(feats[rows], targets[rows], epochs=settings["epochs"],
-                                      batch_size=settings["batch_size"], lr=settings["lr"], seed=0, device="cpu"))
-        errors = np.empty(len(held))
-        for h, i in enumerate(held):
-            found = lookup(clusters, tset.gists[i], tset.histograms[i] if tset.histograms.shape[1] else None,
-                           k=ColorizeSettings.lookup_k, blend=ColorizeSettings.blend)
-            rows = rows_of([i])
-            pred = np.mean([nets[c.index].predict(feats[rows]) for c in found.chosen], axis=0)
-            errors[h] = np.mean((pred - targets[rows]) ** 2)
+        pred, labels = top_layer_predictions(tset, feats, targets, settings, train, held, n0)
+        errors = ((pred - truth) ** 2).mean(axis=(1, 2))
         by_set = {s: float(np.mean([e for e, i in zip(errors, held) if tset.names[i].startswith(s + "/")]))
                   for s in sets}
         sizes = np.bincount(labels)

@@ -39,7 +39,7 @@ import time
 import numpy as np
 
 import _common  # (also sets OMP_WAIT_POLICY before torch starts OpenMP)
-from choose_clusters import held_out_split
+from choose_clusters import held_out_split, top_layer_predictions
 
 
 def per_image_psnr(pred, truth):
@@ -128,40 +128,16 @@ def study_weighting(ho, c_values, epochs, log):
     return rows
 
 
-def top_layer_predictions(ho, settings, n0):
-    """Held-out predictions of a top-layer model on the training part (as choose_clusters.py)."""
-    import torch
-
-    from deepcolor.clustering.adaptive import kmeans
-    from deepcolor.clustering.hierarchy import Cluster, lookup
-    from deepcolor.core.settings import ColorizeSettings
-    from deepcolor.networks import train_network
-
-    torch.set_num_threads(1)
-    tset, per_image = ho.tset, ho.per_image
-    rows_of = lambda idx: np.concatenate([np.arange(i * per_image, (i + 1) * per_image) for i in idx])  # noqa: E731
-    centres, labels = kmeans(tset.gists[ho.train], n0, seed=settings["seed"])
-    clusters, nets = [], []
-    for c in range(len(centres)):
-        members = [ho.train[j] for j in np.flatnonzero(labels == c)]
-        clusters.append(Cluster(0, c, centres[c], tset.histograms[members].mean(axis=0), [tset.names[m] for m in members]))
-        r = rows_of(members)
-        nets.append(train_network(ho.feats[r], ho.targets[r], epochs=settings["epochs"], batch_size=settings["batch_size"],
-                                  lr=settings["lr"], seed=0, device="cpu"))
-    pred = np.empty_like(ho.truth)
-    for h, i in enumerate(ho.held):
-        found = lookup(clusters, tset.gists[i], tset.histograms[i], k=ColorizeSettings.lookup_k, blend=ColorizeSettings.blend)
-        pred[h] = np.mean([nets[c.index].predict(ho.feats[rows_of([i])]) for c in found.chosen], axis=0)
-    return pred
-
-
 def study_scale(ho, settings, n0, log):
     from sklearn.decomposition import PCA
     from sklearn.ensemble import HistGradientBoostingRegressor
     from sklearn.linear_model import RidgeCV
     from sklearn.model_selection import KFold
 
-    pred = top_layer_predictions(ho, settings, n0)
+    import torch
+
+    torch.set_num_threads(1)
+    pred, _ = top_layer_predictions(ho.tset, ho.feats, ho.targets, settings, ho.train, ho.held, n0)
     truth = ho.truth
     scaled = lambda s: pred * np.asarray(s, np.float32).reshape(-1, 1, 1)  # noqa: E731
     rows = [ho.score(f"top layer N0 {n0}: as trained", pred, log)]
