@@ -1,10 +1,11 @@
 """The number of top-layer clusters (N0) for a larger reference set, chosen on held-out images.
 
     python benchmarks/choose_clusters.py --data ROOT --model MODEL --clusters 12,24,48,96
-        [--dataset siftflow:train sun:extra general:train] [--every 10] [--cache DIR] -o choose_clusters.json
+        [--dataset siftflow:train sun:extra general:train] [--every 10] [--hold-out name|class] [--cache DIR] -o choose_clusters.json
 
 Reads a trained (or partly trained) model's images, feature settings and cached features
-(the cache of its ``deepcolor train`` run). Every ``--every``-th image by name is held out.
+(the cache of its ``deepcolor train`` run). Every ``--every``-th image by name is held out
+(or, with ``--hold-out class``, whole classes of the general set: :func:`held_out_split`).
 For each N0, the other images' gists are clustered by k-means as the top layer of
 Algorithm 3 (:func:`deepcolor.clustering.adaptive.kmeans`, seed 0), each cluster gets its
 semantic histogram and one network trained on its members' cached pixels with the
@@ -29,10 +30,46 @@ import numpy as np
 import _common  # (also sets OMP_WAIT_POLICY before torch starts OpenMP)
 
 
-def held_out_split(names, every):
-    """Indices ``(train, held)`` of ``names``: every ``every``-th name in sorted order is held out."""
+# Where a general-set source names its images' class: the index of that field in the
+# file name split at "__" (the build script joins the source's folders with "__"). The
+# other sources (UTKFace, All-Age-Faces, BSDS500) have no classes.
+CLASS_FIELD = {"imagenette": 1, "imagewoof": 1, "caltech101": 1, "pacs_photo": 2, "clothing": 1,
+               "dreambooth": 1, "fruitveg": 0, "facemask": 1}
+
+
+def image_class(name):
+    """The class of a ``general/...`` training image, e.g. ``imagenette:n01440764``, or None.
+
+    None for the other datasets' images and for a general source without classes.
+    """
+    parts = name.split("/")
+    if parts[0] != "general" or len(parts) < 3 or parts[1] not in CLASS_FIELD:
+        return None
+    fields = parts[-1].split("__")
+    field = CLASS_FIELD[parts[1]]
+    return f"{parts[1]}:{fields[field]}" if field < len(fields) - 1 else None
+
+
+def held_out_split(names, every, by="name"):
+    """Indices ``(train, held)`` of ``names``.
+
+    ``by="name"``: every ``every``-th name in sorted order is held out. ``by="class"``: the
+    general images that have a class (:func:`image_class`) are held out by whole classes,
+    every ``every``-th class in sorted order, as the general test split is built (one photo
+    per ImageNet class, the training sources' classes removed); the other images by name as
+    with ``"name"`` (the scene sets' test lists share their training categories; the face
+    sets have no classes).
+    """
     order = sorted(range(len(names)), key=lambda i: names[i])
-    held = set(order[::every])
+    if by == "name":
+        held = set(order[::every])
+    elif by == "class":
+        classes = {i: image_class(names[i]) for i in order}
+        chosen = set(sorted({c for c in classes.values() if c is not None})[::every])
+        held = {i for i in order if classes[i] in chosen}
+        held |= set([i for i in order if classes[i] is None][::every])
+    else:
+        raise ValueError(f"by must be 'name' or 'class', not {by!r}")
     return [i for i in range(len(names)) if i not in held], sorted(held)
 
 
@@ -68,12 +105,12 @@ def top_layer_predictions(tset, feats, targets, settings, train, held, n0):
     return pred, labels
 
 
-def study(tset, settings, n0_values, every, log=print):
+def study(tset, settings, n0_values, every, log=print, by="name"):
     """Held-out chroma error per N0 (see the module docstring); a list of result dicts."""
     import torch
 
     torch.set_num_threads(1)
-    train, held = held_out_split(tset.names, every)
+    train, held = held_out_split(tset.names, every, by)
     per_image = settings["samples"]
     start = time.perf_counter()
     feats, targets = tset.samples(range(len(tset)))
@@ -107,14 +144,18 @@ def main(argv=None):
     p.add_argument("--clusters", default="12,24,48,96", help="N0 values, comma-separated")
     p.add_argument("--dataset", nargs="+", default=["siftflow:train", "sun:extra", "general:train"])
     p.add_argument("--every", type=int, default=10)
+    p.add_argument("--hold-out", choices=("name", "class"), default="name",
+                   help="hold out every --every-th image by name, or the general set's whole classes")
     p.add_argument("--cache")
     p.add_argument("-o", "--output", required=True)
     args = p.parse_args(argv)
     n0_values = [int(v) for v in args.clusters.split(",")]
     settings, tset = _common.model_training_set(args.data, args.model, None, args.dataset, args.cache)
-    results = study(tset, settings, n0_values, args.every, log=lambda s: print(s, flush=True))
+    results = study(tset, settings, n0_values, args.every, log=lambda s: print(s, flush=True),
+                    by=args.hold_out)
     with open(args.output, "w", encoding="utf-8") as handle:
-        json.dump({"model": os.path.abspath(args.model), "every": args.every, "settings": settings,
+        json.dump({"model": os.path.abspath(args.model), "every": args.every, "hold_out": args.hold_out,
+                   "settings": settings,
                    "results": results}, handle, indent=1)
     return 0
 

@@ -1,11 +1,13 @@
 """Where the everyday-photo PSNR of the paper's method goes, and four changes to it, on held-out images.
 
     python benchmarks/general_limits.py --data ROOT --model MODEL [--report REPORT --method NAME]
-        [--dataset siftflow:train sun:extra general:train] [--every 10] [--cache DIR] -o general_limits.json
+        [--dataset siftflow:train sun:extra general:train] [--every 10] [--hold-out name|class] [--cache DIR]
+        -o general_limits.json
 
 ``MODEL`` gives the images, feature settings and cached features (as
-``choose_clusters.py`` reads them); every ``--every``-th image by name is held out and
-nothing here reads a test list. Figures are the mean over held-out images of each image's
+``choose_clusters.py`` reads them); every ``--every``-th image by name is held out, or
+with ``--hold-out class`` every ``--every``-th class of the general set's classed sources
+(as its test split is built; ``choose_clusters.held_out_split``). Nothing here reads a test list. Figures are the mean over held-out images of each image's
 chroma PSNR on its cached pixels (10 log10(1 / MSE), U and V in [0, 1] units), the way
 ``deepcolor benchmark`` averages per-image PSNR, as a gain over gray (zero chroma).
 
@@ -27,6 +29,9 @@ chroma PSNR on its cached pixels (10 log10(1 / MSE), U and V in [0, 1] units), t
 4. With ``--report``: the test loss against gray of ``--method`` by the ground truth's
    colorfulness (a finished ``deepcolor report``/``benchmark`` folder's per-image rows;
    reading measured rows, not choosing anything).
+5. With ``--studies ...,whole``: the held-out images colorized whole by study 1's networks
+   as ``deepcolor colorize`` does (working size, every 2nd pixel, refinement none and the
+   domain transform, full resolution), scored by the benchmark's RGB PSNR over gray.
 """
 
 import argparse
@@ -66,10 +71,10 @@ def local_context(tset, settings):
 class HeldOut:
     """The held-out split of a training set, its cached pixels and the per-image scorer."""
 
-    def __init__(self, tset, settings, every, subsample=100):
+    def __init__(self, tset, settings, every, by="name", subsample=100):
         self.tset, self.per_image = tset, settings["samples"]
         self.feats, self.targets = tset.samples(range(len(tset)))
-        self.train, self.held = held_out_split(tset.names, every)
+        self.train, self.held = held_out_split(tset.names, every, by)
         pick = np.sort(np.random.default_rng(0).choice(self.per_image, subsample, replace=False))
         self.sub_rows = (np.asarray(self.train)[:, None] * self.per_image + pick[None]).ravel()
         self.held_rows = (np.asarray(self.held)[:, None] * self.per_image + np.arange(self.per_image)[None]).ravel()
@@ -103,7 +108,7 @@ def study_inputs(ho, settings, epochs, log):
     context = local_context(ho.tset, settings)
     reduced = PCA(32, random_state=0).fit(ho.tset.gists[ho.train]).transform(ho.tset.gists).astype(np.float32)
     global_context = np.concatenate([reduced, ho.tset.histograms], axis=1)
-    rows = []
+    rows, networks = [], {}
     for name, parts in [("paper's features", ()), ("+ local context", ("local",)),
                         ("+ global context", ("global",)), ("+ local and global context", ("local", "global"))]:
         def inputs(r):
@@ -113,6 +118,47 @@ def study_inputs(ho, settings, epochs, log):
         net = train_network(inputs(ho.sub_rows), ho.targets[ho.sub_rows], hidden=128, epochs=epochs, seed=0, device="cpu")
         rows.append(ho.score(f"inputs: {name}", net.predict(inputs(ho.held_rows)), log))
         rows[-1]["final_training_mse"] = net.history[-1]
+        if "global" not in parts:  # a whole image can be colorized with it (study 5)
+            networks[name] = net
+    return rows, networks
+
+
+def study_whole_images(ho, networks, log, refines=("none", "dt")):
+    """Study 5: the held-out images colorized whole by study 1's networks, as ``deepcolor
+    colorize`` does (working size, every 2nd pixel, refinement, full resolution), scored by
+    the benchmark's RGB PSNR, as a gain over gray: does a gain at the cached pixels survive?"""
+    from deepcolor.core.color import rgb2gray
+    from deepcolor.core.io import load_rgb
+    from deepcolor.core.metrics import psnr
+    from deepcolor.core.refine import refine_chroma
+    from deepcolor.core.settings import ColorizeSettings
+    from deepcolor.features import semantic_probabilities
+    from deepcolor.pipeline.colorizer import predict_chroma, to_full_resolution, working_image
+
+    gains = {(n, r): np.empty(len(ho.held)) for n in networks for r in refines}
+    for h, i in enumerate(ho.held):
+        rgb = load_rgb(ho.tset.paths[i])
+        gray = rgb2gray(rgb)
+        work = working_image(gray, ColorizeSettings.working_size)
+        if work is gray:
+            probs = ho.tset.semantic(i, gray)
+        else:
+            probs = semantic_probabilities(work, ho.tset.parser) if ho.tset.config.semantic else None
+        base = psnr(rgb, to_full_resolution(gray, work, np.zeros(work.shape + (2,), np.float32)))
+        for name, net in networks.items():
+            uv = predict_chroma(net, work, probs, ColorizeSettings.predict_stride)
+            for r in refines:
+                gains[name, r][h] = psnr(rgb, to_full_resolution(gray, work, refine_chroma(work, uv, r))) - base
+        if (h + 1) % 500 == 0:
+            log(f"  whole images: {h + 1} of {len(ho.held)}")
+    rows = []
+    for (name, r), gain in gains.items():
+        finite = np.isfinite(gain)
+        row = {"variant": f"whole image: {name}, refine {r}", "gain_over_gray": float(gain[finite].mean()),
+               "by_dataset": {s: float(gain[finite & (ho.sets == s)].mean()) for s in sorted(set(ho.sets))}}
+        rows.append(row)
+        log(f"{row['variant']:44s} gain {row['gain_over_gray']:+.3f} dB ("
+            + ", ".join(f"{s} {v:+.3f}" for s, v in row["by_dataset"].items()) + "), RGB PSNR")
     return rows
 
 
@@ -204,16 +250,21 @@ def main(argv=None):
     p.add_argument("--model", required=True)
     p.add_argument("--dataset", nargs="+", default=["siftflow:train", "sun:extra", "general:train"])
     p.add_argument("--every", type=int, default=10)
+    p.add_argument("--hold-out", choices=("name", "class"), default="name",
+                   help="hold out every --every-th image by name, or the general set's whole classes "
+                        "(choose_clusters.held_out_split)")
     p.add_argument("--clusters", type=int, default=48, help="N0 of the top-layer model of study 3")
     p.add_argument("--epochs", type=int, default=5, help="epochs of the single networks of studies 1 and 2")
     p.add_argument("--weight-c", default="0.004,0.001", help="the c values of study 2, comma-separated")
+    p.add_argument("--studies", default="weighting,scale",
+                   help="comma-separated, besides study 1 (always run): weighting (2), scale (3), whole (5)")
     p.add_argument("--report", help="a report or benchmark folder whose general run to read (study 4)")
     p.add_argument("--method", default="deepcolor_model-general", help="the method folder of study 4")
     p.add_argument("--cache")
     p.add_argument("-o", "--output", required=True)
     args = p.parse_args(argv)
     log = lambda s: print(s, flush=True)  # noqa: E731
-    result = {"model": os.path.abspath(args.model), "every": args.every}
+    result = {"model": os.path.abspath(args.model), "every": args.every, "hold_out": args.hold_out}
     if args.report:
         result["test_loss_by_colorfulness"] = test_loss_by_colorfulness(os.path.join(args.report, "runs", "general"),
                                                                         args.method, log)
@@ -221,12 +272,17 @@ def main(argv=None):
 
     start = time.perf_counter()
     settings, tset = _common.model_training_set(args.data, args.model, None, args.dataset, args.cache)
-    ho = HeldOut(tset, settings, args.every)
+    ho = HeldOut(tset, settings, args.every, args.hold_out)
     log(f"{len(tset)} images: {len(ho.train)} training, {len(ho.held)} held out ({time.perf_counter() - start:.0f} s)")
     torch.set_num_threads(2)
-    result["inputs"] = study_inputs(ho, settings, args.epochs, log)
-    result["weighting"] = study_weighting(ho, [float(c) for c in args.weight_c.split(",")], args.epochs, log)
-    result["scale"] = study_scale(ho, settings, args.clusters, log)
+    studies = set(args.studies.split(","))
+    result["inputs"], networks = study_inputs(ho, settings, args.epochs, log)
+    if "weighting" in studies:
+        result["weighting"] = study_weighting(ho, [float(c) for c in args.weight_c.split(",")], args.epochs, log)
+    if "scale" in studies:
+        result["scale"] = study_scale(ho, settings, args.clusters, log)
+    if "whole" in studies:
+        result["whole_images"] = study_whole_images(ho, networks, log)
     result["seconds"] = time.perf_counter() - start
     with open(args.output, "w", encoding="utf-8") as handle:
         json.dump(result, handle, indent=1)
