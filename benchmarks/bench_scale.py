@@ -137,14 +137,14 @@ def _one_cluster(args):
 
     settings, saved, tset = _common.cluster_training_set(args.data, args.model, args.cluster, args.dataset)
     train = TrainSettings(**{k: v for k, v in settings.items() if k in {f.name for f in dataclasses.fields(TrainSettings)}})
-    train = dataclasses.replace(train, stream_rows=args.stream_rows)
+    train = dataclasses.replace(train, stream_rows=args.stream_rows, judge_last=True)  # this study reports it
     os.makedirs(os.path.join(args.out, "networks"), exist_ok=True)
     start = time.perf_counter()
     _, result = _cluster_job((saved["layer"], saved["index"], list(range(len(tset)))), tset, args.out, train, 1, "cpu")
     seconds = time.perf_counter() - start
     rows = len(tset) * settings["samples"]
     print(json.dumps({"images": len(tset), "rows": rows, "streamed": rows > args.stream_rows, "seconds": seconds,
-                      "mean_psnr": sum(result["psnrs"]) / len(result["psnrs"]),
+                      "mean_psnr": sum(result["psnrs"]) / len(result["psnrs"]) if result["psnrs"] else None,
                       "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}))
     return 0
 

@@ -79,8 +79,8 @@ def _read_json(path):
 
 
 def build_hierarchy(names, gists, histograms, trainer, *, n0=TrainSettings.clusters,
-                    mu=TrainSettings.mu, min_psnr=TrainSettings.min_psnr, max_layers=None, seed=0, state_dir=None, log=None,
-                    on_layer=None):
+                    mu=TrainSettings.mu, min_psnr=TrainSettings.min_psnr, max_layers=None, seed=0,
+                    judge_last=True, state_dir=None, log=None, on_layer=None):
     """Run Algorithm 3.
 
     Parameters
@@ -91,8 +91,12 @@ def build_hierarchy(names, gists, histograms, trainer, *, n0=TrainSettings.clust
     trainer : callable(tasks) -> iterable of (task, result)
         ``tasks`` is a list of ``(layer, index, member_indices)``; for each it yields a dict
         ``{"network": file, "psnrs": [...], "history": [...], "train_seconds": s}`` with one
-        PSNR per member, in any order.
+        PSNR per member, in any order; no PSNRs (an empty list) for a layer that is not judged.
     n0, mu, min_psnr, max_layers, seed : Algorithm 3's settings
+    judge_last : bool, default True
+        False: the layer ``max_layers`` stops at is not judged (its trainer returns no
+        PSNRs; its clusters record none, and the layer's ``mean_psnr`` is None). There the
+        judging decides nothing, since no image goes on to another layer.
     state_dir : str, optional; where layers/ and clusters/ JSON checkpoints go
     log : callable(str), optional
     on_layer : callable(clusters, layers), optional; called after each finished layer
@@ -132,6 +136,7 @@ def build_hierarchy(names, gists, histograms, trainer, *, n0=TrainSettings.clust
                 _write_json(layer_file, {"layer": layer, "images": lambda_names, "n_clusters": int(len(centres)),
                                          "centres": centres.tolist(), "labels": labels.tolist()})
         log(f"layer {layer}: {len(remaining)} images in {len(centres)} clusters")
+        judged = judge_last or not max_layers or layer + 1 < max_layers
         layer_clusters = {}
         tasks = []
         for c in range(len(centres)):
@@ -141,7 +146,7 @@ def build_hierarchy(names, gists, histograms, trainer, *, n0=TrainSettings.clust
             ckpt = os.path.join(state_dir, "clusters", f"{cl.name}.json") if state_dir else None
             if ckpt and os.path.isfile(ckpt):
                 done = Cluster.from_json(_read_json(ckpt))
-                if done.members == cl.members and len(done.psnrs) == len(done.members):
+                if done.members == cl.members and len(done.psnrs) == (len(done.members) if judged else 0):
                     layer_clusters[c] = done
                     continue
             layer_clusters[c] = cl
@@ -155,7 +160,7 @@ def build_hierarchy(names, gists, histograms, trainer, *, n0=TrainSettings.clust
                 cl.psnrs = [float(p) for p in result["psnrs"]]
                 cl.history = [float(h) for h in result.get("history", [])]
                 cl.train_seconds = float(result.get("train_seconds", 0.0))
-                if len(cl.psnrs) != len(cl.members):
+                if len(cl.psnrs) != (len(cl.members) if judged else 0):
                     raise RuntimeError(f"trainer returned {len(cl.psnrs)} PSNRs for {len(cl.members)} members of {cl.name}")
                 if state_dir:
                     _write_json(os.path.join(state_dir, "clusters", f"{cl.name}.json"), cl.to_json())
@@ -169,8 +174,12 @@ def build_hierarchy(names, gists, histograms, trainer, *, n0=TrainSettings.clust
         keep = np.array([names[i] not in removed for i in remaining], dtype=bool)
         layers.append({"layer": layer, "images": int(len(remaining)), "clusters": int(len(centres)),
                        "removed": int(len(removed)),
-                       "mean_psnr": float(np.mean([p for c in layer_clusters.values() for p in c.psnrs]))})
-        log(f"layer {layer}: {len(removed)} of {len(remaining)} images reached {min_psnr:g} dB and leave")
+                       "mean_psnr": float(np.mean([p for c in layer_clusters.values() for p in c.psnrs]))
+                       if judged else None})
+        if judged:
+            log(f"layer {layer}: {len(removed)} of {len(remaining)} images reached {min_psnr:g} dB and leave")
+        else:
+            log(f"layer {layer}: the last layer, not judged (--no-last-judging)")
         remaining = remaining[keep]
         if on_layer is not None:
             on_layer(list(clusters), list(layers))

@@ -161,6 +161,43 @@ def test_algorithm3_resumes_without_redoing_finished_clusters(tmp_path):
         build_hierarchy(names[:-1], gists[:-1], hists[:-1], FakeTrainer(psnr), n0=4, mu=8, state_dir=tmp_path)
 
 
+class UnjudgedTrainer(FakeTrainer):
+    """As :class:`FakeTrainer`, but returns no PSNRs on layers from ``last`` on (as
+    ``_cluster_job`` does there with ``--no-last-judging``)."""
+
+    def __init__(self, psnr_of, last):
+        super().__init__(psnr_of)
+        self.last = last
+
+    def __call__(self, tasks):
+        for task, result in super().__call__(tasks):
+            yield task, {**result, "psnrs": [] if task[0] >= self.last else result["psnrs"]}
+
+
+def test_algorithm3_without_judging_the_last_layer(tmp_path):
+    names, gists, hists, psnr = _data()
+    trainer = UnjudgedTrainer(psnr, last=0)
+    clusters, layers = build_hierarchy(names, gists, hists, trainer, n0=4, mu=8, max_layers=1, judge_last=False,
+                                       state_dir=tmp_path)
+    assert layers == [{"layer": 0, "images": 40, "clusters": 4, "removed": 0, "mean_psnr": None}]
+    assert all(c.psnrs == [] and c.network for c in clusters) and len(trainer.calls) == 4
+    assert json.loads((tmp_path / "clusters" / "L0_C000.json").read_text())["mean_psnr"] is None
+    # a resume finds the layer finished
+    again = UnjudgedTrainer(psnr, last=0)
+    build_hierarchy(names, gists, hists, again, n0=4, mu=8, max_layers=1, judge_last=False, state_dir=tmp_path)
+    assert again.calls == []
+    # going deeper, the top layer must be judged now: it is trained again and judged, the new last layer is not
+    deeper = UnjudgedTrainer(psnr, last=1)
+    clusters, layers = build_hierarchy(names, gists, hists, deeper, n0=4, mu=8, max_layers=2, judge_last=False,
+                                       state_dir=tmp_path)
+    _, judged = build_hierarchy(names, gists, hists, FakeTrainer(psnr), n0=4, mu=8, max_layers=2)
+    assert sorted(c for c in deeper.calls if c[0] == 0) == [(0, 0), (0, 1), (0, 2), (0, 3)]
+    assert layers[0] == judged[0] and layers[1]["mean_psnr"] is None and layers[1]["images"] == 30
+    # a trainer that judges a layer that should not be is an error, not silently kept
+    with pytest.raises(RuntimeError, match="PSNRs"):
+        build_hierarchy(names, gists, hists, FakeTrainer(psnr), n0=4, mu=8, max_layers=1, judge_last=False)
+
+
 def test_cluster_json_roundtrip():
     c = Cluster(1, 2, np.arange(4, dtype=np.float32), np.array([0.5, 0.5], np.float32), ["a", "b"], [25.0, 27.0],
                 "networks/x.safetensors", [0.1, 0.05], 1.5)

@@ -360,6 +360,33 @@ def test_a_dataset_copied_again_keeps_its_cache_and_old_entries_are_adopted(trai
     assert cache_key(path, cfg) != first.keys[0]
 
 
+def test_no_last_judging_trains_the_same_networks_without_colorizing_the_training_images(trained, tmp_path, monkeypatch):
+    import deepcolor.pipeline.training as training
+
+    judged = []
+    real = training.judge_image
+    monkeypatch.setattr(training, "judge_image", lambda *a, **k: judged.append(a[2]) or real(*a, **k))
+    settings = dict(FAST, max_layers=1)
+    train_model(records_of(trained["images"]), tmp_path / "judged", TrainSettings(**settings), FEATURES,
+                parser=trained["parser"], cache=trained["cache"], progress=False, log=lambda m: None)
+    assert len(judged) == len(os.listdir(trained["images"]))
+    judged.clear()
+    train_model(records_of(trained["images"]), tmp_path / "m", TrainSettings(**settings, judge_last=False), FEATURES,
+                parser=trained["parser"], cache=trained["cache"], progress=False, log=lambda m: None)
+    assert judged == []
+    model, reference = (json.load(open(tmp_path / d / "model.json")) for d in ("m", "judged"))
+    assert model["complete"] is True and model["training"]["judge_last"] is False
+    assert model["hierarchy"]["layers"][0]["mean_psnr"] is None and all(c["psnrs"] == [] for c in model["clusters"])
+    manifest = json.load(open(tmp_path / "m" / "manifest.json"))
+    assert manifest["metrics"]["mean_training_psnr"] is None
+    for ours, theirs in zip(model["clusters"], reference["clusters"]):  # the same networks, bit for bit
+        assert ours["members"] == theirs["members"]
+        assert open(tmp_path / "m" / ours["network"], "rb").read() == open(tmp_path / "judged" / theirs["network"], "rb").read()
+    check_model(str(tmp_path / "m"))
+    gray = rgb2gray(np.asarray(Image.open(os.path.join(trained["images"], "img00.png"))))
+    assert np.array_equal(Colorizer.load(tmp_path / "m").colorize(gray), Colorizer.load(tmp_path / "judged").colorize(gray))
+
+
 def test_a_model_with_the_local_context(trained, tmp_path):
     from deepcolor.features import CONTEXT_DIMS, context_features
     from deepcolor.pipeline.training_set import feature_config, prepare

@@ -171,8 +171,8 @@ def run_command(args):
           f"largest worker {peak['largest_worker']:.0f} MB")
     print(f"{'layer':>5} {'images':>7} {'clusters':>8} {'left (>= %g dB)' % training.min_psnr:>16} {'mean PSNR':>10}")
     for layer in summary["layers"]:
-        print(f"{layer['layer']:>5} {layer['images']:>7} {layer['clusters']:>8} {layer['removed']:>16} "
-              f"{layer['mean_psnr']:>10.2f}")
+        mean = "not judged" if layer["mean_psnr"] is None else f"{layer['mean_psnr']:.2f}"
+        print(f"{layer['layer']:>5} {layer['images']:>7} {layer['clusters']:>8} {layer['removed']:>16} {mean:>10}")
     if summary["failed"]:
         print(f"skipped {len(summary['failed'])} unreadable image(s):", file=sys.stderr)
         for _, message in summary["failed"]:

@@ -109,6 +109,11 @@ class TrainSettings(_Settings):
     judge_stride: int = _field(2, "--judge-stride", "judge training images with the network run at every S-th "
                                "row and column, U and V interpolated in between; PSNR over the full image",
                                metavar="S", minimum=1, maximum=64, note="1 = every pixel")
+    judge_last: bool = _field(True, "--no-last-judging", "do not judge the training images of the last layer "
+                              "--max-layers allows: there the judging decides nothing (no image goes on), it only "
+                              "reports the layer's training PSNR, which the model then lacks; a layer not judged is "
+                              "trained again if a resume goes deeper. With one cluster the judging is one process's "
+                              "work (24,517 images: about 70 min)", negate=True)
     stream_rows: int = _field(1_000_000, "--stream-rows", "a cluster with more training samples than this "
                               "trains from the feature cache a block of images at a time, so memory does not grow "
                               "with its size", metavar="ROWS", minimum=1,

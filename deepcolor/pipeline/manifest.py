@@ -52,9 +52,10 @@ def previous_runs(manifest_file):
 
 
 def mean_top_layer_psnr(clusters):
-    """Mean training PSNR over the top layer's images."""
+    """Mean training PSNR over the top layer's images; None when it was not judged (``--no-last-judging``)."""
     top = [c for c in clusters if c.layer == 0]
-    return round(float(sum(sum(c.psnrs) for c in top) / max(1, sum(len(c.psnrs) for c in top))), 3)
+    judged = sum(len(c.psnrs) for c in top)
+    return round(float(sum(sum(c.psnrs) for c in top) / judged), 3) if judged else None
 
 
 def training_manifest(summary, records, training, features, colorization, *, command=None, data_lists=None,

@@ -78,7 +78,9 @@ def _cluster_job(task, tset, model_dir, settings, threads, device):
         del feats, targets
     rel = os.path.join("networks", f"{cluster_name(layer, index)}.safetensors")
     network.save(os.path.join(model_dir, rel))
-    psnrs = [judge_image(network, tset, i, settings.judge_refine, settings.judge_stride) for i in members]
+    judged = settings.judge_last or not settings.max_layers or layer + 1 < settings.max_layers
+    psnrs = [judge_image(network, tset, i, settings.judge_refine, settings.judge_stride) for i in members] \
+        if judged else []
     return task, {"network": rel, "psnrs": psnrs, "history": network.history,
                   "train_seconds": time.time() - start}
 
@@ -308,7 +310,7 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
     clusters, layers = build_hierarchy(
         tset.names, tset.gists, tset.histograms, trainer, n0=training.clusters, mu=training.mu,
         min_psnr=training.min_psnr, max_layers=training.max_layers or None, seed=training.seed,
-        state_dir=state_dir, log=log, on_layer=lambda c, l: write_model(c, l, False))
+        judge_last=training.judge_last, state_dir=state_dir, log=log, on_layer=lambda c, l: write_model(c, l, False))
     _park_networks(model_dir, state_dir, keep={c.network for c in clusters})
     write_model(clusters, layers, True)
     summary = {"layers": layers, "clusters": clusters, "features_seconds": t_features,
