@@ -73,6 +73,42 @@ def held_out_split(names, every, by="name"):
     return [i for i in range(len(names)) if i not in held], sorted(held)
 
 
+def top_layer_model(tset, feats, targets, settings, train, n0):
+    """A top-layer model trained on the images ``train`` (see the module docstring).
+
+    Returns
+    -------
+    clusters : list of :class:`deepcolor.clustering.hierarchy.Cluster`, the k-means clusters of the training gists
+    networks : list of :class:`deepcolor.networks.ChromaNetwork`, one per cluster
+    labels : ndarray, the cluster of each training image
+    """
+    from deepcolor.clustering.adaptive import kmeans
+    from deepcolor.clustering.hierarchy import Cluster
+    from deepcolor.networks import train_network
+
+    per_image = settings["samples"]
+    centres, labels = kmeans(tset.gists[train], n0, seed=settings["seed"])
+    clusters, nets = [], []
+    for c in range(len(centres)):
+        members = [train[j] for j in np.flatnonzero(labels == c)]
+        hist = tset.histograms[members].mean(axis=0) if tset.histograms.shape[1] else np.zeros(0, np.float32)
+        clusters.append(Cluster(0, c, centres[c], hist, [tset.names[m] for m in members]))
+        rows = np.concatenate([np.arange(m * per_image, (m + 1) * per_image) for m in members])
+        nets.append(train_network(feats[rows], targets[rows], epochs=settings["epochs"],
+                                  batch_size=settings["batch_size"], lr=settings["lr"], seed=0, device="cpu"))
+    return clusters, nets, labels
+
+
+def networks_for(tset, clusters, nets, index):
+    """The networks ``deepcolor colorize`` blends for image ``index``: the lookup among ``clusters``."""
+    from deepcolor.clustering.hierarchy import lookup
+    from deepcolor.core.settings import ColorizeSettings
+
+    found = lookup(clusters, tset.gists[index], tset.histograms[index] if tset.histograms.shape[1] else None,
+                   k=ColorizeSettings.lookup_k, blend=ColorizeSettings.blend)
+    return [nets[c.index] for c in found.chosen]
+
+
 def top_layer_predictions(tset, feats, targets, settings, train, held, n0):
     """Held-out chroma of a top-layer model trained on ``train`` (see the module docstring).
 
@@ -81,27 +117,12 @@ def top_layer_predictions(tset, feats, targets, settings, train, held, n0):
     pred : ndarray, shape (len(held), S, 2), float32, the predictions at each held-out image's cached pixels
     labels : ndarray, the k-means cluster of each training image
     """
-    from deepcolor.clustering.adaptive import kmeans
-    from deepcolor.clustering.hierarchy import Cluster, lookup
-    from deepcolor.core.settings import ColorizeSettings
-    from deepcolor.networks import train_network
-
     per_image = settings["samples"]
-    rows_of = lambda idx: np.concatenate([np.arange(i * per_image, (i + 1) * per_image) for i in idx])  # noqa: E731
-    centres, labels = kmeans(tset.gists[train], n0, seed=settings["seed"])
-    clusters, nets = [], []
-    for c in range(len(centres)):
-        members = [train[j] for j in np.flatnonzero(labels == c)]
-        hist = tset.histograms[members].mean(axis=0) if tset.histograms.shape[1] else np.zeros(0, np.float32)
-        clusters.append(Cluster(0, c, centres[c], hist, [tset.names[m] for m in members]))
-        rows = rows_of(members)
-        nets.append(train_network(feats[rows], targets[rows], epochs=settings["epochs"],
-                                  batch_size=settings["batch_size"], lr=settings["lr"], seed=0, device="cpu"))
+    clusters, nets, labels = top_layer_model(tset, feats, targets, settings, train, n0)
     pred = np.empty((len(held), per_image, 2), np.float32)
     for h, i in enumerate(held):
-        found = lookup(clusters, tset.gists[i], tset.histograms[i] if tset.histograms.shape[1] else None,
-                       k=ColorizeSettings.lookup_k, blend=ColorizeSettings.blend)
-        pred[h] = np.mean([nets[c.index].predict(feats[rows_of([i])]) for c in found.chosen], axis=0)
+        rows = slice(i * per_image, (i + 1) * per_image)
+        pred[h] = np.mean([net.predict(feats[rows]) for net in networks_for(tset, clusters, nets, i)], axis=0)
     return pred, labels
 
 

@@ -11,7 +11,7 @@ with ``--hold-out class`` every ``--every``-th class of the general set's classe
 chroma PSNR on its cached pixels (10 log10(1 / MSE), U and V in [0, 1] units), the way
 ``deepcolor benchmark`` averages per-image PSNR, as a gain over gray (zero chroma).
 
-1. **Inputs** (one network of 128 hidden units on 100 of each training image's pixels,
+1. **Inputs** (one network of ``--hidden`` units (128) on 100 of each training image's pixels,
    ``--epochs``): the paper's features; plus local context
    (:mod:`deepcolor.features.context`: the pixel's position y/H, x/W and the gray image
    blurred at sigma 4 and 12 px, read on 3x3 grids 8 and 24 px apart: 20 numbers); plus global context (the image's gist reduced to 32 dims by PCA and
@@ -29,8 +29,9 @@ chroma PSNR on its cached pixels (10 log10(1 / MSE), U and V in [0, 1] units), t
 4. With ``--report``: the test loss against gray of ``--method`` by the ground truth's
    colorfulness (a finished ``deepcolor report``/``benchmark`` folder's per-image rows;
    reading measured rows, not choosing anything).
-5. With ``--studies ...,whole``: the held-out images colorized whole by study 1's networks
-   as ``deepcolor colorize`` does (working size, every 2nd pixel, refinement none and the
+5. With ``--studies ...,whole`` (and/or ``whole-top``): the held-out images colorized whole
+   by study 1's networks (and/or study 3's top-layer model, its lookup and blend) as
+   ``deepcolor colorize`` does (working size, every 2nd pixel, refinement none and the
    domain transform, full resolution), scored by the benchmark's RGB PSNR over gray.
 """
 
@@ -44,7 +45,7 @@ import time
 import numpy as np
 
 import _common  # (also sets OMP_WAIT_POLICY before torch starts OpenMP)
-from choose_clusters import held_out_split, top_layer_predictions
+from choose_clusters import held_out_split, networks_for, top_layer_model, top_layer_predictions
 
 
 def per_image_psnr(pred, truth):
@@ -100,7 +101,7 @@ class HeldOut:
         return row
 
 
-def study_inputs(ho, settings, epochs, log):
+def study_inputs(ho, settings, epochs, log, hidden=128):
     from sklearn.decomposition import PCA
 
     from deepcolor.networks import train_network
@@ -115,7 +116,8 @@ def study_inputs(ho, settings, epochs, log):
             cols = [ho.feats[r]] + ([context[r]] if "local" in parts else []) \
                 + ([global_context[ho.image_of(r)]] if "global" in parts else [])
             return np.concatenate(cols, axis=1)
-        net = train_network(inputs(ho.sub_rows), ho.targets[ho.sub_rows], hidden=128, epochs=epochs, seed=0, device="cpu")
+        net = train_network(inputs(ho.sub_rows), ho.targets[ho.sub_rows], hidden=hidden, epochs=epochs, seed=0,
+                            device="cpu")
         rows.append(ho.score(f"inputs: {name}", net.predict(inputs(ho.held_rows)), log))
         rows[-1]["final_training_mse"] = net.history[-1]
         if "global" not in parts:  # a whole image can be colorized with it (study 5)
@@ -124,9 +126,10 @@ def study_inputs(ho, settings, epochs, log):
 
 
 def study_whole_images(ho, networks, log, refines=("none", "dt")):
-    """Study 5: the held-out images colorized whole by study 1's networks, as ``deepcolor
-    colorize`` does (working size, every 2nd pixel, refinement, full resolution), scored by
-    the benchmark's RGB PSNR, as a gain over gray: does a gain at the cached pixels survive?"""
+    """Study 5: the held-out images colorized whole, as ``deepcolor colorize`` does (working
+    size, every 2nd pixel, refinement, full resolution), scored by the benchmark's RGB PSNR,
+    as a gain over gray: does a gain at the cached pixels survive? ``networks``: name ->
+    one network, or a function of the held-out image's index giving the networks to blend."""
     from deepcolor.core.color import rgb2gray
     from deepcolor.core.io import load_rgb
     from deepcolor.core.metrics import psnr
@@ -146,7 +149,7 @@ def study_whole_images(ho, networks, log, refines=("none", "dt")):
             probs = semantic_probabilities(work, ho.tset.parser) if ho.tset.config.semantic else None
         base = psnr(rgb, to_full_resolution(gray, work, np.zeros(work.shape + (2,), np.float32)))
         for name, net in networks.items():
-            uv = predict_chroma(net, work, probs, ColorizeSettings.predict_stride)
+            uv = predict_chroma(net(i) if callable(net) else net, work, probs, ColorizeSettings.predict_stride)
             for r in refines:
                 gains[name, r][h] = psnr(rgb, to_full_resolution(gray, work, refine_chroma(work, uv, r))) - base
         if (h + 1) % 500 == 0:
@@ -162,13 +165,13 @@ def study_whole_images(ho, networks, log, refines=("none", "dt")):
     return rows
 
 
-def study_weighting(ho, c_values, epochs, log):
+def study_weighting(ho, c_values, epochs, log, hidden=128):
     from deepcolor.networks import train_network
 
     energy = (ho.targets.reshape(len(ho.tset), ho.per_image, 2) ** 2).mean(axis=(1, 2))
     rows = []  # the unweighted network is study 1's first
     for c in c_values:
-        net = train_network(ho.feats[ho.sub_rows], ho.targets[ho.sub_rows], hidden=128, epochs=epochs, seed=0,
+        net = train_network(ho.feats[ho.sub_rows], ho.targets[ho.sub_rows], hidden=hidden, epochs=epochs, seed=0,
                             device="cpu", sample_weight=1 / (energy[ho.image_of(ho.sub_rows)] + c))
         rows.append(ho.score(f"loss: weight 1/(energy + {c:g})", net.predict(ho.feats[ho.held_rows]), log))
     return rows
@@ -255,16 +258,19 @@ def main(argv=None):
                         "(choose_clusters.held_out_split)")
     p.add_argument("--clusters", type=int, default=48, help="N0 of the top-layer model of study 3")
     p.add_argument("--epochs", type=int, default=5, help="epochs of the single networks of studies 1 and 2")
+    p.add_argument("--hidden", type=int, default=128, help="hidden units of the single networks of studies 1 and 2")
     p.add_argument("--weight-c", default="0.004,0.001", help="the c values of study 2, comma-separated")
-    p.add_argument("--studies", default="weighting,scale",
-                   help="comma-separated, besides study 1 (always run): weighting (2), scale (3), whole (5)")
+    p.add_argument("--studies", default="inputs,weighting,scale",
+                   help="comma-separated: inputs (1), weighting (2), scale (3), whole (5: study 1's networks, "
+                        "and 1 is run), whole-top (5: the top-layer model)")
     p.add_argument("--report", help="a report or benchmark folder whose general run to read (study 4)")
     p.add_argument("--method", default="deepcolor_model-general", help="the method folder of study 4")
     p.add_argument("--cache")
     p.add_argument("-o", "--output", required=True)
     args = p.parse_args(argv)
     log = lambda s: print(s, flush=True)  # noqa: E731
-    result = {"model": os.path.abspath(args.model), "every": args.every, "hold_out": args.hold_out}
+    result = {"model": os.path.abspath(args.model), "every": args.every, "hold_out": args.hold_out,
+              "hidden": args.hidden}
     if args.report:
         result["test_loss_by_colorfulness"] = test_loss_by_colorfulness(os.path.join(args.report, "runs", "general"),
                                                                         args.method, log)
@@ -276,12 +282,20 @@ def main(argv=None):
     log(f"{len(tset)} images: {len(ho.train)} training, {len(ho.held)} held out ({time.perf_counter() - start:.0f} s)")
     torch.set_num_threads(2)
     studies = set(args.studies.split(","))
-    result["inputs"], networks = study_inputs(ho, settings, args.epochs, log)
+    networks = {}
+    if "inputs" in studies or "whole" in studies:
+        result["inputs"], networks = study_inputs(ho, settings, args.epochs, log, args.hidden)
     if "weighting" in studies:
-        result["weighting"] = study_weighting(ho, [float(c) for c in args.weight_c.split(",")], args.epochs, log)
+        result["weighting"] = study_weighting(ho, [float(c) for c in args.weight_c.split(",")], args.epochs, log,
+                                              args.hidden)
     if "scale" in studies:
         result["scale"] = study_scale(ho, settings, args.clusters, log)
-    if "whole" in studies:
+    if "whole-top" in studies:  # the top-layer model of study 3, colorizing as deepcolor colorize does
+        torch.set_num_threads(1)
+        clusters, nets, _ = top_layer_model(ho.tset, ho.feats, ho.targets, settings, ho.train, args.clusters)
+        torch.set_num_threads(2)
+        networks[f"top layer N0 {args.clusters}"] = lambda i: networks_for(ho.tset, clusters, nets, i)
+    if "whole" in studies or "whole-top" in studies:
         result["whole_images"] = study_whole_images(ho, networks, log)
     result["seconds"] = time.perf_counter() - start
     with open(args.output, "w", encoding="utf-8") as handle:
