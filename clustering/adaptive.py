@@ -78,6 +78,12 @@ def _read_json(path):
         return json.load(handle)
 
 
+def layer_is_judged(layer, max_layers, judge_last=True):
+    """Whether Algorithm 3 judges ``layer``: always, except the last layer ``max_layers``
+    allows when ``judge_last`` is False (there no image goes on, so the judging decides nothing)."""
+    return bool(judge_last) or not max_layers or layer + 1 < max_layers
+
+
 def build_hierarchy(names, gists, histograms, trainer, *, n0=TrainSettings.clusters,
                     mu=TrainSettings.mu, min_psnr=TrainSettings.min_psnr, max_layers=None, seed=0,
                     judge_last=True, state_dir=None, log=None, on_layer=None):
@@ -136,7 +142,7 @@ def build_hierarchy(names, gists, histograms, trainer, *, n0=TrainSettings.clust
                 _write_json(layer_file, {"layer": layer, "images": lambda_names, "n_clusters": int(len(centres)),
                                          "centres": centres.tolist(), "labels": labels.tolist()})
         log(f"layer {layer}: {len(remaining)} images in {len(centres)} clusters")
-        judged = judge_last or not max_layers or layer + 1 < max_layers
+        judged = layer_is_judged(layer, max_layers, judge_last)
         layer_clusters = {}
         tasks = []
         for c in range(len(centres)):

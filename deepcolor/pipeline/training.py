@@ -78,9 +78,10 @@ def _cluster_job(task, tset, model_dir, settings, threads, device):
         del feats, targets
     rel = os.path.join("networks", f"{cluster_name(layer, index)}.safetensors")
     network.save(os.path.join(model_dir, rel))
-    judged = settings.judge_last or not settings.max_layers or layer + 1 < settings.max_layers
+    from deepcolor.clustering.adaptive import layer_is_judged
+
     psnrs = [judge_image(network, tset, i, settings.judge_refine, settings.judge_stride) for i in members] \
-        if judged else []
+        if layer_is_judged(layer, settings.max_layers, settings.judge_last) else []
     return task, {"network": rel, "psnrs": psnrs, "history": network.history,
                   "train_seconds": time.time() - start}
 
