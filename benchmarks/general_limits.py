@@ -7,9 +7,10 @@
 ``MODEL`` gives the images, feature settings and cached features (as
 ``choose_clusters.py`` reads them); every ``--every``-th image by name is held out, or
 with ``--hold-out class`` every ``--every``-th class of the general set's classed sources
-(as its test split is built; ``choose_clusters.held_out_split``). Nothing here reads a test list. Figures are the mean over held-out images of each image's
-chroma PSNR on its cached pixels (10 log10(1 / MSE), U and V in [0, 1] units), the way
-``deepcolor benchmark`` averages per-image PSNR, as a gain over gray (zero chroma).
+(as its test split is built; ``choose_clusters.held_out_split``). Nothing here reads a
+test list. Figures are the mean over held-out images of each image's chroma PSNR on its
+cached pixels (10 log10(1 / MSE), U and V in [0, 1] units), the way ``deepcolor
+benchmark`` averages per-image PSNR, as a gain over gray (zero chroma).
 
 1. **Inputs** (one network of ``--hidden`` units (128) on 100 of each training image's pixels,
    ``--epochs``): the paper's features; plus local context

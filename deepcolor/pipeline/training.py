@@ -55,7 +55,7 @@ def judge_image(network, tset, index, refine="none", stride=1):
 def _cluster_job(task, tset, model_dir, settings, threads, device):
     import torch
 
-    from deepcolor.clustering import cluster_name
+    from deepcolor.clustering import cluster_name, layer_is_judged
     from deepcolor.networks import train_network
 
     # one thread per job: the MLP's matrices are small, and two threads on a shared
@@ -78,8 +78,6 @@ def _cluster_job(task, tset, model_dir, settings, threads, device):
         del feats, targets
     rel = os.path.join("networks", f"{cluster_name(layer, index)}.safetensors")
     network.save(os.path.join(model_dir, rel))
-    from deepcolor.clustering.adaptive import layer_is_judged
-
     psnrs = [judge_image(network, tset, i, settings.judge_refine, settings.judge_stride) for i in members] \
         if layer_is_judged(layer, settings.max_layers, settings.judge_last) else []
     return task, {"network": rel, "psnrs": psnrs, "history": network.history,
