@@ -33,11 +33,14 @@ class FeatureConfig:
     #: Append the local context (:mod:`deepcolor.features.context`) to each sample's
     #: features; computed when the samples are read, never cached, so not in the key.
     context: bool = False
+    #: Append AlexNet's conv5 at each sample (:mod:`deepcolor.features.alexnet`); cached in
+    #: entries of their own (:attr:`TrainingSet.deep_keys`), so not in this key either.
+    alexnet: bool = False
 
     def to_json(self):
-        """The cache key's part: every field but ``context``."""
+        """The cache key's part: every field but ``context`` and ``alexnet``."""
         out = dataclasses.asdict(self)
-        del out["context"]
+        del out["context"], out["alexnet"]
         return out
 
 
@@ -55,6 +58,9 @@ class TrainingSet:
     failed: list = dataclasses.field(default_factory=list)
     #: The scene parser (folder) whose maps :meth:`semantic` recomputes; None without semantics.
     parser: object = None
+    #: The cache entries holding each image's AlexNet conv5 at its samples (``"deep"``,
+    #: float16); set by :func:`deepcolor.pipeline.training_set.prepare` with ``alexnet``.
+    deep_keys: list = None
 
     def __len__(self):
         return len(self.names)
@@ -67,10 +73,22 @@ class TrainingSet:
             data = cache.load(self.keys[i], ["feats", "targets"])
             if data is None:
                 raise FileNotFoundError(f"{self.paths[i]}: features missing from the cache {self.cache_root}")
-            feats.append(data["feats"] if not self.config.context else
-                         np.concatenate([data["feats"], self._context(i, len(data["feats"]))], axis=1))
+            parts = [data["feats"]]
+            if self.config.context:
+                parts.append(self._context(i, len(data["feats"])))
+            if self.config.alexnet:
+                parts.append(self._deep(i, len(data["feats"]), cache))
+            feats.append(parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1))
             targets.append(data["targets"])
         return np.concatenate(feats), np.concatenate(targets)
+
+    def _deep(self, index, count, cache):
+        data = cache.load(self.deep_keys[index], ["deep"]) if self.deep_keys else None
+        if data is None:
+            raise FileNotFoundError(f"{self.paths[index]}: AlexNet features missing from the cache {self.cache_root}")
+        if data["deep"].shape[0] != count:
+            raise ValueError(f"{self.paths[index]}: {count} cached samples but {data['deep'].shape[0]} AlexNet vectors")
+        return data["deep"].astype(np.float32)
 
     def _context(self, index, count):
         # the image is read again: a blur and a gather (about 1 ms at 256x256) cost less

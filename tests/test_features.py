@@ -333,3 +333,49 @@ def test_context_features_are_the_position_and_the_blurred_surroundings():
         np.testing.assert_array_equal(band[2, 5], context_features(gray, [r], [c])[0])
     with pytest.raises(ValueError):
         context_features(gray, [60], [0])
+
+
+def _alexnet_trunk():
+    from deepcolor.features import alexnet
+
+    try:
+        return alexnet.AlexNetTrunk(device="cpu")
+    except alexnet.WeightsMissing:
+        pytest.skip(alexnet.INSTALL_HINT + " (README's install line; CI installs it)")
+
+
+def test_alexnet_features_are_conv5_of_the_gray_image_read_at_each_pixel():
+    import torch
+
+    from deepcolor.evaluation.lpips import LPIPS
+    from deepcolor.features.alexnet import DEEP_DIMS, MIN_SIDE, deep_at, deep_features, deep_grid, deep_maps
+
+    trunk = _alexnet_trunk()
+    rng = np.random.default_rng(0)
+    gray = rng.integers(0, 256, (120, 150), dtype=np.uint8)
+    maps = deep_maps(gray, trunk)
+    # the trunk is LPIPS's AlexNet on the gray image repeated into three channels
+    rgb = torch.from_numpy(np.repeat(gray[None, None].astype(np.float32), 3, axis=1)) / 127.5 - 1
+    with torch.no_grad():
+        conv5 = LPIPS(device="cpu")._features(rgb)[4][0].permute(1, 2, 0).numpy()
+    np.testing.assert_allclose(maps.maps[0], conv5, rtol=1e-5, atol=1e-5)
+    assert maps.maps[0].shape == (6, 8, DEEP_DIMS) and maps.factor == 1
+    # map position m is read at pixel 16 m + 15; between grid points bilinearly; clamped at the border
+    rows, cols = np.array([15 + 16 * 2, 15 + 16 * 2 + 8, 0, 119]), np.array([15 + 16 * 3, 15 + 16 * 3, 0, 149])
+    deep = deep_features(gray, rows, cols, trunk)
+    assert deep.shape == (4, DEEP_DIMS) and deep.dtype == np.float32 and deep.min() >= 0
+    np.testing.assert_allclose(deep[0], conv5[2, 3], rtol=1e-6)
+    np.testing.assert_allclose(deep[1], (conv5[2, 3] + conv5[3, 3]) / 2, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(deep[2], conv5[0, 0], rtol=1e-6)
+    np.testing.assert_allclose(deep[3], conv5[5, 7], rtol=1e-6)
+    # the colorizer's grid layout gives the same vectors as the sampled pixels
+    for stride in (1, 2):
+        band = deep_grid(maps, 10, 30, stride)
+        first = -(-10 // stride) * stride
+        r, c = first + stride * 2, stride * 5
+        np.testing.assert_array_equal(band[2, 5], deep_at(maps, np.array([r]), np.array([c]))[0])
+    # an image too small for conv5 is enlarged for the trunk
+    small = deep_maps(gray[:40, :60], trunk)
+    assert small.factor == MIN_SIDE / 40 and deep_features(gray[:40, :60], [39], [59], trunk).shape == (1, DEEP_DIMS)
+    with pytest.raises(ValueError):
+        deep_features(gray, [120], [0], trunk)

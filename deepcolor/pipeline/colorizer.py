@@ -65,13 +65,15 @@ def colorize_settings_of(config):
     return ColorizeSettings.from_json(stored, **PAPER_COLORIZATION)
 
 
-def predict_chroma(network, gray, probs=None, stride=1, context=None):
+def predict_chroma(network, gray, probs=None, stride=1, context=None, deep=None):
     """U/255, V/255 at every pixel of ``gray``: (H, W, 2) float32, band by band.
 
     ``context`` appends the local context (:mod:`deepcolor.features.context`) to every
     pixel's features, as a model trained with ``--context`` expects; None: when the
     network's input is exactly 20 dims longer than the features (any other length is an
-    error of :meth:`~deepcolor.networks.ChromaNetwork.predict`).
+    error of :meth:`~deepcolor.networks.ChromaNetwork.predict`). ``deep``: the
+    :class:`~deepcolor.features.alexnet.DeepMaps` of ``gray``, appended after the context,
+    as a model trained with ``--alexnet`` expects (:meth:`Colorizer.network_chroma` passes them).
 
     ``network`` is one network or a list of them; a list's predictions are averaged
     (:class:`deepcolor.networks.chroma.NetworkBlend`). With ``stride`` > 1 the network runs only at
@@ -80,13 +82,15 @@ def predict_chroma(network, gray, probs=None, stride=1, context=None):
     networks are the costly part of colorization.
     """
     from deepcolor.features import CONTEXT_DIMS, context_grid, context_maps, feature_dims, iter_feature_bands
+    from deepcolor.features.alexnet import DEEP_DIMS, deep_grid
 
     if isinstance(network, (list, tuple)):
         from deepcolor.networks import NetworkBlend
 
         network = network[0] if len(network) == 1 else NetworkBlend(network)
     if context is None:
-        context = network.input_dim == feature_dims(0 if probs is None else probs.shape[-1]) + CONTEXT_DIMS
+        context = network.input_dim == (feature_dims(0 if probs is None else probs.shape[-1]) + CONTEXT_DIMS
+                                        + (DEEP_DIMS if deep is not None else 0))
     maps = context_maps(gray) if context else None
     stride = max(1, int(stride))
     h, w = gray.shape
@@ -95,6 +99,8 @@ def predict_chroma(network, gray, probs=None, stride=1, context=None):
         if feats.shape[0]:
             if maps is not None:
                 feats = np.concatenate([feats, context_grid(maps, r0, r1, stride)], axis=-1)
+            if deep is not None:
+                feats = np.concatenate([feats, deep_grid(deep, r0, r1, stride)], axis=-1)
             first = -(-r0 // stride)  # the band's first grid row
             pred = network.predict(feats.reshape(-1, feats.shape[-1]))
             coarse[first:first + feats.shape[0]] = pred.reshape(feats.shape[0], -1, 2)
@@ -164,12 +170,12 @@ def to_full_resolution(gray, work, uv, progress=None):
     return combine(gray, uv)
 
 
-def colorize_with_network(network, gray, probs=None, refine="none", stride=1, context=None):
+def colorize_with_network(network, gray, probs=None, refine="none", stride=1, context=None, deep=None):
     """RGB of ``gray`` colorized by one network (no cluster lookup); ``stride`` > 1 runs the
-    network on a grid only, ``context`` as :func:`predict_chroma`."""
+    network on a grid only, ``context`` and ``deep`` as :func:`predict_chroma`."""
     from deepcolor.core.refine import refine_chroma
 
-    uv = predict_chroma(network, gray, probs, stride, context)
+    uv = predict_chroma(network, gray, probs, stride, context, deep)
     return combine(gray, refine_chroma(gray, uv, refine))
 
 
@@ -207,7 +213,10 @@ class Colorizer:
         self.semantic = bool(config["features"].get("semantic", 0))
         #: the networks read the local context too (a model trained with ``--context``)
         self.context = bool(config["features"].get("context", 0))
+        #: ... and AlexNet's conv5 (a model trained with ``--alexnet``)
+        self.alexnet = bool(config["features"].get("alexnet", 0))
         self._networks = {}
+        self._trunk = None
 
     # the settings under their short names
     refine = property(lambda self: self.settings.refine)
@@ -303,6 +312,25 @@ class Colorizer:
         if gist_vector is None:
             probs, gist_vector, histogram = self.analyze(gray)
         return lookup(self.clusters, gist_vector, histogram, k=self.k, blend=self.blend)
+    def deep_maps(self, work):
+        """AlexNet's maps of the working image (:func:`deepcolor.features.alexnet.deep_maps`) when
+        the model reads them, else None; the trunk is loaded on first use."""
+        if not self.alexnet:
+            return None
+        from deepcolor.features.alexnet import AlexNetTrunk, deep_maps
+
+        if self._trunk is None:
+            self._trunk = AlexNetTrunk(device=self.device)
+        return deep_maps(work, self._trunk)
+
+    def network_chroma(self, networks, work, probs, deep=None):
+        """:func:`predict_chroma` of ``networks`` (blended) on the working image ``work`` with
+        the inputs this model's networks read (context, AlexNet's maps: ``deep``, computed
+        when not given)."""
+        if deep is None:
+            deep = self.deep_maps(work)
+        return predict_chroma(networks, work, probs, self.stride, self.context, deep)
+
     def working_chroma(self, gray, refine=None, progress=None, keep_probs=False):
         """The automatic chroma of ``gray`` at the working resolution, before any hint.
 
@@ -322,7 +350,7 @@ class Colorizer:
         t1 = time.perf_counter()
         result = self.select(work, probs, gist_vector, hist)
         step("predict")
-        uv = predict_chroma([self.network(c) for c in result.chosen], work, probs, self.stride, self.context)
+        uv = self.network_chroma([self.network(c) for c in result.chosen], work, probs)
         if not keep_probs:
             probs = None
         t2 = time.perf_counter()

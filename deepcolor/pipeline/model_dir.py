@@ -72,6 +72,7 @@ def _relative_file(value, model_file, field, folder):
 def validate_config(config, model_file):
     """Check the structure of a parsed ``model.json``; :class:`DamagedModelError` names the field."""
     from deepcolor.features import CONTEXT_DIMS, GIST_DIMS
+    from deepcolor.features.alexnet import DEEP_DIMS, DEEP_VERSION
 
     if not isinstance(config, dict):
         raise DamagedModelError(f"{model_file}: expected a JSON object, got {type(config).__name__}; the model "
@@ -92,6 +93,12 @@ def validate_config(config, model_file):
     _int(features.get("context", 0), model_file, "features.context")
     if features.get("context", 0) not in (0, CONTEXT_DIMS):
         _fail(model_file, "features.context", f"must be 0 or {CONTEXT_DIMS}, got {features['context']!r}")
+    _int(features.get("alexnet", 0), model_file, "features.alexnet")
+    if features.get("alexnet", 0) not in (0, DEEP_DIMS):
+        _fail(model_file, "features.alexnet", f"must be 0 or {DEEP_DIMS}, got {features['alexnet']!r}")
+    if features.get("alexnet", 0) and features.get("alexnet_version") != DEEP_VERSION:
+        _fail(model_file, "features.alexnet_version", f"is {features.get('alexnet_version')!r}; this deepcolor "
+              f"computes AlexNet feature version {DEEP_VERSION!r} (retrain the model)")
     _int(features.get("input_dim"), model_file, "features.input_dim", 1)
     for key in ("lookup", "files"):
         if key in config and config[key] is not None and not isinstance(config[key], dict):

@@ -24,6 +24,7 @@ networks, a copy of the scene parser and ``manifest.json`` (:mod:`deepcolor.pipe
 """
 
 import dataclasses
+import functools
 import json
 import os
 import shutil
@@ -39,6 +40,19 @@ from deepcolor.pipeline.colorizer import colorize_with_network
 from deepcolor.pipeline.model_dir import MODEL_FILE, MODEL_FORMAT, MODEL_VERSION, file_hashes, with_checksum
 
 
+@functools.lru_cache(maxsize=1)
+def _trunk():
+    from deepcolor.features.alexnet import AlexNetTrunk
+
+    return AlexNetTrunk()  # once per process: judging runs in workers
+
+
+def _deep_maps(gray):
+    from deepcolor.features.alexnet import deep_maps
+
+    return deep_maps(gray, _trunk())
+
+
 def judge_image(network, tset, index, refine="none", stride=1):
     """Training PSNR of image ``index`` of ``tset``: the full image colorized by ``network``
     (at every ``stride``-th pixel, interpolated in between), refined by ``refine``."""
@@ -48,7 +62,8 @@ def judge_image(network, tset, index, refine="none", stride=1):
 
     rgb = load_rgb(tset.paths[index])
     gray = rgb2gray(rgb)
-    pred = colorize_with_network(network, gray, tset.semantic(index, gray), refine, stride, tset.config.context)
+    pred = colorize_with_network(network, gray, tset.semantic(index, gray), refine, stride, tset.config.context,
+                                 _deep_maps(gray) if tset.config.alexnet else None)
     return float(psnr(rgb, pred))
 
 
@@ -231,6 +246,7 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
     from deepcolor.clustering import build_hierarchy
     from deepcolor.data.cache import FeatureCache
     from deepcolor.features import CONTEXT_DIMS, CONTEXT_VERSION, DAISY_DIMS, LOW_MID_DIMS, PATCH_DIMS
+    from deepcolor.features.alexnet import DEEP_DIMS, DEEP_LAYERS, DEEP_VERSION
     from deepcolor.pipeline.manifest import training_manifest
     from deepcolor.pipeline.training_set import feature_config, prepare
 
@@ -255,7 +271,8 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
         raise ValueError("image names must be unique across the training data")
     if not records:
         raise ValueError("no training images")
-    config = feature_config(features.samples, training.seed, features.semantic, parser, features.context)
+    config = feature_config(features.samples, training.seed, features.semantic, parser, features.context,
+                            features.alexnet)
     state = {"settings": {**training.to_json(), **features.to_json()}, "images": names,
              "parser_id": config.parser_id}
     _check_resume(state_file, state, model_dir, resume, log)
@@ -278,6 +295,7 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
         _copy_parser(parser, model_dir)
     n_semantic = int(tset.histograms.shape[1]) if features.semantic else 0
     n_context = CONTEXT_DIMS if features.context else 0
+    n_deep = DEEP_DIMS if features.alexnet else 0
 
     def write_model(clusters, layers, complete):
         model = {
@@ -285,8 +303,10 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
             "version": MODEL_VERSION,
             "complete": bool(complete),
             "features": {"patch": PATCH_DIMS, "daisy": DAISY_DIMS, "semantic": n_semantic, "context": n_context,
-                         **({"context_version": CONTEXT_VERSION} if n_context else {}),
-                         "input_dim": LOW_MID_DIMS + n_semantic + n_context, "samples_per_image": features.samples,
+                         **({"context_version": CONTEXT_VERSION} if n_context else {}), "alexnet": n_deep,
+                         **({"alexnet_version": DEEP_VERSION, "alexnet_layers": list(DEEP_LAYERS)} if n_deep else {}),
+                         "input_dim": LOW_MID_DIMS + n_semantic + n_context + n_deep,
+                         "samples_per_image": features.samples,
                          "feature_version": config.feature_version, "gist_version": config.gist_version,
                          "parser_id": config.parser_id},
             "parser": "parser" if parser is not None else None,

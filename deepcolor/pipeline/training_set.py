@@ -23,13 +23,13 @@ from deepcolor.data.training_set import FeatureConfig, TrainingSet
 from deepcolor.features import GIST_DIMS
 
 
-def feature_config(samples, seed, semantic, parser, context=False):
+def feature_config(samples, seed, semantic, parser, context=False, alexnet=False):
     """The :class:`FeatureConfig` of a training run: its settings and the code and parser versions."""
     from deepcolor import features
 
     return FeatureConfig(samples=samples, seed=seed, semantic=semantic, parser_id=folder_identity(parser),
                          feature_version=str(features.FEATURE_VERSION), gist_version=str(features.GIST_VERSION),
-                         context=bool(context))
+                         context=bool(context), alexnet=bool(alexnet))
 
 
 def extract_image(path, name, config, parser=None):
@@ -139,5 +139,37 @@ def prepare(records, config, cache=None, parser=None, jobs=1, progress=True):
         hists.append(data["histogram"])
     gists = np.stack(gists) if gists else np.zeros((0, GIST_DIMS), np.float32)
     hists = np.stack(hists) if hists else np.zeros((0, 0), np.float32)
-    return TrainingSet(names, paths, good_keys, gists, hists, config, cache.root, failed,
+    tset = TrainingSet(names, paths, good_keys, gists, hists, config, cache.root, failed,
                        parser=parser if config.semantic else None)
+    if config.alexnet:
+        tset.deep_keys = prepare_deep(tset, cache, progress)
+    return tset
+
+
+def deep_cache_key(path, name, config):
+    """The cache key of an image's AlexNet conv5 at its sampled pixels."""
+    from deepcolor.features.alexnet import DEEP_LAYERS, DEEP_VERSION
+
+    return cache_key(path, {"alexnet": DEEP_VERSION, "layers": list(DEEP_LAYERS), "name": name,
+                            "samples": config.samples, "seed": config.seed})
+
+
+def prepare_deep(tset, cache, progress=True):
+    """Compute (or reuse) the AlexNet conv5 vectors at the samples of every image of ``tset``:
+    one cache entry per image (``deep``, float16, about 0.13 MB at 250 samples), in this
+    process (about 15 ms per image on a CPU, a network the workers would each have to load).
+    Returns the entries' keys, in ``tset``'s order."""
+    from tqdm import tqdm
+
+    from deepcolor.core.color import rgb2gray
+    from deepcolor.core.io import load_rgb
+    from deepcolor.features.alexnet import AlexNetTrunk, deep_features
+
+    keys = [deep_cache_key(path, name, tset.config) for name, path in zip(tset.names, tset.paths)]
+    todo = [i for i, k in enumerate(keys) if not cache.has(k)]
+    trunk = AlexNetTrunk() if todo else None
+    for i in tqdm(todo, desc="AlexNet features", unit="img", disable=not progress):
+        gray = rgb2gray(load_rgb(tset.paths[i]))
+        rows, cols = sample_pixels(gray.shape, tset.config.samples, image_seed(tset.names[i], tset.config.seed))
+        cache.save(keys[i], deep=deep_features(gray, rows, cols, trunk).astype(np.float16))
+    return keys

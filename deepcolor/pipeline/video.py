@@ -163,7 +163,7 @@ class VideoColorizer:
         """
         from deepcolor.core.flow import warp
         from deepcolor.core.refine import refine_chroma
-        from deepcolor.pipeline.colorizer import predict_chroma, to_full_resolution, working_image
+        from deepcolor.pipeline.colorizer import to_full_resolution, working_image
 
         c = self.colorizer
         gray = to_gray(image)
@@ -185,7 +185,7 @@ class VideoColorizer:
         if cut or self.settings.lookup != "shot":
             self._shot_clusters = self._lookup(work, probs)
         networks = [c.network(self._by_name[name]) for name in self._shot_clusters]
-        uv = refine_chroma(work, predict_chroma(networks, work, probs, c.stride), c.refine)
+        uv = refine_chroma(work, c.network_chroma(networks, work, probs), c.refine)
         del probs
         followed = 0.0
         if not cut and self.settings.carry > 0:

