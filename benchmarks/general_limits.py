@@ -35,10 +35,11 @@ benchmark`` averages per-image PSNR, as a gain over gray (zero chroma).
    ``deepcolor colorize`` does (working size, every 2nd pixel, refinement none and the
    domain transform, full resolution), scored by the benchmark's RGB PSNR over gray.
 6. With ``--studies deep``: study 1's network with local context, and the same with
-   AlexNet's conv5 read at each pixel (:mod:`deepcolor.features.alexnet`, 256 numbers), in
-   full and reduced to 32 dims by PCA fitted on the training pixels. The conv5 vectors of
+   AlexNet's conv5 read at each pixel (:mod:`deepcolor.features.alexnet`), reduced from 256
+   to 16, 32 and 64 dims by PCA fitted on a tenth of the training pixels. The conv5 vectors of
    every cached pixel are computed once (about 8 min for 24.5k images) and kept in
-   ``--deep-file`` (float16 .npy) when given.
+   ``--deep-file`` (float16 .npy) when given. With ``whole`` too, study 5 colorizes with
+   study 6's networks (those reading conv5 whole) in place of study 1's.
 """
 
 import argparse
@@ -158,24 +159,22 @@ def study_inputs(ho, settings, epochs, log, hidden=128):
     return rows, networks
 
 
-def study_deep(ho, settings, epochs, log, hidden=128, deep_file=None):
-    """Study 6: does AlexNet's conv5, which knows ImageNet's objects, help the held-out images?"""
-    from sklearn.decomposition import PCA
-
+def study_deep(ho, settings, epochs, log, hidden=128, deep_file=None, dims=(16, 32, 64)):
+    """Study 6: does AlexNet's conv5, which knows ImageNet's objects, help the held-out images?
+    Returns the rows, the networks and the projection each network reads conv5 through."""
+    from deepcolor.features.alexnet import fit_projection, project
     from deepcolor.networks import train_network
 
     context = local_context(ho.tset, settings)
     deep = deep_at_cached_pixels(ho.tset, settings, deep_file, log)
-    pca = PCA(32, random_state=0).fit(np.asarray(deep[ho.sub_rows[::10]], np.float32))
-    rows, networks = [], {}
-    for name, parts in [("+ local context", ()), ("+ local context + conv5", ("deep",)),
-                        ("+ local context + conv5 PCA 32", ("pca",))]:
+    fit_rows = ho.sub_rows[::10]
+    rows, networks, projections = [], {}, {}
+    for k in (0, *dims):
+        name = "+ local context" + (f" + conv5 PCA {k}" if k else "")
+        projection = fit_projection(np.asarray(deep[fit_rows], np.float32), k) if k else None
+
         def inputs(r):
-            cols = [ho.feats[r], context[r]]
-            if "deep" in parts:
-                cols.append(np.asarray(deep[r], np.float32))
-            if "pca" in parts:
-                cols.append(pca.transform(np.asarray(deep[r], np.float32)).astype(np.float32))
+            cols = [ho.feats[r], context[r]] + ([project(deep[r], projection)] if k else [])
             return np.concatenate(cols, axis=1)
         start = time.perf_counter()
         net = train_network(inputs(ho.sub_rows), ho.targets[ho.sub_rows], hidden=hidden, epochs=epochs, seed=0,
@@ -184,22 +183,28 @@ def study_deep(ho, settings, epochs, log, hidden=128, deep_file=None):
         rows[-1]["final_training_mse"] = net.history[-1]
         rows[-1]["training_seconds"] = time.perf_counter() - start
         networks[name] = net
-    return rows, networks
+        if k:
+            projections[name] = projection
+    return rows, networks, projections
 
 
-def study_whole_images(ho, networks, log, refines=("none", "dt")):
+def study_whole_images(ho, networks, log, refines=("none", "dt"), projections=None):
     """Study 5: the held-out images colorized whole, as ``deepcolor colorize`` does (working
     size, every 2nd pixel, refinement, full resolution), scored by the benchmark's RGB PSNR,
     as a gain over gray: does a gain at the cached pixels survive? ``networks``: name ->
-    one network, or a function of the held-out image's index giving the networks to blend."""
+    one network, or a function of the held-out image's index giving the networks to blend;
+    ``projections``: name -> the projection through which that network reads AlexNet's conv5 (study 6)."""
     from deepcolor.core.color import rgb2gray
     from deepcolor.core.io import load_rgb
     from deepcolor.core.metrics import psnr
     from deepcolor.core.refine import refine_chroma
     from deepcolor.core.settings import ColorizeSettings
     from deepcolor.features import semantic_probabilities
+    from deepcolor.features.alexnet import AlexNetTrunk, DeepMaps, deep_maps, project
     from deepcolor.pipeline.colorizer import predict_chroma, to_full_resolution, working_image
 
+    projections = projections or {}
+    trunk = AlexNetTrunk(device="cpu") if projections else None
     gains = {(n, r): np.empty(len(ho.held)) for n in networks for r in refines}
     for h, i in enumerate(ho.held):
         rgb = load_rgb(ho.tset.paths[i])
@@ -210,8 +215,13 @@ def study_whole_images(ho, networks, log, refines=("none", "dt")):
         else:
             probs = semantic_probabilities(work, ho.tset.parser) if ho.tset.config.semantic else None
         base = psnr(rgb, to_full_resolution(gray, work, np.zeros(work.shape + (2,), np.float32)))
+        raw = deep_maps(work, trunk) if projections else None
         for name, net in networks.items():
-            uv = predict_chroma(net(i) if callable(net) else net, work, probs, ColorizeSettings.predict_stride)
+            if name in projections:  # study 6's networks read the context and the projected conv5
+                maps = DeepMaps(raw.shape, raw.factor, [project(raw.maps[0], projections[name])])
+                uv = predict_chroma(net, work, probs, ColorizeSettings.predict_stride, True, maps)
+            else:
+                uv = predict_chroma(net(i) if callable(net) else net, work, probs, ColorizeSettings.predict_stride)
             for r in refines:
                 gains[name, r][h] = psnr(rgb, to_full_resolution(gray, work, refine_chroma(work, uv, r))) - base
         if (h + 1) % 500 == 0:
@@ -324,7 +334,8 @@ def main(argv=None):
     p.add_argument("--weight-c", default="0.004,0.001", help="the c values of study 2, comma-separated")
     p.add_argument("--studies", default="inputs,weighting,scale",
                    help="comma-separated: inputs (1), weighting (2), scale (3), whole (5: study 1's networks, "
-                        "and 1 is run), whole-top (5: the top-layer model), deep (6)")
+                        "and 1 is run unless deep is given), whole-top (5: the top-layer model), deep (6; with whole, its networks "
+                        "colorize whole images too)")
     p.add_argument("--deep-file", help="study 6: a .npy file keeping conv5 at every cached pixel (float16)")
     p.add_argument("--report", help="a report or benchmark folder whose general run to read (study 4)")
     p.add_argument("--method", default="deepcolor_model-general", help="the method folder of study 4")
@@ -345,11 +356,14 @@ def main(argv=None):
     log(f"{len(tset)} images: {len(ho.train)} training, {len(ho.held)} held out ({time.perf_counter() - start:.0f} s)")
     torch.set_num_threads(2)
     studies = set(args.studies.split(","))
-    networks = {}
-    if "inputs" in studies or "whole" in studies:
+    networks, projections = {}, {}
+    if "inputs" in studies or ("whole" in studies and "deep" not in studies):
         result["inputs"], networks = study_inputs(ho, settings, args.epochs, log, args.hidden)
     if "deep" in studies:
-        result["deep"], _ = study_deep(ho, settings, args.epochs, log, args.hidden, args.deep_file)
+        result["deep"], deep_networks, projections = study_deep(ho, settings, args.epochs, log, args.hidden,
+                                                                args.deep_file)
+        if "whole" in studies:
+            networks.update(deep_networks)
     if "weighting" in studies:
         result["weighting"] = study_weighting(ho, [float(c) for c in args.weight_c.split(",")], args.epochs, log,
                                               args.hidden)
@@ -361,7 +375,7 @@ def main(argv=None):
         torch.set_num_threads(2)
         networks[f"top layer N0 {args.clusters}"] = lambda i: networks_for(ho.tset, clusters, nets, i)
     if "whole" in studies or "whole-top" in studies:
-        result["whole_images"] = study_whole_images(ho, networks, log)
+        result["whole_images"] = study_whole_images(ho, networks, log, projections=projections)
     result["seconds"] = time.perf_counter() - start
     with open(args.output, "w", encoding="utf-8") as handle:
         json.dump(result, handle, indent=1)

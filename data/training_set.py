@@ -61,6 +61,9 @@ class TrainingSet:
     #: The cache entries holding each image's AlexNet conv5 at its samples (``"deep"``,
     #: float16); set by :func:`deepcolor.pipeline.training_set.prepare` with ``alexnet``.
     deep_keys: list = None
+    #: ``(mean, components)``: the PCA through which the samples give conv5
+    #: (:func:`deepcolor.features.alexnet.fit_projection`); None: all 256 numbers.
+    deep_projection: tuple = None
 
     def __len__(self):
         return len(self.names)
@@ -88,7 +91,11 @@ class TrainingSet:
             raise FileNotFoundError(f"{self.paths[index]}: AlexNet features missing from the cache {self.cache_root}")
         if data["deep"].shape[0] != count:
             raise ValueError(f"{self.paths[index]}: {count} cached samples but {data['deep'].shape[0]} AlexNet vectors")
-        return data["deep"].astype(np.float32)
+        deep = data["deep"].astype(np.float32)
+        if self.deep_projection is None:
+            return deep
+        mean, components = self.deep_projection  # as deepcolor.features.alexnet.project
+        return ((deep - mean) @ components.T).astype(np.float32, copy=False)
 
     def _context(self, index, count):
         # the image is read again: a blur and a gather (about 1 ms at 256x256) cost less

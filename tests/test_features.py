@@ -379,3 +379,29 @@ def test_alexnet_features_are_conv5_of_the_gray_image_read_at_each_pixel():
     assert small.factor == MIN_SIDE / 40 and deep_features(gray[:40, :60], [39], [59], trunk).shape == (1, DEEP_DIMS)
     with pytest.raises(ValueError):
         deep_features(gray, [120], [0], trunk)
+
+
+def test_alexnet_projection_is_the_pca_and_commutes_with_reading_the_maps():
+    from deepcolor.features.alexnet import deep_at, deep_maps, fit_projection, project
+
+    rng = np.random.default_rng(1)
+    # vectors with a known leading axis: large variance along e0 + e1, small elsewhere
+    axis = np.zeros(6)
+    axis[:2] = np.sqrt(0.5)
+    vectors = rng.normal(size=(500, 1)) * 10 * axis + rng.normal(size=(500, 6)) * 0.1 + 3
+    mean, components = fit_projection(vectors, 2)
+    assert mean.shape == (6,) and components.shape == (2, 6) and components.dtype == np.float32
+    np.testing.assert_allclose(components[0], axis, atol=0.01)  # signed so that the largest entry is positive
+    np.testing.assert_allclose(components @ components.T, np.eye(2), atol=1e-5)
+    np.testing.assert_allclose(project(vectors, (mean, components))[:, 0], (vectors - mean) @ axis, rtol=0.01, atol=0.05)
+    for dims in (0, 7):
+        with pytest.raises(ValueError, match="dims"):
+            fit_projection(vectors, dims)
+    # projecting the maps before reading them gives the projected vectors
+    trunk = _alexnet_trunk()
+    gray = rng.integers(0, 256, (100, 130), dtype=np.uint8)
+    rows, cols = rng.integers(0, 100, 50), rng.integers(0, 130, 50)
+    raw = deep_at(deep_maps(gray, trunk), rows, cols)
+    projection = fit_projection(raw, 8)
+    np.testing.assert_allclose(deep_at(deep_maps(gray, trunk, projection), rows, cols), project(raw, projection),
+                               atol=1e-4)

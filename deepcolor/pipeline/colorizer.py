@@ -65,6 +65,23 @@ def colorize_settings_of(config):
     return ColorizeSettings.from_json(stored, **PAPER_COLORIZATION)
 
 
+def _load_projection(model_dir, config):
+    """The PCA a ``--alexnet`` model reads conv5 through: ``(mean, components)`` float32."""
+    from safetensors.numpy import load_file
+
+    rel = config["features"]["alexnet_projection"]
+    verify_file(model_dir, config, rel)
+    try:
+        tensors = load_file(os.path.join(model_dir, rel))
+        mean, components = tensors["mean"], tensors["components"]
+    except (OSError, KeyError, ValueError) as exc:
+        raise DamagedModelError(f"{os.path.join(model_dir, rel)}: unreadable AlexNet projection ({exc})") from None
+    if components.shape != (config["features"]["alexnet"], mean.shape[0]):
+        raise DamagedModelError(f"{os.path.join(model_dir, rel)}: {components.shape[0]} components where model.json "
+                                f"says {config['features']['alexnet']}")
+    return mean.astype(np.float32), components.astype(np.float32)
+
+
 def predict_chroma(network, gray, probs=None, stride=1, context=None, deep=None):
     """U/255, V/255 at every pixel of ``gray``: (H, W, 2) float32, band by band.
 
@@ -215,6 +232,8 @@ class Colorizer:
         self.context = bool(config["features"].get("context", 0))
         #: ... and AlexNet's conv5 (a model trained with ``--alexnet``)
         self.alexnet = bool(config["features"].get("alexnet", 0))
+        #: their PCA (:func:`deepcolor.features.alexnet.fit_projection`), read by :meth:`load`
+        self.projection = None
         self._networks = {}
         self._trunk = None
 
@@ -274,7 +293,10 @@ class Colorizer:
                 parser = load_parser(parser_dir)
             except ValueError as exc:
                 raise DamagedModelError(f"{exc} (the scene parser of the model {model_dir})") from None
-        return cls(model_dir, config, clusters, parser, settings, device)
+        colorizer = cls(model_dir, config, clusters, parser, settings, device)
+        if colorizer.alexnet:
+            colorizer.projection = _load_projection(model_dir, config)
+        return colorizer
 
     def network(self, cluster):
         """The network of ``cluster``, checked against ``model.json``'s hash and loaded once.
@@ -321,7 +343,7 @@ class Colorizer:
 
         if self._trunk is None:
             self._trunk = AlexNetTrunk(device=self.device)
-        return deep_maps(work, self._trunk)
+        return deep_maps(work, self._trunk, self.projection)
 
     def network_chroma(self, networks, work, probs, deep=None):
         """:func:`predict_chroma` of ``networks`` (blended) on the working image ``work`` with

@@ -21,7 +21,9 @@ MODEL_FILE = "model.json"
 MODEL_FORMAT = "deepcolor-model"
 MODEL_VERSION = 1
 #: Folders whose files are hashed: the networks and the scene parser.
-WEIGHT_FOLDERS = ("networks", "parser")
+WEIGHT_FOLDERS = ("networks", "parser", "features")
+#: The PCA of a ``--alexnet`` model's conv5 vectors (mean, components), inside the model.
+ALEXNET_PROJECTION = "features/alexnet_projection.safetensors"
 CHECKSUM_KEY = "checksum"
 
 
@@ -94,11 +96,14 @@ def validate_config(config, model_file):
     if features.get("context", 0) not in (0, CONTEXT_DIMS):
         _fail(model_file, "features.context", f"must be 0 or {CONTEXT_DIMS}, got {features['context']!r}")
     _int(features.get("alexnet", 0), model_file, "features.alexnet")
-    if features.get("alexnet", 0) not in (0, DEEP_DIMS):
-        _fail(model_file, "features.alexnet", f"must be 0 or {DEEP_DIMS}, got {features['alexnet']!r}")
-    if features.get("alexnet", 0) and features.get("alexnet_version") != DEEP_VERSION:
-        _fail(model_file, "features.alexnet_version", f"is {features.get('alexnet_version')!r}; this deepcolor "
-              f"computes AlexNet feature version {DEEP_VERSION!r} (retrain the model)")
+    if not 0 <= features.get("alexnet", 0) <= DEEP_DIMS:
+        _fail(model_file, "features.alexnet", f"must be 0..{DEEP_DIMS}, got {features['alexnet']!r}")
+    if features.get("alexnet", 0):
+        if features.get("alexnet_version") != DEEP_VERSION:
+            _fail(model_file, "features.alexnet_version", f"is {features.get('alexnet_version')!r}; this deepcolor "
+                  f"computes AlexNet feature version {DEEP_VERSION!r} (retrain the model)")
+        if features.get("alexnet_projection") != ALEXNET_PROJECTION:
+            _fail(model_file, "features.alexnet_projection", f"must be {ALEXNET_PROJECTION!r}")
     _int(features.get("input_dim"), model_file, "features.input_dim", 1)
     for key in ("lookup", "files"):
         if key in config and config[key] is not None and not isinstance(config[key], dict):

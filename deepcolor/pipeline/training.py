@@ -37,7 +37,8 @@ from deepcolor.core.parallel import in_processes, on_resource, one_thread, paral
 from deepcolor.core.paths import cache_dir, resolve_parser
 from deepcolor.core.settings import ColorizeSettings, FeatureSettings, TrainSettings
 from deepcolor.pipeline.colorizer import colorize_with_network
-from deepcolor.pipeline.model_dir import MODEL_FILE, MODEL_FORMAT, MODEL_VERSION, file_hashes, with_checksum
+from deepcolor.pipeline.model_dir import (ALEXNET_PROJECTION, MODEL_FILE, MODEL_FORMAT, MODEL_VERSION, file_hashes,
+                                          with_checksum)
 
 
 @functools.lru_cache(maxsize=1)
@@ -47,10 +48,36 @@ def _trunk():
     return AlexNetTrunk()  # once per process: judging runs in workers
 
 
-def _deep_maps(gray):
+def _deep_maps(gray, projection):
     from deepcolor.features.alexnet import deep_maps
 
-    return deep_maps(gray, _trunk())
+    return deep_maps(gray, _trunk(), projection)
+
+
+#: Images whose conv5 vectors (all their samples) fit the PCA of ``--alexnet``, evenly spaced.
+PROJECTION_IMAGES = 2000
+
+
+def _alexnet_projection(tset, dims, model_dir):
+    """Fit the PCA of ``--alexnet`` on the conv5 vectors of up to :data:`PROJECTION_IMAGES`
+    training images (the same ones for the same images, so a resume fits it again
+    identically) and store it in the model (:data:`ALEXNET_PROJECTION`)."""
+    from safetensors.numpy import save_file
+
+    from deepcolor.core.files import atomic_write
+    from deepcolor.data.cache import FeatureCache
+    from deepcolor.features.alexnet import fit_projection
+
+    step = max(1, len(tset) // PROJECTION_IMAGES)
+    cache = FeatureCache(tset.cache_root)
+    vectors = np.concatenate([cache.load(tset.deep_keys[i], ["deep"])["deep"] for i in range(0, len(tset), step)])
+    mean, components = fit_projection(vectors.astype(np.float32), dims)
+    path = os.path.join(model_dir, ALEXNET_PROJECTION)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with atomic_write(path) as tmp:
+        save_file({"mean": mean, "components": components}, tmp,
+                  metadata={"what": "PCA of AlexNet conv5 vectors at training pixels", "images": str(len(vectors))})
+    return mean, components
 
 
 def judge_image(network, tset, index, refine="none", stride=1):
@@ -63,7 +90,7 @@ def judge_image(network, tset, index, refine="none", stride=1):
     rgb = load_rgb(tset.paths[index])
     gray = rgb2gray(rgb)
     pred = colorize_with_network(network, gray, tset.semantic(index, gray), refine, stride, tset.config.context,
-                                 _deep_maps(gray) if tset.config.alexnet else None)
+                                 _deep_maps(gray, tset.deep_projection) if tset.config.alexnet else None)
     return float(psnr(rgb, pred))
 
 
@@ -246,7 +273,7 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
     from deepcolor.clustering import build_hierarchy
     from deepcolor.data.cache import FeatureCache
     from deepcolor.features import CONTEXT_DIMS, CONTEXT_VERSION, DAISY_DIMS, LOW_MID_DIMS, PATCH_DIMS
-    from deepcolor.features.alexnet import DEEP_DIMS, DEEP_LAYERS, DEEP_VERSION
+    from deepcolor.features.alexnet import DEEP_LAYERS, DEEP_VERSION
     from deepcolor.pipeline.manifest import training_manifest
     from deepcolor.pipeline.training_set import feature_config, prepare
 
@@ -295,7 +322,9 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
         _copy_parser(parser, model_dir)
     n_semantic = int(tset.histograms.shape[1]) if features.semantic else 0
     n_context = CONTEXT_DIMS if features.context else 0
-    n_deep = DEEP_DIMS if features.alexnet else 0
+    n_deep = features.alexnet
+    if n_deep:
+        tset.deep_projection = _alexnet_projection(tset, n_deep, model_dir)
 
     def write_model(clusters, layers, complete):
         model = {
@@ -304,7 +333,8 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
             "complete": bool(complete),
             "features": {"patch": PATCH_DIMS, "daisy": DAISY_DIMS, "semantic": n_semantic, "context": n_context,
                          **({"context_version": CONTEXT_VERSION} if n_context else {}), "alexnet": n_deep,
-                         **({"alexnet_version": DEEP_VERSION, "alexnet_layers": list(DEEP_LAYERS)} if n_deep else {}),
+                         **({"alexnet_version": DEEP_VERSION, "alexnet_layers": list(DEEP_LAYERS),
+                             "alexnet_projection": ALEXNET_PROJECTION} if n_deep else {}),
                          "input_dim": LOW_MID_DIMS + n_semantic + n_context + n_deep,
                          "samples_per_image": features.samples,
                          "feature_version": config.feature_version, "gist_version": config.gist_version,
