@@ -8,6 +8,10 @@ Per pixel (81 + N dims, :func:`pixel_features`):
 * high level: N semantic class probabilities (:func:`semantic_probabilities`, from
   :mod:`deepcolor.features.semantic`).
 
+Ours, optional: the local context (:mod:`deepcolor.features.context`, ``--context``) and
+AlexNet's conv5 read at each pixel (:mod:`deepcolor.features.alexnet`, ``--alexnet K``; it
+runs torch, so it is imported from its module, not from here).
+
 Per image: the 512-dim gist of LMgist (:func:`gist`) and the semantic histogram
 (:func:`semantic_histogram`), used to pick a cluster.
 
