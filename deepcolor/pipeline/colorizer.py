@@ -339,10 +339,10 @@ class Colorizer:
         the model reads them, else None; the trunk is loaded on first use."""
         if not self.alexnet:
             return None
-        from deepcolor.features.alexnet import AlexNetTrunk, deep_maps
+        from deepcolor.features.alexnet import deep_maps, load_trunk
 
         if self._trunk is None:
-            self._trunk = AlexNetTrunk(device=self.device)
+            self._trunk = load_trunk(f"the model {self.model_dir}", self.device)
         return deep_maps(work, self._trunk, self.projection)
 
     def network_chroma(self, networks, work, probs, deep=None):

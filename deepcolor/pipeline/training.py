@@ -43,9 +43,9 @@ from deepcolor.pipeline.model_dir import (ALEXNET_PROJECTION, MODEL_FILE, MODEL_
 
 @functools.lru_cache(maxsize=1)
 def _trunk():
-    from deepcolor.features.alexnet import AlexNetTrunk
+    from deepcolor.features.alexnet import load_trunk
 
-    return AlexNetTrunk()  # once per process: judging runs in workers
+    return load_trunk("--alexnet")  # once per process: judging runs in workers
 
 
 def _deep_maps(gray, projection):

@@ -163,11 +163,11 @@ def prepare_deep(tset, cache, progress=True):
 
     from deepcolor.core.color import rgb2gray
     from deepcolor.core.io import load_rgb
-    from deepcolor.features.alexnet import AlexNetTrunk, deep_features
+    from deepcolor.features.alexnet import deep_features, load_trunk
 
     keys = [deep_cache_key(path, name, tset.config) for name, path in zip(tset.names, tset.paths)]
     todo = [i for i, k in enumerate(keys) if not cache.has(k)]
-    trunk = AlexNetTrunk() if todo else None
+    trunk = load_trunk("--alexnet") if todo else None
     for i in tqdm(todo, desc="AlexNet features", unit="img", disable=not progress):
         gray = rgb2gray(load_rgb(tset.paths[i]))
         rows, cols = sample_pixels(gray.shape, tset.config.samples, image_seed(tset.names[i], tset.config.seed))
