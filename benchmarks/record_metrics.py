@@ -29,11 +29,14 @@ def read_json(path):
         raise SystemExit(f"{path}: cannot read: {exc}")
 
 
-def run_entry(folder):
-    """The summary of one benchmark folder and the command that made it."""
+def run_entry(folder, model_name=None):
+    """The summary of one benchmark folder and the command that made it (``--model``: the
+    run's model folder, or ``model_name``, the name the model ships under)."""
     summary = read_json(os.path.join(folder, "summary.json"))
     run = read_json(os.path.join(folder, "run.json"))
     command = f"deepcolor benchmark --data ROOT --dataset {run['dataset']} --split {run['split']} --method {run['method']}"
+    if run.get("model"):
+        command += f" --model {model_name or run['model']}"
     if run.get("limit"):
         command += f" --limit {run['limit']}"
     command += " -o OUT"
@@ -49,6 +52,7 @@ def main(argv=None):
     parser.add_argument("--validation", nargs="+", metavar="FILE",
                         help="JSON files of benchmarks/validate_settings.py score")
     parser.add_argument("--speed", metavar="FILE", help="output of benchmarks/bench_colorize.py")
+    parser.add_argument("--model-name", help="the name the model ships under, written in the commands of its runs")
     parser.add_argument("--note", action="append", default=[], metavar="KEY=TEXT", help="a note to keep")
     args = parser.parse_args(argv)
 
@@ -59,7 +63,7 @@ def main(argv=None):
         name, sep, folder = item.partition("=")
         if not sep or not name or not folder:
             raise SystemExit(f"--run {item!r}: expected NAME=DIR")
-        tests[name] = run_entry(folder)
+        tests[name] = run_entry(folder, args.model_name)
     for item in args.note:
         key, sep, text = item.partition("=")
         if not sep or not key:

