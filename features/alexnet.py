@@ -215,6 +215,11 @@ class DeepMaps:
     def __init__(self, shape, factor, maps):
         self.shape, self.factor, self.maps = shape, factor, maps
 
+    @property
+    def dims(self):
+        """Length of the vector read at a pixel (DEEP_DIMS, or the projection's k)."""
+        return sum(m.shape[-1] for m in self.maps)
+
 
 def load_trunk(purpose, device=None):
     """:class:`AlexNetTrunk`, or a ValueError saying what needs it (``purpose``) and what to

@@ -482,6 +482,8 @@ def test_a_model_with_alexnet_features(trained, tmp_path, monkeypatch, capsys):
     probs, _, _ = c.analyze(g0)
     maps = c.deep_maps(g0)
     full = predict_chroma(net, g0, probs, context=True, deep=maps)  # every pixel
+    assert maps.dims == 8
+    np.testing.assert_array_equal(predict_chroma(net, g0, probs, deep=maps), full)  # context inferred from the length
     np.testing.assert_array_equal(c.network_chroma(net, g0, probs), predict_chroma(net, g0, probs, c.stride, True, maps))
     exact = np.concatenate([base[:20], feats[:20, n:n + CONTEXT_DIMS], alexnet.project(deep[:20], projection)], axis=1)
     np.testing.assert_allclose(full[rows[:20], cols[:20]], net.predict(exact), atol=1e-5)

@@ -99,7 +99,7 @@ def predict_chroma(network, gray, probs=None, stride=1, context=None, deep=None)
     networks are the costly part of colorization.
     """
     from deepcolor.features import CONTEXT_DIMS, context_grid, context_maps, feature_dims, iter_feature_bands
-    from deepcolor.features.alexnet import DEEP_DIMS, deep_grid
+    from deepcolor.features.alexnet import deep_grid
 
     if isinstance(network, (list, tuple)):
         from deepcolor.networks import NetworkBlend
@@ -107,7 +107,7 @@ def predict_chroma(network, gray, probs=None, stride=1, context=None, deep=None)
         network = network[0] if len(network) == 1 else NetworkBlend(network)
     if context is None:
         context = network.input_dim == (feature_dims(0 if probs is None else probs.shape[-1]) + CONTEXT_DIMS
-                                        + (DEEP_DIMS if deep is not None else 0))
+                                        + (deep.dims if deep is not None else 0))
     maps = context_maps(gray) if context else None
     stride = max(1, int(stride))
     h, w = gray.shape
@@ -334,6 +334,7 @@ class Colorizer:
         if gist_vector is None:
             probs, gist_vector, histogram = self.analyze(gray)
         return lookup(self.clusters, gist_vector, histogram, k=self.k, blend=self.blend)
+
     def deep_maps(self, work):
         """AlexNet's maps of the working image (:func:`deepcolor.features.alexnet.deep_maps`) when
         the model reads them, else None; the trunk is loaded on first use."""

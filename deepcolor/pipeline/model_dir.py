@@ -20,7 +20,7 @@ from deepcolor.core.provenance import sha256_file
 MODEL_FILE = "model.json"
 MODEL_FORMAT = "deepcolor-model"
 MODEL_VERSION = 1
-#: Folders whose files are hashed: the networks and the scene parser.
+#: Folders whose files are hashed: the networks, the scene parser and the feature projection.
 WEIGHT_FOLDERS = ("networks", "parser", "features")
 #: The PCA of a ``--alexnet`` model's conv5 vectors (mean, components), inside the model.
 ALEXNET_PROJECTION = "features/alexnet_projection.safetensors"
