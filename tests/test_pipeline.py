@@ -508,3 +508,11 @@ def test_a_model_with_alexnet_features(trained, tmp_path, monkeypatch, capsys):
         handle.write(b"XXXX")
     with pytest.raises(DamagedModelError, match="alexnet_projection"):
         Colorizer.load(tmp_path / "m")
+
+
+def test_training_in_this_process_shows_each_networks_epochs(trained, tmp_path, capsys):
+    settings = TrainSettings(**{**FAST, "clusters": 1, "max_layers": 1})
+    train_model(records_of(trained["images"]), tmp_path / "m", settings, FeatureSettings(samples=150),
+                parser=trained["parser"], cache=trained["cache"], jobs=1, progress=True, log=lambda m: None)
+    err = capsys.readouterr().err
+    assert "L0_C000 epochs: 100%" in err and f"{settings.epochs}/{settings.epochs}" in err and "mse=" in err

@@ -94,7 +94,9 @@ def judge_image(network, tset, index, refine="none", stride=1):
     return float(psnr(rgb, pred))
 
 
-def _cluster_job(task, tset, model_dir, settings, threads, device):
+def _cluster_job(task, tset, model_dir, settings, threads, device, epoch_bar=False):
+    """Train (and judge) one cluster's network; ``epoch_bar``: show its epochs as a progress
+    bar (in the main process only: one network on a large set trains for many minutes)."""
     import torch
 
     from deepcolor.clustering import cluster_name, layer_is_judged
@@ -108,16 +110,29 @@ def _cluster_job(task, tset, model_dir, settings, threads, device):
     layer, index, members = task
     start = time.time()
     seed = settings.seed * 100003 + layer * 1009 + index
+    bar = progress = None
+    if epoch_bar:
+        from tqdm import tqdm
+
+        bar = tqdm(total=settings.epochs, desc=f"{cluster_name(layer, index)} epochs", unit="epoch", leave=False,
+                   mininterval=0)  # every epoch is shown: they are few and long
+
+        def progress(epoch, loss):
+            bar.set_postfix(mse=f"{loss:.5f}", refresh=False)
+            bar.update(1)
     if len(members) * tset.config.samples > settings.stream_rows:
         from deepcolor.networks.streaming import train_network_streaming
 
         network = train_network_streaming(tset.source(members), epochs=settings.epochs,
-                                          batch_size=settings.batch_size, lr=settings.lr, seed=seed, device=device)
+                                          batch_size=settings.batch_size, lr=settings.lr, seed=seed, device=device,
+                                          progress=progress)
     else:
         feats, targets = tset.samples(members)
         network = train_network(feats, targets, epochs=settings.epochs, batch_size=settings.batch_size,
-                                lr=settings.lr, seed=seed, device=device)
+                                lr=settings.lr, seed=seed, device=device, progress=progress)
         del feats, targets
+    if bar is not None:
+        bar.close()
     rel = os.path.join("networks", f"{cluster_name(layer, index)}.safetensors")
     network.save(os.path.join(model_dir, rel))
     psnrs = [judge_image(network, tset, i, settings.judge_refine, settings.judge_stride) for i in members] \
@@ -143,7 +158,7 @@ def make_trainer(tset, model_dir, settings, jobs=1, device=None, progress=True):
                 results = Parallel(n_jobs=parallel_jobs(jobs), return_as="generator_unordered", batch_size=1)(
                     delayed(_cluster_job)(t, light, model_dir, settings, 1, device) for t in tasks)
             else:
-                results = (_cluster_job(t, light, model_dir, settings, None, device) for t in tasks)
+                results = (_cluster_job(t, light, model_dir, settings, None, device, progress) for t in tasks)
             for item in results:
                 bar.update(1)
                 yield item
