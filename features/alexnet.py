@@ -283,11 +283,21 @@ def fit_projection(vectors, dims):
         Orthonormal rows by decreasing variance, each signed so that its largest entry is
         positive (the same vectors give the same projection on any machine).
     """
-    x = np.asarray(vectors, np.float64)
+    x = np.asarray(vectors)
     if x.ndim != 2 or x.shape[0] < 2 or not 1 <= int(dims) <= x.shape[1]:
         raise ValueError(f"fit_projection needs (n >= 2, D) vectors and 1 <= dims <= D, got {x.shape} and {dims}")
-    mean = x.mean(axis=0)
-    values, axes = np.linalg.eigh(np.cov(x - mean, rowvar=False))
+    # the covariance block by block in float64, about the first block's mean (so that the
+    # sums of squares do not cancel): memory stays a block, not several copies of x
+    n, block = x.shape[0], 65536
+    shift = x[:block].astype(np.float64).mean(axis=0)
+    total, products = np.zeros(x.shape[1]), np.zeros((x.shape[1], x.shape[1]))
+    for start in range(0, n, block):
+        part = x[start:start + block].astype(np.float64) - shift
+        total += part.sum(axis=0)
+        products += part.T @ part
+    offset = total / n
+    mean = shift + offset
+    values, axes = np.linalg.eigh((products - n * np.outer(offset, offset)) / (n - 1))
     components = axes[:, np.argsort(values)[::-1][:int(dims)]].T
     components *= np.sign(components[np.arange(len(components)), np.abs(components).argmax(axis=1)])[:, None]
     return mean.astype(np.float32), components.astype(np.float32)

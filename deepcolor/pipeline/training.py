@@ -60,19 +60,26 @@ PROJECTION_IMAGES = 2000
 
 def _alexnet_projection(tset, dims, model_dir):
     """Fit the PCA of ``--alexnet`` on the conv5 vectors of up to :data:`PROJECTION_IMAGES`
-    training images (the same ones for the same images, so a resume fits it again
-    identically) and store it in the model (:data:`ALEXNET_PROJECTION`)."""
-    from safetensors.numpy import save_file
+    training images and store it in the model (:data:`ALEXNET_PROJECTION`); a resume reads
+    back the one its networks were trained with."""
+    from safetensors.numpy import load_file, save_file
 
     from deepcolor.core.files import atomic_write
     from deepcolor.data.cache import FeatureCache
-    from deepcolor.features.alexnet import fit_projection
+    from deepcolor.features.alexnet import DEEP_DIMS, fit_projection
 
+    path = os.path.join(model_dir, ALEXNET_PROJECTION)
+    if os.path.isfile(path):
+        try:
+            stored = load_file(path)
+        except (OSError, ValueError):  # a damaged file is fitted again
+            stored = {}
+        if stored.get("components") is not None and stored["components"].shape == (dims, DEEP_DIMS):
+            return stored["mean"], stored["components"]
     step = max(1, len(tset) // PROJECTION_IMAGES)
     cache = FeatureCache(tset.cache_root)
     vectors = np.concatenate([cache.load(tset.deep_keys[i], ["deep"])["deep"] for i in range(0, len(tset), step)])
-    mean, components = fit_projection(vectors.astype(np.float32), dims)
-    path = os.path.join(model_dir, ALEXNET_PROJECTION)
+    mean, components = fit_projection(vectors, dims)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with atomic_write(path) as tmp:
         save_file({"mean": mean, "components": components}, tmp,
