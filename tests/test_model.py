@@ -126,13 +126,24 @@ def test_shipped_models_load_by_name_and_are_listed(capsys):
     assert "deepcolor models' lists them" in capsys.readouterr().err
 
 
+def _psnr_gains(model, reference, records):
+    """PSNR of ``model`` minus that of ``reference`` on each record, colorized from its gray image."""
+    from deepcolor.core.color import rgb2gray
+    from deepcolor.core.io import load_rgb
+    from deepcolor.core.metrics import psnr
+
+    gains = []
+    for record in records:
+        truth = load_rgb(record.path)
+        gray = rgb2gray(truth)
+        gains.append(psnr(truth, model.colorize(gray)) - psnr(truth, reference.colorize(gray)))
+    return gains
+
+
 def test_the_general_model_is_shipped_sound_and_better_on_everyday_photos(capsys, data_root):
     """The everyday-photo model: listed with its data terms, sound, and ahead of the default
     on every 30th photo of the general test split (31 photos; +1.07 dB on all 904 in README)."""
     from deepcolor.cli import main
-    from deepcolor.core.color import rgb2gray
-    from deepcolor.core.io import load_rgb
-    from deepcolor.core.metrics import psnr
     from deepcolor.core.paths import resolve_model
     from deepcolor.data import load_dataset
     from deepcolor.pipeline import Colorizer
@@ -143,12 +154,7 @@ def test_the_general_model_is_shipped_sound_and_better_on_everyday_photos(capsys
     assert "trained on 24517 images" in out and "terms (general):" in out and "non-commercial" in out
     assert check_model(resolve_model("general")) == ([], [])
     records = load_dataset("general", data_root, "test")[::30]
-    general, default = Colorizer.load("general"), Colorizer.load()
-    gain = []
-    for record in records:
-        truth = load_rgb(record.path)
-        gray = rgb2gray(truth)
-        gain.append(psnr(truth, general.colorize(gray)) - psnr(truth, default.colorize(gray)))
+    gain = _psnr_gains(Colorizer.load("general"), Colorizer.load(), records)
     assert len(gain) == 31 and np.mean(gain) > 0.5
 
 
@@ -157,9 +163,6 @@ def test_the_general_alexnet_model_is_shipped_sound_and_better_than_general_on_s
     and ahead of ``general`` on every 10th SUN test image (152 images; +0.35 dB on all
     1519 in README). Needs the AlexNet weights (README's install line)."""
     from deepcolor.cli import main
-    from deepcolor.core.color import rgb2gray
-    from deepcolor.core.io import load_rgb
-    from deepcolor.core.metrics import psnr
     from deepcolor.core.paths import resolve_model
     from deepcolor.data import load_dataset
     from deepcolor.features import alexnet
@@ -175,12 +178,7 @@ def test_the_general_alexnet_model_is_shipped_sound_and_better_than_general_on_s
     except alexnet.WeightsMissing:
         pytest.skip(alexnet.INSTALL_HINT + " (README's install line; CI installs it)")
     records = load_dataset("sun", data_root, "test")[::10]
-    ours, general = Colorizer.load("general-alexnet"), Colorizer.load("general")
-    gain = []
-    for record in records:
-        truth = load_rgb(record.path)
-        gray = rgb2gray(truth)
-        gain.append(psnr(truth, ours.colorize(gray)) - psnr(truth, general.colorize(gray)))
+    gain = _psnr_gains(Colorizer.load("general-alexnet"), Colorizer.load("general"), records)
     assert len(gain) == 152 and np.mean(gain) > 0.1
 
 
