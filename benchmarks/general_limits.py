@@ -115,10 +115,23 @@ class HeldOut:
         self.held_rows = (np.asarray(self.held)[:, None] * self.per_image + np.arange(self.per_image)[None]).ravel()
         self.truth = self.targets[self.held_rows].reshape(len(self.held), self.per_image, 2)
         self.sets = np.array([tset.names[i].split("/", 1)[0] for i in self.held])
+        # the general set's source (imagenette, utkface, ...): its held-out mix is not the test's
+        self.sources = np.array(["/".join(tset.names[i].split("/", 2)[:2]) if s == "general" else ""
+                                 for i, s in zip(self.held, self.sets)])
         self.gray_psnr = per_image_psnr(np.zeros_like(self.truth), self.truth)
 
     def image_of(self, rows):
         return rows // self.per_image
+
+    def by_source(self, gain):
+        """Mean gain per source of the general set's held-out images (and how many there are)."""
+        return {s: {"gain": float(np.nanmean(gain[self.sources == s])), "images": int((self.sources == s).sum())}
+                for s in sorted(set(self.sources) - {""})}
+
+    @staticmethod
+    def log_sources(by_source, log):
+        log("    general by source: " + ", ".join(f"{s.split('/')[1]} {v['gain']:+.3f} ({v['images']})"
+                                                  for s, v in by_source.items()))
 
     def score(self, name, pred, log):
         """Mean per-image PSNR gain over gray, overall and per dataset, and the mean chroma magnitude."""
@@ -126,12 +139,14 @@ class HeldOut:
         gain = per_image_psnr(pred, self.truth) - self.gray_psnr
         row = {"variant": name, "gain_over_gray": float(gain.mean()),
                "by_dataset": {s: float(gain[self.sets == s].mean()) for s in sorted(set(self.sets))},
+               "by_source": self.by_source(gain),
                "mse": float(((pred - self.truth) ** 2).mean()),
                "chroma_magnitude": float(np.sqrt((pred ** 2).sum(-1)).mean()),
                "truth_magnitude": float(np.sqrt((self.truth ** 2).sum(-1)).mean())}
         log(f"{name:44s} gain {row['gain_over_gray']:+.3f} dB ("
             + ", ".join(f"{s} {v:+.3f}" for s, v in row["by_dataset"].items())
             + f"); MSE {row['mse']:.6f}; |chroma| {row['chroma_magnitude']:.4f} (truth {row['truth_magnitude']:.4f})")
+        self.log_sources(row["by_source"], log)
         return row
 
 
@@ -230,10 +245,12 @@ def study_whole_images(ho, networks, log, refines=("none", "dt"), projections=No
     for (name, r), gain in gains.items():
         finite = np.isfinite(gain)
         row = {"variant": f"whole image: {name}, refine {r}", "gain_over_gray": float(gain[finite].mean()),
-               "by_dataset": {s: float(gain[finite & (ho.sets == s)].mean()) for s in sorted(set(ho.sets))}}
+               "by_dataset": {s: float(gain[finite & (ho.sets == s)].mean()) for s in sorted(set(ho.sets))},
+               "by_source": ho.by_source(np.where(finite, gain, np.nan))}
         rows.append(row)
         log(f"{row['variant']:44s} gain {row['gain_over_gray']:+.3f} dB ("
             + ", ".join(f"{s} {v:+.3f}" for s, v in row["by_dataset"].items()) + "), RGB PSNR")
+        ho.log_sources(row["by_source"], log)
     return rows
 
 
