@@ -146,10 +146,14 @@ class Session:
         self.jobs, self.client, self.description = jobs, client, description
 
     def worker_peak_mb(self):
-        """Peak resident memory of each Dask worker process so far (MB), by address; {} for joblib."""
+        """Peak resident memory of each Dask worker process so far (MB), by address; {} for joblib.
+
+        A worker that died before answering (the scheduler not told yet) is left out: a lost
+        worker is replaced and its tasks rerun, so its memory figure must not fail the run."""
         if self.client is None:
             return {}
-        return {address: float(mb) for address, mb in self.client.run(_worker_peak_mb).items()}
+        answers = self.client.run(_worker_peak_mb, on_error="return")
+        return {address: float(mb) for address, mb in answers.items() if not isinstance(mb, BaseException)}
 
 
 @contextlib.contextmanager
