@@ -106,10 +106,11 @@ def deep_at_cached_pixels(tset, settings, path=None, log=print):
 class HeldOut:
     """The held-out split of a training set, its cached pixels and the per-image scorer."""
 
-    def __init__(self, tset, settings, every, by="name", subsample=100):
+    def __init__(self, tset, settings, every, by="name", subsample=100, split=None):
         self.tset, self.per_image = tset, settings["samples"]
         self.feats, self.targets = tset.samples(range(len(tset)))
-        self.train, self.held = held_out_split(tset.names, every, by)
+        # split: (train, held) indices chosen by the caller, in place of held_out_split's
+        self.train, self.held = split or held_out_split(tset.names, every, by)
         pick = np.sort(np.random.default_rng(0).choice(self.per_image, subsample, replace=False))
         self.sub_rows = (np.asarray(self.train)[:, None] * self.per_image + pick[None]).ravel()
         self.held_rows = (np.asarray(self.held)[:, None] * self.per_image + np.arange(self.per_image)[None]).ravel()
@@ -155,12 +156,17 @@ def study_inputs(ho, settings, epochs, log, hidden=128):
 
     from deepcolor.networks import train_network
 
-    context = local_context(ho.tset, settings)
     reduced = PCA(32, random_state=0).fit(ho.tset.gists[ho.train]).transform(ho.tset.gists).astype(np.float32)
     global_context = np.concatenate([reduced, ho.tset.histograms], axis=1)
     rows, networks = [], {}
-    for name, parts in [("paper's features", ()), ("+ local context", ("local",)),
-                        ("+ global context", ("global",)), ("+ local and global context", ("local", "global"))]:
+    variants = [("paper's features", ()), ("+ local context", ("local",)),
+                ("+ global context", ("global",)), ("+ local and global context", ("local", "global"))]
+    if ho.tset.config.context:  # a --context model's cached features hold the local context already
+        context = None
+        variants = [("paper's features + local context (the model's)", ()), ("+ global context", ("global",))]
+    else:
+        context = local_context(ho.tset, settings)
+    for name, parts in variants:
         def inputs(r):
             cols = [ho.feats[r]] + ([context[r]] if "local" in parts else []) \
                 + ([global_context[ho.image_of(r)]] if "global" in parts else [])
@@ -180,7 +186,8 @@ def study_deep(ho, settings, epochs, log, hidden=128, deep_file=None, dims=(16, 
     from deepcolor.features.alexnet import fit_projection, project
     from deepcolor.networks import train_network
 
-    context = local_context(ho.tset, settings)
+    # a --context model's cached features hold the local context already
+    context = None if ho.tset.config.context else local_context(ho.tset, settings)
     deep = deep_at_cached_pixels(ho.tset, settings, deep_file, log)
     fit_rows = ho.sub_rows[::10]
     rows, networks, projections = [], {}, {}
@@ -189,7 +196,8 @@ def study_deep(ho, settings, epochs, log, hidden=128, deep_file=None, dims=(16, 
         projection = fit_projection(np.asarray(deep[fit_rows], np.float32), k) if k else None
 
         def inputs(r):
-            cols = [ho.feats[r], context[r]] + ([project(deep[r], projection)] if k else [])
+            cols = [ho.feats[r]] + ([context[r]] if context is not None else []) \
+                + ([project(deep[r], projection)] if k else [])
             return np.concatenate(cols, axis=1)
         start = time.perf_counter()
         net = train_network(inputs(ho.sub_rows), ho.targets[ho.sub_rows], hidden=hidden, epochs=epochs, seed=0,

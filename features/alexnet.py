@@ -208,12 +208,15 @@ class DeepMaps:
     ----------
     shape : (H, W) of the gray image
     factor : float, the enlargement of the image for the trunk (1 unless smaller than :data:`MIN_SIDE`)
-    maps : list of ndarray (h, w, C) float32: one per layer of :data:`DEEP_LAYERS`, or one
+    maps : list of ndarray (h, w, C) float32: one per layer of ``layers``, or one
         map of the projected vectors
+    layers : tuple of int, the convolutions (1-based) of ``maps``; a projected map gives the
+        last of the layers it was projected from (they share one grid, :data:`LAYER_GRID`)
     """
 
-    def __init__(self, shape, factor, maps):
+    def __init__(self, shape, factor, maps, layers=DEEP_LAYERS):
         self.shape, self.factor, self.maps = shape, factor, maps
+        self.layers = tuple(layers) if len(maps) == len(layers) else (tuple(layers)[-1],)
 
     @property
     def dims(self):
@@ -230,7 +233,7 @@ def load_trunk(purpose, device=None):
         raise ValueError(f"{purpose} reads AlexNet's conv5: {exc}") from None
 
 
-def deep_maps(gray, trunk, projection=None):
+def deep_maps(gray, trunk, projection=None, layers=DEEP_LAYERS):
     """Run the trunk on ``gray``: its :class:`DeepMaps`.
 
     Parameters
@@ -240,6 +243,10 @@ def deep_maps(gray, trunk, projection=None):
     projection : (mean, components), optional
         From :func:`fit_projection`: the maps then hold ``(v - mean) @ components.T``
         (k dims) in place of the vectors ``v``; bilinear reading commutes with it.
+    layers : tuple of int
+        The convolutions (1-based) whose ReLU outputs are read, concatenated in this order
+        (a hypercolumn, as Larsson et al. 2016 read theirs); default :data:`DEEP_LAYERS`.
+        With a projection they must share one grid (conv3-5 do).
     """
     import torch
 
@@ -252,14 +259,14 @@ def deep_maps(gray, trunk, projection=None):
         img = cv2.resize(img, (int(round(w * factor)), int(round(h * factor))), interpolation=cv2.INTER_LINEAR)
     with torch.no_grad():
         x = torch.from_numpy(img / np.float32(127.5) - np.float32(1)).to(trunk.device)
-        outs = trunk.relu_outputs(x.expand(1, 3, *img.shape), last=max(DEEP_LAYERS))
-    maps = [outs[i - 1][0].permute(1, 2, 0).contiguous().cpu().numpy() for i in DEEP_LAYERS]
+        outs = trunk.relu_outputs(x.expand(1, 3, *img.shape), last=max(layers))
+    maps = [outs[i - 1][0].permute(1, 2, 0).contiguous().cpu().numpy() for i in layers]
     if projection is not None:
-        grid = {LAYER_GRID[i] for i in DEEP_LAYERS}
+        grid = {LAYER_GRID[i] for i in layers}
         if len(grid) != 1:  # layers on different grids are read apart, so cannot be projected together
-            raise ValueError("a projection needs DEEP_LAYERS on one grid")
+            raise ValueError(f"a projection needs layers on one grid, not {tuple(layers)}")
         maps = [project(np.concatenate(maps, axis=-1), projection)]
-    return DeepMaps((h, w), factor, maps)
+    return DeepMaps((h, w), factor, maps, layers)
 
 
 def project(vectors, projection):
@@ -316,12 +323,12 @@ def deep_at(maps, rows, cols):
 
     Returns
     -------
-    deep : ndarray, shape (n, C), float32 (C: DEEP_DIMS, or the projection's k)
+    deep : ndarray, shape (n, C), float32 (C: the layers' channels, DEEP_DIMS by default, or the projection's k)
     """
     y_in = (rows + 0.5) * maps.factor - 0.5
     x_in = (cols + 0.5) * maps.factor - 0.5
     parts = []
-    for layer, fmap in zip(DEEP_LAYERS, maps.maps):  # a projected map sits on the layers' one grid
+    for layer, fmap in zip(maps.layers, maps.maps):  # a projected map sits on the layers' one grid
         stride, offset = LAYER_GRID[layer]
         h, w = fmap.shape[:2]
         y = np.clip((y_in - offset) / stride, 0, h - 1)

@@ -405,3 +405,27 @@ def test_alexnet_projection_is_the_pca_and_commutes_with_reading_the_maps():
     projection = fit_projection(raw, 8)
     np.testing.assert_allclose(deep_at(deep_maps(gray, trunk, projection), rows, cols), project(raw, projection),
                                atol=1e-4)
+
+
+def test_alexnet_hypercolumn_reads_each_layer_on_its_grid_and_projects_on_the_shared_one():
+    from deepcolor.features.alexnet import ALEXNET, deep_at, deep_maps, fit_projection, project
+
+    trunk = _alexnet_trunk()
+    rng = np.random.default_rng(2)
+    gray = rng.integers(0, 256, (110, 140), dtype=np.uint8)
+    rows, cols = rng.integers(0, 110, 40), rng.integers(0, 140, 40)
+    column = deep_maps(gray, trunk, layers=(3, 4, 5))
+    assert column.layers == (3, 4, 5) and [m.shape[-1] for m in column.maps] == [ALEXNET[i][0] for i in (2, 3, 4)]
+    hyper = deep_at(column, rows, cols)
+    # the hypercolumn is each layer read alone, side by side; conv5 alone is the default
+    alone = [deep_at(deep_maps(gray, trunk, layers=(i,)), rows, cols) for i in (3, 4, 5)]
+    np.testing.assert_array_equal(hyper, np.concatenate(alone, axis=1))
+    np.testing.assert_array_equal(alone[2], deep_at(deep_maps(gray, trunk), rows, cols))
+    # conv3-5 share one grid, so their projection can be taken before reading; conv1 and conv5 cannot
+    projection = fit_projection(hyper, 6)
+    projected = deep_maps(gray, trunk, projection, layers=(3, 4, 5))
+    assert projected.layers == (5,) and projected.dims == 6
+    np.testing.assert_allclose(deep_at(projected, rows, cols), project(hyper, projection), atol=1e-4)
+    with pytest.raises(ValueError, match="one grid"):
+        deep_maps(gray, trunk, fit_projection(deep_at(deep_maps(gray, trunk, layers=(1, 5)), rows, cols), 2),
+                  layers=(1, 5))
