@@ -36,11 +36,13 @@ class FeatureConfig:
     #: Append AlexNet's conv5 at each sample (:mod:`deepcolor.features.alexnet`); cached in
     #: entries of their own (:attr:`TrainingSet.deep_keys`), so not in this key either.
     alexnet: bool = False
+    #: The AlexNet layers read (:func:`deepcolor.features.alexnet.parse_layers`), in those entries' keys.
+    alexnet_layers: tuple = (5,)
 
     def to_json(self):
-        """The cache key's part: every field but ``context`` and ``alexnet``."""
+        """The cache key's part: every field but ``context`` and the AlexNet ones."""
         out = dataclasses.asdict(self)
-        del out["context"], out["alexnet"]
+        del out["context"], out["alexnet"], out["alexnet_layers"]
         return out
 
 

@@ -154,6 +154,21 @@ DEEP_LAYERS = (5,)
 LAYER_GRID = {1: (4, 3), 2: (8, 7), 3: (16, 15), 4: (16, 15), 5: (16, 15)}
 #: Length of the deep feature vector (before any projection).
 DEEP_DIMS = sum(ALEXNET[i - 1][0] for i in DEEP_LAYERS)
+
+
+def layer_dims(layers):
+    """Length of the vector of ``layers`` (1-based convolutions) before any projection."""
+    return sum(ALEXNET[i - 1][0] for i in layers)
+
+
+def parse_layers(text):
+    """``"3,4,5"`` -> ``(3, 4, 5)`` (the ``--alexnet-layers`` setting, or model.json's list)."""
+    layers = tuple(int(x) for x in (text.split(",") if isinstance(text, str) else text))
+    if not layers or any(not 1 <= i <= len(ALEXNET) for i in layers) or len({LAYER_GRID[i] for i in layers}) != 1:
+        raise ValueError(f"AlexNet layers must be convolutions 1..{len(ALEXNET)} on one grid, got {text!r}")
+    return layers
+
+
 #: Bumped when the numbers change, so models and caches record which deep feature they hold.
 DEEP_VERSION = "1"
 #: Images with a shorter side are enlarged (bilinear) for the trunk: conv5 needs about 67 px.
@@ -343,17 +358,18 @@ def deep_at(maps, rows, cols):
     return np.concatenate(parts, axis=1).astype(np.float32, copy=False)
 
 
-def deep_features(gray, rows, cols, trunk):
-    """The deep feature vectors at sampled pixels of ``gray``: (n, DEEP_DIMS) float32.
+def deep_features(gray, rows, cols, trunk, layers=DEEP_LAYERS):
+    """The deep feature vectors at sampled pixels of ``gray``: (n, layer_dims(layers)) float32.
 
     Parameters
     ----------
     gray : ndarray, shape (H, W), uint8 or float (0..255 scale)
     rows, cols : array_like of int, shape (n,)
     trunk : AlexNetTrunk
+    layers : tuple of int, default :data:`DEEP_LAYERS` (conv5)
     """
     img, rows, cols = check_points(gray, rows, cols)
-    return deep_at(deep_maps(img, trunk), rows, cols)
+    return deep_at(deep_maps(img, trunk, layers=layers), rows, cols)
 
 
 def deep_grid(maps, r0, r1, stride):

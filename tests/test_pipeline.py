@@ -510,6 +510,60 @@ def test_a_model_with_alexnet_features(trained, tmp_path, monkeypatch, capsys):
         Colorizer.load(tmp_path / "m")
 
 
+def test_a_model_reading_the_alexnet_hypercolumn(trained, tmp_path):
+    from safetensors.numpy import load_file
+
+    from deepcolor.core.settings import SettingsError
+    from deepcolor.features import CONTEXT_DIMS, alexnet
+    from deepcolor.pipeline.model_dir import ALEXNET_PROJECTION, DamagedModelError, validate_config, with_checksum
+    from deepcolor.pipeline.training_set import feature_config, prepare
+
+    try:
+        trunk = alexnet.AlexNetTrunk(device="cpu")
+    except alexnet.WeightsMissing:
+        pytest.skip(alexnet.INSTALL_HINT + " (README's install line; CI installs it)")
+    settings = TrainSettings(**{**FAST, "clusters": 1, "max_layers": 1})
+    with pytest.raises(SettingsError, match="--alexnet must be <= 256 with --alexnet-layers 5"):
+        train_model(records_of(trained["images"]), tmp_path / "bad", settings,
+                    FeatureSettings(samples=150, alexnet=300), parser=trained["parser"], cache=trained["cache"],
+                    progress=False, log=lambda m: None)
+    features = FeatureSettings(samples=150, context=True, alexnet=8, alexnet_layers="3,4,5")
+    train_model(records_of(trained["images"]), tmp_path / "m", settings, features, parser=trained["parser"],
+                cache=trained["cache"], progress=False, log=lambda m: None)
+    config = json.load(open(tmp_path / "m" / "model.json"))
+    assert config["features"]["alexnet_layers"] == [3, 4, 5] and config["features"]["alexnet"] == 8
+    stored = load_file(str(tmp_path / "m" / ALEXNET_PROJECTION))
+    projection = (stored["mean"], stored["components"])
+    assert projection[1].shape == (8, 384 + 256 + 256)
+    # the samples read the hypercolumn (cached under its own key) through the PCA, and so does the colorizer
+    tset = prepare(records_of(trained["images"]), feature_config(150, 0, True, trained["parser"], True, True, "3,4,5"),
+                   trained["cache"], parser=trained["parser"], progress=False)
+    conv5 = prepare(records_of(trained["images"]), feature_config(150, 0, True, trained["parser"], True, True),
+                    trained["cache"], parser=trained["parser"], progress=False)
+    assert set(tset.deep_keys).isdisjoint(conv5.deep_keys)
+    tset.deep_projection = projection
+    feats, _ = tset.samples([0])
+    from deepcolor.data.sampling import image_seed, sample_pixels
+
+    g0 = rgb2gray(np.asarray(Image.open(tset.paths[0])))
+    rows, cols = sample_pixels(g0.shape, 150, image_seed(tset.names[0], 0))
+    hyper = alexnet.deep_features(g0, rows, cols, trunk, (3, 4, 5))
+    np.testing.assert_allclose(feats[:, -8:], alexnet.project(hyper.astype(np.float16).astype(np.float32), projection),
+                               atol=1e-3)
+    c = Colorizer.load(tmp_path / "m")
+    maps = c.deep_maps(g0)
+    assert c.alexnet_layers == (3, 4, 5) and maps.dims == 8
+    np.testing.assert_allclose(alexnet.deep_at(maps, rows, cols), alexnet.project(hyper, projection), atol=1e-4)
+    assert c.colorize(g0).shape == g0.shape + (3,)
+    assert c.network(c.clusters[0]).input_dim == 81 + 3 + CONTEXT_DIMS + 8
+    # model.json naming layers off one grid, or more components than the layers have, is refused
+    for key, value in (("alexnet_layers", [1, 5]), ("alexnet", 900)):
+        bad = json.loads(json.dumps(config))
+        bad["features"][key] = value
+        with pytest.raises(DamagedModelError, match=f"features.{key}"):
+            validate_config(with_checksum(bad), str(tmp_path / "m" / "model.json"))
+
+
 def test_training_in_this_process_shows_each_networks_epochs(trained, tmp_path, capsys):
     settings = TrainSettings(**{**FAST, "clusters": 1, "max_layers": 1})
     train_model(records_of(trained["images"]), tmp_path / "m", settings, FeatureSettings(samples=150),

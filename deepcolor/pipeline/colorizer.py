@@ -66,7 +66,7 @@ def colorize_settings_of(config):
 
 
 def _load_projection(model_dir, config):
-    """The PCA a ``--alexnet`` model reads conv5 through: ``(mean, components)`` float32."""
+    """The PCA a ``--alexnet`` model reads its AlexNet layers through: ``(mean, components)`` float32."""
     from safetensors.numpy import load_file
 
     rel = config["features"]["alexnet_projection"]
@@ -76,9 +76,12 @@ def _load_projection(model_dir, config):
         mean, components = tensors["mean"], tensors["components"]
     except (OSError, KeyError, ValueError) as exc:
         raise DamagedModelError(f"{os.path.join(model_dir, rel)}: unreadable AlexNet projection ({exc})") from None
-    if components.shape != (config["features"]["alexnet"], mean.shape[0]):
-        raise DamagedModelError(f"{os.path.join(model_dir, rel)}: {components.shape[0]} components where model.json "
-                                f"says {config['features']['alexnet']}")
+    from deepcolor.features.alexnet import layer_dims
+
+    dims = layer_dims(config["features"].get("alexnet_layers", [5]))
+    if components.shape != (config["features"]["alexnet"], dims) or mean.shape != (dims,):
+        raise DamagedModelError(f"{os.path.join(model_dir, rel)}: components {components.shape} where model.json "
+                                f"says ({config['features']['alexnet']}, {dims})")
     return mean.astype(np.float32), components.astype(np.float32)
 
 
@@ -232,6 +235,8 @@ class Colorizer:
         self.context = bool(config["features"].get("context", 0))
         #: ... and AlexNet's conv5 (a model trained with ``--alexnet``)
         self.alexnet = bool(config["features"].get("alexnet", 0))
+        #: the layers it reads (conv5, or the hypercolumn conv3-5; ``--alexnet-layers``)
+        self.alexnet_layers = tuple(config["features"].get("alexnet_layers", [5]))
         #: their PCA (:func:`deepcolor.features.alexnet.fit_projection`), read by :meth:`load`
         self.projection = None
         self._networks = {}
@@ -344,7 +349,7 @@ class Colorizer:
 
         if self._trunk is None:
             self._trunk = load_trunk(f"the model {self.model_dir}", self.device)
-        return deep_maps(work, self._trunk, self.projection)
+        return deep_maps(work, self._trunk, self.projection, self.alexnet_layers)
 
     def network_chroma(self, networks, work, probs, deep=None):
         """:func:`predict_chroma` of ``networks`` (blended) on the working image ``work`` with

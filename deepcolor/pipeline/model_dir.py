@@ -74,7 +74,7 @@ def _relative_file(value, model_file, field, folder):
 def validate_config(config, model_file):
     """Check the structure of a parsed ``model.json``; :class:`DamagedModelError` names the field."""
     from deepcolor.features import CONTEXT_DIMS, GIST_DIMS
-    from deepcolor.features.alexnet import DEEP_DIMS, DEEP_VERSION
+    from deepcolor.features.alexnet import DEEP_LAYERS, DEEP_VERSION, layer_dims, parse_layers
 
     if not isinstance(config, dict):
         raise DamagedModelError(f"{model_file}: expected a JSON object, got {type(config).__name__}; the model "
@@ -96,8 +96,13 @@ def validate_config(config, model_file):
     if features.get("context", 0) not in (0, CONTEXT_DIMS):
         _fail(model_file, "features.context", f"must be 0 or {CONTEXT_DIMS}, got {features['context']!r}")
     _int(features.get("alexnet", 0), model_file, "features.alexnet")
-    if not 0 <= features.get("alexnet", 0) <= DEEP_DIMS:
-        _fail(model_file, "features.alexnet", f"must be 0..{DEEP_DIMS}, got {features['alexnet']!r}")
+    try:  # models before --alexnet-layers read conv5 and do not say so
+        layers = parse_layers(features.get("alexnet_layers", list(DEEP_LAYERS)))
+    except (TypeError, ValueError) as exc:
+        _fail(model_file, "features.alexnet_layers", str(exc))
+    if not 0 <= features.get("alexnet", 0) <= layer_dims(layers):
+        _fail(model_file, "features.alexnet", f"must be 0..{layer_dims(layers)} for AlexNet layers {list(layers)}, "
+              f"got {features['alexnet']!r}")
     if features.get("alexnet", 0):
         if features.get("alexnet_version") != DEEP_VERSION:
             _fail(model_file, "features.alexnet_version", f"is {features.get('alexnet_version')!r}; this deepcolor "

@@ -35,7 +35,7 @@ import numpy as np
 from deepcolor.core.files import remove_stale_temporaries_in, write_text
 from deepcolor.core.parallel import in_processes, on_resource, one_thread, parallel_jobs
 from deepcolor.core.paths import cache_dir, resolve_parser
-from deepcolor.core.settings import ColorizeSettings, FeatureSettings, TrainSettings
+from deepcolor.core.settings import ColorizeSettings, FeatureSettings, SettingsError, TrainSettings
 from deepcolor.pipeline.colorizer import colorize_with_network
 from deepcolor.pipeline.model_dir import (ALEXNET_PROJECTION, MODEL_FILE, MODEL_FORMAT, MODEL_VERSION, file_hashes,
                                           with_checksum)
@@ -48,10 +48,10 @@ def _trunk():
     return load_trunk("--alexnet")  # once per process: judging runs in workers
 
 
-def _deep_maps(gray, projection):
+def _deep_maps(gray, projection, layers):
     from deepcolor.features.alexnet import deep_maps
 
-    return deep_maps(gray, _trunk(), projection)
+    return deep_maps(gray, _trunk(), projection, layers)
 
 
 #: Images whose conv5 vectors (all their samples) fit the PCA of ``--alexnet``, evenly spaced.
@@ -66,7 +66,7 @@ def _alexnet_projection(tset, dims, model_dir):
 
     from deepcolor.core.files import atomic_write
     from deepcolor.data.cache import FeatureCache
-    from deepcolor.features.alexnet import DEEP_DIMS, fit_projection
+    from deepcolor.features.alexnet import fit_projection, layer_dims
 
     path = os.path.join(model_dir, ALEXNET_PROJECTION)
     if os.path.isfile(path):
@@ -74,7 +74,8 @@ def _alexnet_projection(tset, dims, model_dir):
             stored = load_file(path)
         except (OSError, ValueError):  # a damaged file is fitted again
             stored = {}
-        if stored.get("components") is not None and stored["components"].shape == (dims, DEEP_DIMS):
+        if stored.get("components") is not None \
+                and stored["components"].shape == (dims, layer_dims(tset.config.alexnet_layers)):
             return stored["mean"], stored["components"]
     step = max(1, len(tset) // PROJECTION_IMAGES)
     cache = FeatureCache(tset.cache_root)
@@ -97,7 +98,8 @@ def judge_image(network, tset, index, refine="none", stride=1):
     rgb = load_rgb(tset.paths[index])
     gray = rgb2gray(rgb)
     pred = colorize_with_network(network, gray, tset.semantic(index, gray), refine, stride, tset.config.context,
-                                 _deep_maps(gray, tset.deep_projection) if tset.config.alexnet else None)
+                                 _deep_maps(gray, tset.deep_projection, tset.config.alexnet_layers)
+                                 if tset.config.alexnet else None)
     return float(psnr(rgb, pred))
 
 
@@ -295,7 +297,7 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
     from deepcolor.clustering import build_hierarchy
     from deepcolor.data.cache import FeatureCache
     from deepcolor.features import CONTEXT_DIMS, CONTEXT_VERSION, DAISY_DIMS, LOW_MID_DIMS, PATCH_DIMS
-    from deepcolor.features.alexnet import DEEP_LAYERS, DEEP_VERSION
+    from deepcolor.features.alexnet import DEEP_VERSION, layer_dims, parse_layers
     from deepcolor.pipeline.manifest import training_manifest
     from deepcolor.pipeline.training_set import feature_config, prepare
 
@@ -320,8 +322,12 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
         raise ValueError("image names must be unique across the training data")
     if not records:
         raise ValueError("no training images")
+    deep_layers = parse_layers(features.alexnet_layers)
+    if features.alexnet > layer_dims(deep_layers):
+        raise SettingsError(f"--alexnet must be <= {layer_dims(deep_layers)} with --alexnet-layers "
+                            f"{features.alexnet_layers}, got {features.alexnet}")
     config = feature_config(features.samples, training.seed, features.semantic, parser, features.context,
-                            features.alexnet)
+                            features.alexnet, deep_layers)
     state = {"settings": {**training.to_json(), **features.to_json()}, "images": names,
              "parser_id": config.parser_id}
     _check_resume(state_file, state, model_dir, resume, log)
@@ -355,7 +361,7 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
             "complete": bool(complete),
             "features": {"patch": PATCH_DIMS, "daisy": DAISY_DIMS, "semantic": n_semantic, "context": n_context,
                          **({"context_version": CONTEXT_VERSION} if n_context else {}), "alexnet": n_deep,
-                         **({"alexnet_version": DEEP_VERSION, "alexnet_layers": list(DEEP_LAYERS),
+                         **({"alexnet_version": DEEP_VERSION, "alexnet_layers": list(deep_layers),
                              "alexnet_projection": ALEXNET_PROJECTION} if n_deep else {}),
                          "input_dim": LOW_MID_DIMS + n_semantic + n_context + n_deep,
                          "samples_per_image": features.samples,

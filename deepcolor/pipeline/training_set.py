@@ -23,13 +23,14 @@ from deepcolor.data.training_set import FeatureConfig, TrainingSet
 from deepcolor.features import GIST_DIMS
 
 
-def feature_config(samples, seed, semantic, parser, context=False, alexnet=False):
+def feature_config(samples, seed, semantic, parser, context=False, alexnet=False, alexnet_layers=(5,)):
     """The :class:`FeatureConfig` of a training run: its settings and the code and parser versions."""
     from deepcolor import features
+    from deepcolor.features.alexnet import parse_layers
 
     return FeatureConfig(samples=samples, seed=seed, semantic=semantic, parser_id=folder_identity(parser),
                          feature_version=str(features.FEATURE_VERSION), gist_version=str(features.GIST_VERSION),
-                         context=bool(context), alexnet=bool(alexnet))
+                         context=bool(context), alexnet=bool(alexnet), alexnet_layers=parse_layers(alexnet_layers))
 
 
 def extract_image(path, name, config, parser=None):
@@ -147,10 +148,10 @@ def prepare(records, config, cache=None, parser=None, jobs=1, progress=True):
 
 
 def deep_cache_key(path, name, config):
-    """The cache key of an image's AlexNet conv5 at its sampled pixels."""
-    from deepcolor.features.alexnet import DEEP_LAYERS, DEEP_VERSION
+    """The cache key of an image's AlexNet vectors (conv5, or the config's layers) at its sampled pixels."""
+    from deepcolor.features.alexnet import DEEP_VERSION
 
-    return cache_key(path, {"alexnet": DEEP_VERSION, "layers": list(DEEP_LAYERS), "name": name,
+    return cache_key(path, {"alexnet": DEEP_VERSION, "layers": list(config.alexnet_layers), "name": name,
                             "samples": config.samples, "seed": config.seed})
 
 
@@ -171,5 +172,5 @@ def prepare_deep(tset, cache, progress=True):
     for i in tqdm(todo, desc="AlexNet features", unit="img", disable=not progress):
         gray = rgb2gray(load_rgb(tset.paths[i]))
         rows, cols = sample_pixels(gray.shape, tset.config.samples, image_seed(tset.names[i], tset.config.seed))
-        cache.save(keys[i], deep=deep_features(gray, rows, cols, trunk).astype(np.float16))
+        cache.save(keys[i], deep=deep_features(gray, rows, cols, trunk, tset.config.alexnet_layers).astype(np.float16))
     return keys
