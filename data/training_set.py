@@ -38,11 +38,13 @@ class FeatureConfig:
     alexnet: bool = False
     #: The AlexNet layers read (:func:`deepcolor.features.alexnet.parse_layers`), in those entries' keys.
     alexnet_layers: tuple = (5,)
+    #: ... of this network (:data:`deepcolor.features.deep.DEEP_NETS`), in those keys too.
+    deep_net: str = "alexnet"
 
     def to_json(self):
         """The cache key's part: every field but ``context`` and the AlexNet ones."""
         out = dataclasses.asdict(self)
-        del out["context"], out["alexnet"], out["alexnet_layers"]
+        del out["context"], out["alexnet"], out["alexnet_layers"], out["deep_net"]
         return out
 
 

@@ -162,10 +162,11 @@ def layer_dims(layers):
 
 
 def parse_layers(text):
-    """``"3,4,5"`` -> ``(3, 4, 5)`` (the ``--alexnet-layers`` setting, or model.json's list)."""
+    """``"3,4,5"`` -> ``(3, 4, 5)`` (the ``--alexnet-layers`` setting, or model.json's list):
+    increasing layer numbers 1..5 (AlexNet's convolutions, or VGG16's blocks)."""
     layers = tuple(int(x) for x in (text.split(",") if isinstance(text, str) else text))
-    if not layers or any(not 1 <= i <= len(ALEXNET) for i in layers) or len({LAYER_GRID[i] for i in layers}) != 1:
-        raise ValueError(f"AlexNet layers must be convolutions 1..{len(ALEXNET)} on one grid, got {text!r}")
+    if not layers or any(not 1 <= i <= len(ALEXNET) for i in layers) or list(layers) != sorted(set(layers)):
+        raise ValueError(f"layers must be increasing numbers 1..{len(ALEXNET)}, got {text!r}")
     return layers
 
 
@@ -227,16 +228,22 @@ class DeepMaps:
         map of the projected vectors
     layers : tuple of int, the convolutions (1-based) of ``maps``; a projected map gives the
         last of the layers it was projected from (they share one grid, :data:`LAYER_GRID`)
+    grids : list of (stride, offset), where each map's position m lies in the trunk's input
+        (pixel ``stride * m + offset``); default AlexNet's :data:`LAYER_GRID` of ``layers``
+    after : (mean, components), optional
+        A projection applied to the vectors once read (:func:`deep_at`), for layers on
+        different grids, which cannot be projected before reading
     """
 
-    def __init__(self, shape, factor, maps, layers=DEEP_LAYERS):
-        self.shape, self.factor, self.maps = shape, factor, maps
+    def __init__(self, shape, factor, maps, layers=DEEP_LAYERS, grids=None, after=None):
+        self.shape, self.factor, self.maps, self.after = shape, factor, maps, after
         self.layers = tuple(layers) if len(maps) == len(layers) else (tuple(layers)[-1],)
+        self.grids = list(grids)[-len(maps):] if grids is not None else [LAYER_GRID[i] for i in self.layers]
 
     @property
     def dims(self):
         """Length of the vector read at a pixel (DEEP_DIMS, or the projection's k)."""
-        return sum(m.shape[-1] for m in self.maps)
+        return self.after[1].shape[0] if self.after is not None else sum(m.shape[-1] for m in self.maps)
 
 
 def load_trunk(purpose, device=None):
@@ -261,7 +268,8 @@ def deep_maps(gray, trunk, projection=None, layers=DEEP_LAYERS):
     layers : tuple of int
         The convolutions (1-based) whose ReLU outputs are read, concatenated in this order
         (a hypercolumn, as Larsson et al. 2016 read theirs); default :data:`DEEP_LAYERS`.
-        With a projection they must share one grid (conv3-5 do).
+        With a projection, layers on one grid (conv3-5) are projected before reading (the
+        maps hold k numbers), others after (:attr:`DeepMaps.after`).
     """
     import torch
 
@@ -276,12 +284,18 @@ def deep_maps(gray, trunk, projection=None, layers=DEEP_LAYERS):
         x = torch.from_numpy(img / np.float32(127.5) - np.float32(1)).to(trunk.device)
         outs = trunk.relu_outputs(x.expand(1, 3, *img.shape), last=max(layers))
     maps = [outs[i - 1][0].permute(1, 2, 0).contiguous().cpu().numpy() for i in layers]
-    if projection is not None:
-        grid = {LAYER_GRID[i] for i in layers}
-        if len(grid) != 1:  # layers on different grids are read apart, so cannot be projected together
-            raise ValueError(f"a projection needs layers on one grid, not {tuple(layers)}")
-        maps = [project(np.concatenate(maps, axis=-1), projection)]
-    return DeepMaps((h, w), factor, maps, layers)
+    return with_projection(DeepMaps((h, w), factor, maps, layers), projection)
+
+
+def with_projection(maps, projection):
+    """``maps`` read through ``projection``: projected before reading when they share one grid
+    (bilinear reading commutes with it, and k numbers are read instead of C), else after."""
+    if projection is None:
+        return maps
+    if len(set(maps.grids)) == 1:
+        return DeepMaps(maps.shape, maps.factor, [project(np.concatenate(maps.maps, axis=-1), projection)],
+                        maps.layers, maps.grids)
+    return DeepMaps(maps.shape, maps.factor, maps.maps, maps.layers, maps.grids, after=projection)
 
 
 def project(vectors, projection):
@@ -343,8 +357,7 @@ def deep_at(maps, rows, cols):
     y_in = (rows + 0.5) * maps.factor - 0.5
     x_in = (cols + 0.5) * maps.factor - 0.5
     parts = []
-    for layer, fmap in zip(maps.layers, maps.maps):  # a projected map sits on the layers' one grid
-        stride, offset = LAYER_GRID[layer]
+    for (stride, offset), fmap in zip(maps.grids, maps.maps):  # a projected map sits on the layers' one grid
         h, w = fmap.shape[:2]
         y = np.clip((y_in - offset) / stride, 0, h - 1)
         x = np.clip((x_in - offset) / stride, 0, w - 1)
@@ -355,7 +368,8 @@ def deep_at(maps, rows, cols):
         top = fmap[y0, x0] * (1 - wx) + fmap[y0, x1] * wx
         bottom = fmap[y1, x0] * (1 - wx) + fmap[y1, x1] * wx
         parts.append(top * (1 - wy) + bottom * wy)
-    return np.concatenate(parts, axis=1).astype(np.float32, copy=False)
+    out = np.concatenate(parts, axis=1).astype(np.float32, copy=False)
+    return out if maps.after is None else project(out, maps.after)
 
 
 def deep_features(gray, rows, cols, trunk, layers=DEEP_LAYERS):

@@ -421,11 +421,50 @@ def test_alexnet_hypercolumn_reads_each_layer_on_its_grid_and_projects_on_the_sh
     alone = [deep_at(deep_maps(gray, trunk, layers=(i,)), rows, cols) for i in (3, 4, 5)]
     np.testing.assert_array_equal(hyper, np.concatenate(alone, axis=1))
     np.testing.assert_array_equal(alone[2], deep_at(deep_maps(gray, trunk), rows, cols))
-    # conv3-5 share one grid, so their projection can be taken before reading; conv1 and conv5 cannot
+    # conv3-5 share one grid, so their projection is taken before reading; conv1 and conv5 are
+    # read apart and projected after
     projection = fit_projection(hyper, 6)
     projected = deep_maps(gray, trunk, projection, layers=(3, 4, 5))
-    assert projected.layers == (5,) and projected.dims == 6
+    assert projected.layers == (5,) and projected.dims == 6 and projected.after is None
     np.testing.assert_allclose(deep_at(projected, rows, cols), project(hyper, projection), atol=1e-4)
-    with pytest.raises(ValueError, match="one grid"):
-        deep_maps(gray, trunk, fit_projection(deep_at(deep_maps(gray, trunk, layers=(1, 5)), rows, cols), 2),
-                  layers=(1, 5))
+    apart = deep_at(deep_maps(gray, trunk, layers=(1, 5)), rows, cols)
+    projection = fit_projection(apart, 2)
+    late = deep_maps(gray, trunk, projection, layers=(1, 5))
+    assert late.after is not None and late.dims == 2
+    np.testing.assert_allclose(deep_at(late, rows, cols), project(apart, projection), atol=1e-5)
+
+
+def test_vgg16_block_outputs_are_read_on_their_grids():
+    import torch
+
+    from deepcolor.features import alexnet, vgg
+    from deepcolor.features.deep import net_dims, net_features, net_maps
+
+    try:
+        trunk = vgg.VGG16Trunk(device="cpu")
+    except alexnet.WeightsMissing:
+        pytest.skip(alexnet.INSTALL_HINT + " (README's install line; CI installs it)")
+    rng = np.random.default_rng(3)
+    gray = rng.integers(0, 256, (112, 144), dtype=np.uint8)
+    maps = net_maps("vgg16", gray, trunk, layers=(1, 4, 5))
+    # each 2x2 pooling halves the map: block b's map is (H, W) / 2**(b-1)
+    assert [m.shape for m in maps.maps] == [(112, 144, 64), (14, 18, 512), (7, 9, 512)]
+    assert maps.grids == [(1, 0.0), (8, 3.5), (16, 7.5)] and net_dims("vgg16", (1, 4, 5)) == 64 + 512 + 512
+    # block 1 (relu1_2: two 3x3 convolutions on the LPIPS-scaled gray image) is read at the pixel itself
+    rows, cols = rng.integers(1, 111, 30), rng.integers(1, 143, 30)
+    deep = net_features("vgg16", gray, rows, cols, trunk, (1, 4, 5))
+    np.testing.assert_allclose(deep[:, :64], maps.maps[0][rows, cols], rtol=1e-6)
+    x = (torch.from_numpy(gray.astype(np.float32)) / 127.5 - 1).expand(1, 3, *gray.shape)
+    conv = torch.nn.functional.conv2d
+    with torch.no_grad():
+        relu1_2 = torch.relu(conv(torch.relu(conv((x - trunk.shift) / trunk.scale, *trunk.convs[0], padding=1)),
+                                  *trunk.convs[1], padding=1))
+    np.testing.assert_allclose(maps.maps[0], relu1_2[0].permute(1, 2, 0).numpy(), rtol=1e-4, atol=1e-4)
+    # relu5_3 at a pixel beside the border is its map's corner (clamped)
+    np.testing.assert_allclose(net_features("vgg16", gray, [0], [0], trunk)[0], maps.maps[2][0, 0], rtol=1e-6)
+    # projected before reading on one grid, after reading across grids: the same vectors either way
+    projection = alexnet.fit_projection(deep, 5)
+    late = net_maps("vgg16", gray, trunk, projection, (1, 4, 5))
+    np.testing.assert_allclose(alexnet.deep_at(late, rows, cols), alexnet.project(deep, projection), atol=1e-4)
+    with pytest.raises(ValueError, match="unknown deep network"):
+        net_dims("resnet", (5,))

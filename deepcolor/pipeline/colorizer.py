@@ -76,9 +76,9 @@ def _load_projection(model_dir, config):
         mean, components = tensors["mean"], tensors["components"]
     except (OSError, KeyError, ValueError) as exc:
         raise DamagedModelError(f"{os.path.join(model_dir, rel)}: unreadable AlexNet projection ({exc})") from None
-    from deepcolor.features.alexnet import layer_dims
+    from deepcolor.features.deep import net_dims
 
-    dims = layer_dims(config["features"].get("alexnet_layers", [5]))
+    dims = net_dims(config["features"].get("alexnet_net", "alexnet"), config["features"].get("alexnet_layers", [5]))
     if components.shape != (config["features"]["alexnet"], dims) or mean.shape != (dims,):
         raise DamagedModelError(f"{os.path.join(model_dir, rel)}: components {components.shape} where model.json "
                                 f"says ({config['features']['alexnet']}, {dims})")
@@ -237,6 +237,8 @@ class Colorizer:
         self.alexnet = bool(config["features"].get("alexnet", 0))
         #: the layers it reads (conv5, or the hypercolumn conv3-5; ``--alexnet-layers``)
         self.alexnet_layers = tuple(config["features"].get("alexnet_layers", [5]))
+        #: ... of this network (``--deep-net``: alexnet or vgg16)
+        self.deep_net = config["features"].get("alexnet_net", "alexnet")
         #: their PCA (:func:`deepcolor.features.alexnet.fit_projection`), read by :meth:`load`
         self.projection = None
         self._networks = {}
@@ -345,11 +347,11 @@ class Colorizer:
         the model reads them, else None; the trunk is loaded on first use."""
         if not self.alexnet:
             return None
-        from deepcolor.features.alexnet import deep_maps, load_trunk
+        from deepcolor.features.deep import load_net, net_maps
 
         if self._trunk is None:
-            self._trunk = load_trunk(f"the model {self.model_dir}", self.device)
-        return deep_maps(work, self._trunk, self.projection, self.alexnet_layers)
+            self._trunk = load_net(self.deep_net, f"the model {self.model_dir}", self.device)
+        return net_maps(self.deep_net, work, self._trunk, self.projection, self.alexnet_layers)
 
     def network_chroma(self, networks, work, probs, deep=None):
         """:func:`predict_chroma` of ``networks`` (blended) on the working image ``work`` with

@@ -42,16 +42,16 @@ from deepcolor.pipeline.model_dir import (ALEXNET_PROJECTION, MODEL_FILE, MODEL_
 
 
 @functools.lru_cache(maxsize=1)
-def _trunk():
-    from deepcolor.features.alexnet import load_trunk
+def _trunk(net):
+    from deepcolor.features.deep import load_net
 
-    return load_trunk("--alexnet")  # once per process: judging runs in workers
+    return load_net(net, "--alexnet")  # once per process: judging runs in workers
 
 
-def _deep_maps(gray, projection, layers):
-    from deepcolor.features.alexnet import deep_maps
+def _deep_maps(gray, projection, config):
+    from deepcolor.features.deep import net_maps
 
-    return deep_maps(gray, _trunk(), projection, layers)
+    return net_maps(config.deep_net, gray, _trunk(config.deep_net), projection, config.alexnet_layers)
 
 
 #: Images whose conv5 vectors (all their samples) fit the PCA of ``--alexnet``, evenly spaced.
@@ -66,7 +66,8 @@ def _alexnet_projection(tset, dims, model_dir):
 
     from deepcolor.core.files import atomic_write
     from deepcolor.data.cache import FeatureCache
-    from deepcolor.features.alexnet import fit_projection, layer_dims
+    from deepcolor.features.alexnet import fit_projection
+    from deepcolor.features.deep import net_dims
 
     path = os.path.join(model_dir, ALEXNET_PROJECTION)
     if os.path.isfile(path):
@@ -75,7 +76,7 @@ def _alexnet_projection(tset, dims, model_dir):
         except (OSError, ValueError):  # a damaged file is fitted again
             stored = {}
         if stored.get("components") is not None \
-                and stored["components"].shape == (dims, layer_dims(tset.config.alexnet_layers)):
+                and stored["components"].shape == (dims, net_dims(tset.config.deep_net, tset.config.alexnet_layers)):
             return stored["mean"], stored["components"]
     step = max(1, len(tset) // PROJECTION_IMAGES)
     cache = FeatureCache(tset.cache_root)
@@ -84,7 +85,8 @@ def _alexnet_projection(tset, dims, model_dir):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with atomic_write(path) as tmp:
         save_file({"mean": mean, "components": components}, tmp,
-                  metadata={"what": "PCA of AlexNet conv5 vectors at training pixels", "images": str(len(vectors))})
+                  metadata={"what": f"PCA of {tset.config.deep_net} layers {list(tset.config.alexnet_layers)} vectors "
+                                    "at training pixels", "images": str(len(vectors))})
     return mean, components
 
 
@@ -98,8 +100,7 @@ def judge_image(network, tset, index, refine="none", stride=1):
     rgb = load_rgb(tset.paths[index])
     gray = rgb2gray(rgb)
     pred = colorize_with_network(network, gray, tset.semantic(index, gray), refine, stride, tset.config.context,
-                                 _deep_maps(gray, tset.deep_projection, tset.config.alexnet_layers)
-                                 if tset.config.alexnet else None)
+                                 _deep_maps(gray, tset.deep_projection, tset.config) if tset.config.alexnet else None)
     return float(psnr(rgb, pred))
 
 
@@ -297,7 +298,8 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
     from deepcolor.clustering import build_hierarchy
     from deepcolor.data.cache import FeatureCache
     from deepcolor.features import CONTEXT_DIMS, CONTEXT_VERSION, DAISY_DIMS, LOW_MID_DIMS, PATCH_DIMS
-    from deepcolor.features.alexnet import DEEP_VERSION, layer_dims, parse_layers
+    from deepcolor.features.alexnet import DEEP_VERSION, parse_layers
+    from deepcolor.features.deep import net_dims
     from deepcolor.pipeline.manifest import training_manifest
     from deepcolor.pipeline.training_set import feature_config, prepare
 
@@ -323,11 +325,11 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
     if not records:
         raise ValueError("no training images")
     deep_layers = parse_layers(features.alexnet_layers)
-    if features.alexnet > layer_dims(deep_layers):
-        raise SettingsError(f"--alexnet must be <= {layer_dims(deep_layers)} with --alexnet-layers "
-                            f"{features.alexnet_layers}, got {features.alexnet}")
+    if features.alexnet > net_dims(features.deep_net, deep_layers):
+        raise SettingsError(f"--alexnet must be <= {net_dims(features.deep_net, deep_layers)} with --deep-net "
+                            f"{features.deep_net} --alexnet-layers {features.alexnet_layers}, got {features.alexnet}")
     config = feature_config(features.samples, training.seed, features.semantic, parser, features.context,
-                            features.alexnet, deep_layers)
+                            features.alexnet, deep_layers, features.deep_net)
     state = {"settings": {**training.to_json(), **features.to_json()}, "images": names,
              "parser_id": config.parser_id}
     _check_resume(state_file, state, model_dir, resume, log)
@@ -362,6 +364,7 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
             "features": {"patch": PATCH_DIMS, "daisy": DAISY_DIMS, "semantic": n_semantic, "context": n_context,
                          **({"context_version": CONTEXT_VERSION} if n_context else {}), "alexnet": n_deep,
                          **({"alexnet_version": DEEP_VERSION, "alexnet_layers": list(deep_layers),
+                             "alexnet_net": features.deep_net,
                              "alexnet_projection": ALEXNET_PROJECTION} if n_deep else {}),
                          "input_dim": LOW_MID_DIMS + n_semantic + n_context + n_deep,
                          "samples_per_image": features.samples,

@@ -23,14 +23,16 @@ from deepcolor.data.training_set import FeatureConfig, TrainingSet
 from deepcolor.features import GIST_DIMS
 
 
-def feature_config(samples, seed, semantic, parser, context=False, alexnet=False, alexnet_layers=(5,)):
+def feature_config(samples, seed, semantic, parser, context=False, alexnet=False, alexnet_layers=(5,),
+                   deep_net="alexnet"):
     """The :class:`FeatureConfig` of a training run: its settings and the code and parser versions."""
     from deepcolor import features
     from deepcolor.features.alexnet import parse_layers
 
     return FeatureConfig(samples=samples, seed=seed, semantic=semantic, parser_id=folder_identity(parser),
                          feature_version=str(features.FEATURE_VERSION), gist_version=str(features.GIST_VERSION),
-                         context=bool(context), alexnet=bool(alexnet), alexnet_layers=parse_layers(alexnet_layers))
+                         context=bool(context), alexnet=bool(alexnet), alexnet_layers=parse_layers(alexnet_layers),
+                         deep_net=deep_net)
 
 
 def extract_image(path, name, config, parser=None):
@@ -151,26 +153,30 @@ def deep_cache_key(path, name, config):
     """The cache key of an image's AlexNet vectors (conv5, or the config's layers) at its sampled pixels."""
     from deepcolor.features.alexnet import DEEP_VERSION
 
-    return cache_key(path, {"alexnet": DEEP_VERSION, "layers": list(config.alexnet_layers), "name": name,
+    net = {} if config.deep_net == "alexnet" else {"net": config.deep_net}  # AlexNet's keys predate the choice
+    return cache_key(path, {"alexnet": DEEP_VERSION, "layers": list(config.alexnet_layers), **net, "name": name,
                             "samples": config.samples, "seed": config.seed})
 
 
 def prepare_deep(tset, cache, progress=True):
-    """Compute (or reuse) the AlexNet conv5 vectors at the samples of every image of ``tset``:
-    one cache entry per image (``deep``, float16, about 0.13 MB at 250 samples), in this
-    process (about 15 ms per image on a CPU, a network the workers would each have to load).
+    """Compute (or reuse) the deep network's vectors (AlexNet's conv5 by default) at the samples of
+    every image of ``tset``: one cache entry per image (``deep``, float16, about 0.13 MB for conv5
+    at 250 samples), in this process (AlexNet about 15 ms per image on a CPU, VGG16 about 0.1 s;
+    a network the workers would each have to load).
     Returns the entries' keys, in ``tset``'s order."""
     from tqdm import tqdm
 
     from deepcolor.core.color import rgb2gray
     from deepcolor.core.io import load_rgb
-    from deepcolor.features.alexnet import deep_features, load_trunk
+    from deepcolor.features.deep import load_net, net_features
 
     keys = [deep_cache_key(path, name, tset.config) for name, path in zip(tset.names, tset.paths)]
     todo = [i for i, k in enumerate(keys) if not cache.has(k)]
-    trunk = load_trunk("--alexnet") if todo else None
-    for i in tqdm(todo, desc="AlexNet features", unit="img", disable=not progress):
+    net = tset.config.deep_net
+    trunk = load_net(net, "--alexnet") if todo else None
+    for i in tqdm(todo, desc=f"{net} features", unit="img", disable=not progress):
         gray = rgb2gray(load_rgb(tset.paths[i]))
         rows, cols = sample_pixels(gray.shape, tset.config.samples, image_seed(tset.names[i], tset.config.seed))
-        cache.save(keys[i], deep=deep_features(gray, rows, cols, trunk, tset.config.alexnet_layers).astype(np.float16))
+        cache.save(keys[i], deep=net_features(net, gray, rows, cols, trunk, tset.config.alexnet_layers)
+                   .astype(np.float16))
     return keys
