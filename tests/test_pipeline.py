@@ -579,7 +579,7 @@ def test_a_model_reading_vgg16_across_two_grids(trained, tmp_path, capsys):
                 cache=trained["cache"], progress=False, log=lambda m: None)
     config = json.load(open(tmp_path / "m" / "model.json"))
     assert config["features"]["alexnet_net"] == "vgg16" and config["features"]["alexnet_layers"] == [4, 5]
-    assert "VGG16" in json.load(open(tmp_path / "m" / "manifest.json"))["data_terms"]["alexnet"]
+    assert "VGG16" in json.load(open(tmp_path / "m" / "manifest.json"))["data_terms"]["vgg16"]
     # relu4_3 and relu5_3 lie on different grids: the colorizer reads both, then projects
     c = Colorizer.load(tmp_path / "m")
     assert c.deep_net == "vgg16" and c.projection[1].shape == (8, 1024)

@@ -81,7 +81,7 @@ def training_manifest(summary, records, training, features, colorization, *, com
         "data": {"lists": dict(data_lists or {}), "images_given": len(records), "images_used": summary["images"],
                  "images_sha1": hashlib.sha1("\n".join(names).encode()).hexdigest(),
                  "skipped": [m for _, m in summary["failed"]]},
-        "data_terms": {**data_terms(data_lists or {}), **({"alexnet": VGG16_TERMS if features.deep_net == "vgg16" else ALEXNET_TERMS}
+        "data_terms": {**data_terms(data_lists or {}), **({features.deep_net: VGG16_TERMS if features.deep_net == "vgg16" else ALEXNET_TERMS}
                                                          if features.alexnet else {})},
         "settings": {"training": training.to_json(), "features": features.to_json(),
                      "colorization": colorization.to_json()},
