@@ -229,3 +229,33 @@ def test_the_256_protocol_crops_truth_input_and_full_size_predictions(tmp_path):
                  "--protocol", "256", "--quiet", "-o", str(out)]) == 0
     rows = read_rows(out / "per_image.csv")
     assert all(np.isinf(r["psnr"]) for r in rows)  # both equal their cropped truth exactly
+
+
+def test_a_benchmark_worker_hands_freed_memory_back_after_each_chunk(tmp_path, monkeypatch):
+    """loky restarts a worker whose memory grew by 300 MB ("A worker stopped while some jobs
+    were given to the executor"); glibc keeps freed pages, so the chunk worker trims the heap
+    before it returns."""
+    import ctypes.util
+
+    from deepcolor.core.parallel import release_freed_memory
+    from deepcolor.data import folder_dataset
+    from deepcolor.evaluation import benchmark
+
+    def rss_mb():
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
+
+    if not os.path.exists("/proc/self/statm") or not ctypes.util.find_library("c"):
+        pytest.skip("needs Linux's /proc and a C library with malloc_trim")
+    blocks = [bytes(2048) + bytes([i % 256]) for i in range(100_000)]  # 200 MB in malloc'd blocks
+    kept = blocks[-1]  # the heap's top stays in use, so only a trim hands the rest back
+    del blocks
+    before = rss_mb()
+    assert release_freed_memory() is True
+    assert rss_mb() < before - 100 and kept
+
+    calls = []
+    monkeypatch.setattr(benchmark, "release_freed_memory", lambda: calls.append(True))
+    _truth(tmp_path / "gt", n=2)
+    rows = benchmark._chunk_worker(folder_dataset(str(tmp_path / "gt")), "gray", {}, None)
+    assert len(rows) == 2 and calls == [True]

@@ -19,7 +19,7 @@ import numpy as np
 from deepcolor.core.color import rgb2gray
 from deepcolor.core.io import ImageReadError, is_image_file, load_rgb
 from deepcolor.core.metrics import all_metrics, colorfulness
-from deepcolor.core.parallel import in_processes, one_thread, parallel_jobs
+from deepcolor.core.parallel import in_processes, one_thread, parallel_jobs, release_freed_memory
 from deepcolor.core.settings import DEFAULT_METRICS, METRICS
 from deepcolor.evaluation.registry import Sample, get_method
 
@@ -251,7 +251,9 @@ def _chunk_worker(records, method_name, options, predictions):
             pass
         one_thread()
         predict = _predictions_method(predictions) if predictions is not None else None
-        return list(score_records(records, method_name, options, predict=predict))
+        rows = list(score_records(records, method_name, options, predict=predict))
+    release_freed_memory()  # before loky measures this worker's growth (see its docstring)
+    return rows
 
 
 def run(records, method_name, options, *, jobs=1, predictions=None, progress=True, on_row=None):
