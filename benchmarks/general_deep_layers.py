@@ -200,10 +200,14 @@ def study(ho, settings, trunk, deep, means, epochs, hidden, log):
     return rows, networks
 
 
-def whole_images(ho, trunk, networks, count, log):
+def whole_images(ho, trunk, networks, count, log, ways=None):
     """``count`` held-out Imagenette/Imagewoof photos colorized whole by each network:
     mean RGB PSNR gain over gray (domain transform), by source. Each network's projected
-    vectors are read at the prediction grid (every 2nd pixel) from the trunk's maps."""
+    vectors are read at the prediction grid (every 2nd pixel) from the trunk's maps.
+
+    ``ways`` (optional) maps a network's name to more ways of colorizing with it, each
+    ``(label, predict stride, domain-transform overrides)``; every network is always scored
+    the colorizer's way (its stride, the release's domain transform)."""
     from deepcolor.core.color import rgb2gray
     from deepcolor.core.io import load_rgb
     from deepcolor.core.metrics import psnr
@@ -213,10 +217,12 @@ def whole_images(ho, trunk, networks, count, log):
     from deepcolor.features.alexnet import DeepMaps, deep_at, project
     from deepcolor.pipeline.colorizer import predict_chroma, to_full_resolution, working_image
 
-    stride = ColorizeSettings.predict_stride
+    default = [("refine dt", ColorizeSettings.predict_stride, {})]
+    runs = [(name, label, step, params) for name in networks
+            for label, step, params in default + list((ways or {}).get(name, ()))]
     candidates = [i for i in ho.held if "/".join(ho.tset.names[i].split("/", 2)[:2]) in IMAGENET_SOURCES]
     picked = candidates[::max(1, len(candidates) // count)][:count]  # spread over the held-out classes
-    gains = {name: [] for name in networks}
+    gains = {(name, label): [] for name, label, _, _ in runs}
     sources = []
     for h, i in enumerate(picked):
         rgb = load_rgb(ho.tset.paths[i])
@@ -225,24 +231,28 @@ def whole_images(ho, trunk, networks, count, log):
         probs = ho.tset.semantic(i, gray) if work is gray else semantic_probabilities(work, ho.tset.parser)
         base = psnr(rgb, to_full_resolution(gray, work, np.zeros(work.shape + (2,), np.float32)))
         raw = trunk.maps(work)
-        gy, gx = np.arange(0, work.shape[0], stride), np.arange(0, work.shape[1], stride)
-        column = deep_at(raw, np.repeat(gy, gx.size), np.tile(gx, gy.size))  # at the prediction grid
-        for name, (net, part) in networks.items():
+        columns = {}
+        for name, label, stride, params in runs:
+            net, part = networks[name]
+            gy, gx = np.arange(0, work.shape[0], stride), np.arange(0, work.shape[1], stride)
+            if stride not in columns:  # the column at the prediction grid
+                columns[stride] = deep_at(raw, np.repeat(gy, gx.size), np.tile(gx, gy.size))
             maps = None
             if part is not None:
                 cols, projection = part
-                grid = project(column[:, cols], projection).reshape(gy.size, gx.size, -1)
+                grid = project(columns[stride][:, cols], projection).reshape(gy.size, gx.size, -1)
                 maps = DeepMaps(work.shape, 1.0, [grid], grids=[(stride, 0.0)])  # exact at the grid points
             uv = predict_chroma(net, work, probs, stride, ho.tset.config.context or None, maps)
-            gains[name].append(psnr(rgb, to_full_resolution(gray, work, refine_chroma(work, uv, "dt"))) - base)
+            refined = refine_chroma(work, uv, "dt", **params)
+            gains[name, label].append(psnr(rgb, to_full_resolution(gray, work, refined)) - base)
         sources.append(ho.tset.names[i].split("/", 2)[1])
         if (h + 1) % 100 == 0:
             log(f"  whole images: {h + 1} of {len(picked)}")
     sources = np.array(sources)
     rows = []
-    for name, g in gains.items():
+    for (name, label), g in gains.items():
         g = np.array(g)
-        row = {"variant": f"whole image: {name}, refine dt", "images": len(g), "imagenet": float(g.mean()),
+        row = {"variant": f"whole image: {name}, {label}", "images": len(g), "imagenet": float(g.mean()),
                "by_source": {s: float(g[sources == s].mean()) for s in sorted(set(sources))}}
         log(f"{row['variant']:60s} gain {row['imagenet']:+.3f} dB over {len(g)} photos (" +
             ", ".join(f"{s} {v:+.3f}" for s, v in row["by_source"].items()) + "), RGB PSNR")

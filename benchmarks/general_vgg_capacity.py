@@ -1,0 +1,139 @@
+"""How much of VGG16 the general model should read, and how wide its network should be,
+chosen on held-out images of the test's kind (``general_deep_layers.py``'s split: every 3rd
+Imagenette/Imagewoof class, every 10th Caltech-101 class). No test list is read.
+
+    python benchmarks/general_vgg_capacity.py --data ROOT --model MODEL --train-every 4 \\
+        --deep-file vgg345.npy --whole 600 -o general_vgg_capacity.json
+
+``general-vgg`` reads relu4_3 + relu5_3 through a PCA to 128 dims into a network of three
+hidden layers of D/2 units (D = 270). Every variant here is that network trained on the
+same rows (``--train-every``-th training image, 100 pixels each, 5 epochs), changing one or
+two things:
+
+* the PCA to 256 dims in place of 128 (the leading 128 axes are the same);
+* 512 hidden units per layer in place of D/2;
+* both;
+* relu3_3 + relu4_3 + relu5_3 (1,280 numbers) through a PCA to 128 (the hypercolumn one
+  block lower: finer grid, less semantic).
+
+Each network then colorizes ``--whole`` held-out Imagenette/Imagewoof photos whole, as
+``deepcolor colorize`` does, scored by the benchmark's RGB PSNR over gray; the reference
+network is also run at every pixel (``--predict-stride 1``) and with the domain transform's
+sigma_s doubled and quadrupled (a smoother chroma), the colorizer's settings that the
+wider features could move.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+import _common  # (also sets OMP_WAIT_POLICY before torch starts OpenMP)
+from general_deep_layers import hypercolumns, imagenet_gain, imagenet_split, projected, whole_images
+from general_limits import HeldOut
+
+LAYERS = (3, 4, 5)  # relu3_3, relu4_3, relu5_3
+
+
+class VGGColumn:
+    """VGG16's relu3_3 + relu4_3 + relu5_3 of a gray image (the ``Trunk`` interface of
+    ``general_deep_layers``)."""
+
+    def __init__(self):
+        from deepcolor.features.vgg import VGG16, VGG16Trunk, vgg_maps
+
+        net = VGG16Trunk(device="cpu")
+        self.name, self.layers, self.top, self.column = "vgg16", LAYERS, "relu5_3", "relu3_3+4_3+5_3"
+        self.dims = [VGG16[b - 1][-1] for b in LAYERS]
+        self.maps = lambda gray: vgg_maps(gray, net, LAYERS)
+
+
+def study(ho, deep, dims, epochs, log):
+    """Train and score every variant on the held-out pixels; returns the rows and the networks."""
+    from deepcolor.features.alexnet import fit_projection
+    from deepcolor.networks import train_network
+
+    n_sub = len(ho.sub_rows)
+    fit = np.arange(0, n_sub, 10)
+    upper = slice(dims[0], deep.shape[1])  # relu4_3 + relu5_3
+    log("fitting the PCAs on a tenth of the training pixels")
+    upper256 = fit_projection(np.asarray(deep[fit, upper], np.float32), 256)
+    upper128 = (upper256[0], upper256[1][:128])  # principal axes are nested
+    all128 = fit_projection(np.asarray(deep[fit], np.float32), 128)
+    parts = {"relu4_3+5_3 PCA 128": (upper, upper128), "relu4_3+5_3 PCA 256": (upper, upper256),
+             "relu3_3+4_3+5_3 PCA 128": (slice(None), all128)}
+    variants = [("relu4_3+5_3 PCA 128, D/2 units", "relu4_3+5_3 PCA 128", None),
+                ("relu4_3+5_3 PCA 256, D/2 units", "relu4_3+5_3 PCA 256", None),
+                ("relu4_3+5_3 PCA 128, 512 units", "relu4_3+5_3 PCA 128", 512),
+                ("relu4_3+5_3 PCA 256, 512 units", "relu4_3+5_3 PCA 256", 512),
+                ("relu3_3+4_3+5_3 PCA 128, D/2 units", "relu3_3+4_3+5_3 PCA 128", None)]
+    cache, rows, networks = {}, [], {}
+    for name, key, units in variants:
+        if key not in cache:
+            cols, projection = parts[key]
+            cache[key] = (projected(deep[:n_sub, cols], projection), projected(deep[n_sub:, cols], projection))
+        sub = np.concatenate([ho.feats[ho.sub_rows], cache[key][0]], axis=1)
+        held = np.concatenate([ho.feats[ho.held_rows], cache[key][1]], axis=1)
+        start = time.perf_counter()
+        net = train_network(sub, ho.targets[ho.sub_rows], hidden=units, epochs=epochs, seed=0, device="cpu")
+        row = ho.score(name, net.predict(held), log)
+        row.update(imagenet=imagenet_gain(ho, row), hidden=net.hidden, input_dim=net.input_dim,
+                   training_seconds=time.perf_counter() - start, final_training_mse=net.history[-1])
+        log(f"    imagenet (held-out Imagenette + Imagewoof classes): {row['imagenet']:+.3f} dB; "
+            f"{net.hidden} units, {row['training_seconds']:.0f} s")
+        rows.append(row)
+        networks[name] = (net, parts[key])
+    return rows, networks
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default=os.environ.get("DEEPCOLOR_DATA"))
+    p.add_argument("--model", required=True, help="a trained model folder: its images, settings and cached features")
+    p.add_argument("--dataset", nargs="+", default=["siftflow:train", "sun:extra", "general:train"])
+    p.add_argument("--imagenet-every", type=int, default=3, help="hold out every n-th Imagenette and Imagewoof class")
+    p.add_argument("--every", type=int, default=10, help="hold out every n-th Caltech-101 class")
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--train-every", type=int, default=4, help="train on every n-th training image only")
+    p.add_argument("--deep-file", help="a .npy file keeping VGG16's vectors at the pixels used (float16)")
+    p.add_argument("--whole", type=int, default=600, help="colorize this many held-out ImageNet-class photos whole")
+    p.add_argument("--subset", type=int, default=1, help="every n-th training image only (a quick check of the script)")
+    p.add_argument("--cache")
+    p.add_argument("-o", "--output", required=True)
+    args = p.parse_args(argv)
+    log = lambda s: print(s, flush=True)  # noqa: E731
+    import torch
+
+    torch.set_num_threads(2)
+    start = time.perf_counter()
+    names = None
+    if args.subset > 1:
+        with open(os.path.join(args.model, "checkpoints", "train_state.json"), encoding="utf-8") as handle:
+            names = json.load(handle)["images"][::args.subset]
+    settings, tset = _common.model_training_set(args.data, args.model, names, args.dataset, args.cache)
+    train, held = imagenet_split(tset.names, args.imagenet_every, args.every)
+    ho = HeldOut(tset, settings, args.every, split=(train[::args.train_every], held))
+    log(f"{len(tset)} images: {len(ho.train)} training, {len(ho.held)} held out")
+    trunk = VGGColumn()
+    deep, _ = hypercolumns(ho, settings, trunk, args.deep_file, log)
+    result = {"model": os.path.abspath(args.model), "imagenet_every": args.imagenet_every, "every": args.every,
+              "train_every": args.train_every, "training_images": len(ho.train), "held_out": len(ho.held),
+              "epochs": args.epochs}
+    result["pixels"], networks = study(ho, deep, trunk.dims, args.epochs, log)
+    if args.whole:
+        reference = "relu4_3+5_3 PCA 128, D/2 units"
+        ways = {reference: [("every pixel, refine dt", 1, {}),
+                            ("refine dt sigma_s 20", 2, {"sigma_s": 20.0}),
+                            ("refine dt sigma_s 40", 2, {"sigma_s": 40.0})]}
+        result["whole_images"] = whole_images(ho, trunk, networks, args.whole, log, ways=ways)
+    result["seconds"] = time.perf_counter() - start
+    with open(args.output, "w", encoding="utf-8") as handle:
+        json.dump(result, handle, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
