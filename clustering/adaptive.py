@@ -163,6 +163,7 @@ def build_hierarchy(names, gists, histograms, trainer, *, n0=TrainSettings.clust
             for task, result in trainer(tasks):
                 cl = layer_clusters[task[1]]
                 cl.network = result["network"]
+                cl.ensemble = list(result.get("ensemble", []))
                 cl.psnrs = [float(p) for p in result["psnrs"]]
                 cl.history = [float(h) for h in result.get("history", [])]
                 cl.train_seconds = float(result.get("train_seconds", 0.0))

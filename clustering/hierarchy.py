@@ -29,6 +29,8 @@ class Cluster:
     members : list of str
     psnrs : list of float, training PSNR of each member (full image, its cluster's network)
     network : str, file of the network relative to the model directory
+    ensemble : list of str, files of the cluster's further networks (``--ensemble``), trained
+        alike from other seeds; colorization averages all of them with ``network``
     history : list of float, training loss per epoch
     """
 
@@ -41,16 +43,23 @@ class Cluster:
     network: str = ""
     history: list = dataclasses.field(default_factory=list)
     train_seconds: float = 0.0
+    ensemble: list = dataclasses.field(default_factory=list)
 
     @property
     def name(self):
         return cluster_name(self.layer, self.index)
 
     @property
+    def networks(self):
+        """Files of all the cluster's networks: ``network``, then ``ensemble``."""
+        return [self.network] + list(self.ensemble)
+
+    @property
     def mean_psnr(self):
         return float(np.mean(self.psnrs)) if len(self.psnrs) else float("nan")
 
     def to_json(self):
+        # "ensemble" only when there is one: a one-network cluster's record is as it always was
         return {
             "layer": int(self.layer),
             "index": int(self.index),
@@ -61,6 +70,7 @@ class Cluster:
             "psnrs": [float(x) for x in self.psnrs],
             "mean_psnr": None if not len(self.psnrs) else round(self.mean_psnr, 4),
             "network": self.network,
+            **({"ensemble": list(self.ensemble)} if self.ensemble else {}),
             "history": [float(x) for x in self.history],
             "train_seconds": float(self.train_seconds),
         }
@@ -75,6 +85,7 @@ class Cluster:
             members=list(obj.get("members", [])),
             psnrs=list(obj.get("psnrs", [])),
             network=obj.get("network", ""),
+            ensemble=list(obj.get("ensemble", [])),
             history=list(obj.get("history", [])),
             train_seconds=float(obj.get("train_seconds", 0.0)),
         )

@@ -612,3 +612,46 @@ def test_training_in_this_process_shows_each_networks_epochs(trained, tmp_path, 
                 parser=trained["parser"], cache=trained["cache"], jobs=1, progress=True, log=lambda m: None)
     err = capsys.readouterr().err
     assert "L0_C000 epochs: 100%" in err and f"{settings.epochs}/{settings.epochs}" in err and "mse=" in err
+
+
+@pytest.mark.parametrize("stream_rows", [1_000_000, 1], ids=["in-memory", "streamed"])
+def test_hidden_sets_the_width_of_every_network_whichever_way_it_trains(trained, tmp_path, stream_rows):
+    from deepcolor.networks.chroma import ChromaNetwork
+
+    settings = TrainSettings(**{**FAST, "clusters": 1, "max_layers": 1, "hidden": 6, "stream_rows": stream_rows})
+    train_model(records_of(trained["images"]), tmp_path / "m", settings, FeatureSettings(samples=150),
+                parser=trained["parser"], cache=trained["cache"], progress=False, log=lambda m: None)
+    nets = sorted((tmp_path / "m" / "networks").glob("*.safetensors"))
+    assert nets and all(ChromaNetwork.load(str(n), device="cpu").hidden == 6 for n in nets)
+    gray = rgb2gray(np.asarray(Image.open(os.path.join(trained["images"], "img00.png"))))
+    assert Colorizer.load(tmp_path / "m").colorize(gray).shape == gray.shape + (3,)
+
+
+def test_an_ensemble_cluster_trains_its_networks_from_other_seeds_and_colorizes_with_their_average(trained,
+                                                                                                     tmp_path):
+    from deepcolor.networks.chroma import ChromaNetwork
+    from deepcolor.pipeline.model_dir import DamagedModelError
+
+    settings = TrainSettings(**{**FAST, "clusters": 1, "max_layers": 1, "ensemble": 3})
+    model = tmp_path / "m"
+    train_model(records_of(trained["images"]), model, settings, FeatureSettings(samples=150),
+                parser=trained["parser"], cache=trained["cache"], progress=False, log=lambda m: None)
+    with open(model / "model.json", encoding="utf-8") as handle:
+        (cluster,) = json.load(handle)["clusters"]
+    assert cluster["network"] == "networks/L0_C000.safetensors"
+    assert cluster["ensemble"] == ["networks/L0_C000_s1.safetensors", "networks/L0_C000_s2.safetensors"]
+    nets = [ChromaNetwork.load(str(model / rel), device="cpu") for rel in [cluster["network"]] + cluster["ensemble"]]
+    first, second = (n.net[0].weight.detach().numpy() for n in nets[:2])
+    assert not np.allclose(first, second)  # other seeds, not copies
+
+    c = Colorizer.load(model)
+    gray = rgb2gray(np.asarray(Image.open(os.path.join(trained["images"], "img00.png"))))
+    probs = c.analyze(gray)[0]
+    each = [predict_chroma(n, gray, probs, c.stride, c.context) for n in nets]
+    blended = c.network_chroma([c.network(c.clusters[0])], gray, probs)
+    np.testing.assert_allclose(blended, np.mean(each, axis=0), atol=1e-4)
+
+    os.remove(model / cluster["ensemble"][1])
+    assert any("L0_C000_s2" in p for p in check_model(str(model))[0])
+    with pytest.raises(DamagedModelError, match="L0_C000_s2"):
+        Colorizer.load(model).colorize(gray)

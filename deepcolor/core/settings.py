@@ -113,6 +113,11 @@ class TrainSettings(_Settings):
                                   "under 10%% of its images in our runs, so uncapped training runs for dozens "
                                   "of layers")
     epochs: int = _field(10, "--epochs", "training epochs per network", minimum=1)
+    hidden: int = _field(0, "--hidden", "units in each of the networks' three hidden layers", metavar="UNITS",
+                         minimum=0, note="0 = D/2, the paper's")
+    ensemble: int = _field(1, "--ensemble", "networks per cluster, trained alike from different seeds; "
+                           "colorization averages their chroma (each costs one network's training time)",
+                           metavar="N", minimum=1, note="1 = the paper's one network")
     batch_size: int = _field(2048, "--batch-size", "minibatch size", minimum=1)
     lr: float = _field(3e-3, "--lr", "Adam learning rate, cosine-annealed to lr/20", minimum=0.0)
     seed: int = _field(0, "--seed", "seed of sampling, k-means and network initialisation", minimum=0)

@@ -95,8 +95,8 @@ def predict_chroma(network, gray, probs=None, stride=1, context=None, deep=None)
     :class:`~deepcolor.features.alexnet.DeepMaps` of ``gray``, appended after the context,
     as a model trained with ``--alexnet`` expects (:meth:`Colorizer.network_chroma` passes them).
 
-    ``network`` is one network or a list of them; a list's predictions are averaged
-    (:class:`deepcolor.networks.chroma.NetworkBlend`). With ``stride`` > 1 the network runs only at
+    ``network`` is one network or a list of them (or of lists: an ensemble cluster's); a
+    list's predictions are averaged (:class:`deepcolor.networks.chroma.NetworkBlend`). With ``stride`` > 1 the network runs only at
     every ``stride``-th row and column and U, V are interpolated bilinearly in between
     (exact at the grid points): chrominance is smooth and refined afterwards, and the
     networks are the costly part of colorization.
@@ -107,6 +107,8 @@ def predict_chroma(network, gray, probs=None, stride=1, context=None, deep=None)
     if isinstance(network, (list, tuple)):
         from deepcolor.networks import NetworkBlend
 
+        # an ensemble cluster's networks come as a list inside the list: all count alike
+        network = [m for n in network for m in (n if isinstance(n, (list, tuple)) else [n])]
         network = network[0] if len(network) == 1 else NetworkBlend(network)
     if context is None:
         context = network.input_dim == (feature_dims(0 if probs is None else probs.shape[-1]) + CONTEXT_DIMS
@@ -306,7 +308,9 @@ class Colorizer:
         return colorizer
 
     def network(self, cluster):
-        """The network of ``cluster``, checked against ``model.json``'s hash and loaded once.
+        """The network of ``cluster``, checked against ``model.json``'s hash and loaded once;
+        a cluster trained with ``--ensemble`` gives the list of its networks (the functions
+        that run networks average a list's).
 
         Raises :class:`~deepcolor.pipeline.model_dir.DamagedModelError` naming the file
         when it is missing, altered or unreadable.
@@ -314,13 +318,15 @@ class Colorizer:
         from deepcolor.networks import ChromaNetwork
 
         if cluster.name not in self._networks:
-            verify_file(self.model_dir, self.config, cluster.network)
-            try:
-                network = ChromaNetwork.load(os.path.join(self.model_dir, cluster.network), device=self.device)
-            except (OSError, ValueError) as exc:
-                raise DamagedModelError(f"{exc} (network of cluster {cluster.name} of the model {self.model_dir})") \
-                    from None
-            self._networks[cluster.name] = network
+            loaded = []
+            for rel in cluster.networks:
+                verify_file(self.model_dir, self.config, rel)
+                try:
+                    loaded.append(ChromaNetwork.load(os.path.join(self.model_dir, rel), device=self.device))
+                except (OSError, ValueError) as exc:
+                    raise DamagedModelError(f"{exc} (network of cluster {cluster.name} of the model "
+                                            f"{self.model_dir})") from None
+            self._networks[cluster.name] = loaded[0] if len(loaded) == 1 else loaded
         return self._networks[cluster.name]
 
     def analyze(self, gray):

@@ -133,6 +133,11 @@ def validate_config(config, model_file):
         _numbers(cluster.get("centre"), model_file, f"{where}.centre", GIST_DIMS)
         _numbers(cluster.get("histogram", []), model_file, f"{where}.histogram", n_semantic)
         _relative_file(cluster.get("network"), model_file, f"{where}.network", "networks")
+        extra = cluster.get("ensemble", [])
+        if not isinstance(extra, list):
+            _fail(model_file, f"{where}.ensemble", "must be a list of network files")
+        for j, rel in enumerate(extra):
+            _relative_file(rel, model_file, f"{where}.ensemble[{j}]", "networks")
     return config
 
 
@@ -265,10 +270,11 @@ def check_model(model_dir):
         except DamagedModelError as exc:
             problems.append(str(exc))
     for cluster in config["clusters"]:
-        try:
-            ChromaNetwork.load(os.path.join(model_dir, cluster["network"]), device="cpu")
-        except (OSError, ValueError) as exc:
-            problems.append(str(exc))
+        for rel in [cluster["network"]] + list(cluster.get("ensemble", [])):
+            try:
+                ChromaNetwork.load(os.path.join(model_dir, rel), device="cpu")
+            except (OSError, ValueError) as exc:
+                problems.append(str(exc))
     if config["features"].get("semantic", 0):
         try:
             load_parser(os.path.join(model_dir, config.get("parser") or "parser"), device="cpu", cache=False)

@@ -105,8 +105,9 @@ def judge_image(network, tset, index, refine="none", stride=1):
 
 
 def _cluster_job(task, tset, model_dir, settings, threads, device, epoch_bar=False):
-    """Train (and judge) one cluster's network; ``epoch_bar``: show its epochs as a progress
-    bar (in the main process only: one network on a large set trains for many minutes)."""
+    """Train (and judge) one cluster's network, or its ``settings.ensemble`` networks;
+    ``epoch_bar``: show its epochs as a progress bar (in the main process only: one network on
+    a large set trains for many minutes)."""
     import torch
 
     from deepcolor.clustering import cluster_name, layer_is_judged
@@ -130,25 +131,46 @@ def _cluster_job(task, tset, model_dir, settings, threads, device, epoch_bar=Fal
         def progress(epoch, loss):
             bar.set_postfix(mse=f"{loss:.5f}", refresh=False)
             bar.update(1)
-    if len(members) * tset.config.samples > settings.stream_rows:
+    streamed = len(members) * tset.config.samples > settings.stream_rows
+    if streamed:
         from deepcolor.networks.streaming import train_network_streaming
-
-        network = train_network_streaming(tset.source(members), epochs=settings.epochs,
-                                          batch_size=settings.batch_size, lr=settings.lr, seed=seed, device=device,
-                                          progress=progress)
     else:
         feats, targets = tset.samples(members)
-        network = train_network(feats, targets, epochs=settings.epochs, batch_size=settings.batch_size,
-                                lr=settings.lr, seed=seed, device=device, progress=progress)
+    networks, rels = [], []
+    for member in range(settings.ensemble):
+        # the first network keeps the seed a one-network run uses; the others are its
+        # equals from other seeds (initialisation and minibatch order)
+        member_seed = seed + 7919 * member
+        if streamed:
+            network = train_network_streaming(tset.source(members), hidden=settings.hidden or None,
+                                              epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr,
+                                              seed=member_seed, device=device, progress=progress)
+        else:
+            network = train_network(feats, targets, hidden=settings.hidden or None, epochs=settings.epochs,
+                                    batch_size=settings.batch_size, lr=settings.lr, seed=member_seed, device=device,
+                                    progress=progress)
+        suffix = f"_s{member}" if member else ""
+        rels.append(os.path.join("networks", f"{cluster_name(layer, index)}{suffix}.safetensors"))
+        network.save(os.path.join(model_dir, rels[-1]))
+        networks.append(network)
+        if bar is not None and member + 1 < settings.ensemble:
+            bar.reset()
+    if not streamed:
         del feats, targets
     if bar is not None:
         bar.close()
-    rel = os.path.join("networks", f"{cluster_name(layer, index)}.safetensors")
-    network.save(os.path.join(model_dir, rel))
-    psnrs = [judge_image(network, tset, i, settings.judge_refine, settings.judge_stride) for i in members] \
+    if len(networks) > 1:
+        from deepcolor.networks import NetworkBlend
+
+        judged = NetworkBlend(networks)
+    else:
+        judged = networks[0]
+    psnrs = [judge_image(judged, tset, i, settings.judge_refine, settings.judge_stride) for i in members] \
         if layer_is_judged(layer, settings.max_layers, settings.judge_last) else []
-    return task, {"network": rel, "psnrs": psnrs, "history": network.history,
-                  "train_seconds": time.time() - start}
+    result = {"network": rels[0], "psnrs": psnrs, "history": networks[0].history, "train_seconds": time.time() - start}
+    if len(rels) > 1:
+        result["ensemble"] = rels[1:]
+    return task, result
 
 
 def make_trainer(tset, model_dir, settings, jobs=1, device=None, progress=True):
@@ -391,7 +413,7 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
         tset.names, tset.gists, tset.histograms, trainer, n0=training.clusters, mu=training.mu,
         min_psnr=training.min_psnr, max_layers=training.max_layers or None, seed=training.seed,
         judge_last=training.judge_last, state_dir=state_dir, log=log, on_layer=lambda c, l: write_model(c, l, False))
-    _park_networks(model_dir, state_dir, keep={c.network for c in clusters})
+    _park_networks(model_dir, state_dir, keep={rel for c in clusters for rel in c.networks})
     write_model(clusters, layers, True)
     summary = {"layers": layers, "clusters": clusters, "features_seconds": t_features,
                "total_seconds": time.time() - started, "failed": tset.failed, "images": len(tset)}
