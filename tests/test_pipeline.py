@@ -651,6 +651,10 @@ def test_an_ensemble_cluster_trains_its_networks_from_other_seeds_and_colorizes_
     blended = c.network_chroma([c.network(c.clusters[0])], gray, probs)
     np.testing.assert_allclose(blended, np.mean(each, axis=0), atol=1e-4)
 
+    from deepcolor.commands.models import describe
+
+    assert "1 cluster networks, each averaged over 3 seeds" in "\n".join(describe(str(model)))
+
     os.remove(model / cluster["ensemble"][1])
     assert any("L0_C000_s2" in p for p in check_model(str(model))[0])
     with pytest.raises(DamagedModelError, match="L0_C000_s2"):

@@ -47,9 +47,12 @@ def describe(model_dir):
     semantic = features.get("semantic") or 0
     vgg = features.get("alexnet_net") == "vgg16"
     part = "block" if vgg else "conv"  # VGG16's layers are its blocks' last ReLUs
+    clusters = config.get("clusters", [])
+    seeds = max((1 + len(c.get("ensemble", [])) for c in clusters), default=1)
     lines = [f"  trained on {data.get('images_used', '?')} images"
              + (f" ({', '.join(f'{k} {v}' for k, v in lists.items())})" if lists else ""),
-             f"  {sum(1 for c in config.get('clusters', []))} cluster networks; semantic feature: "
+             f"  {len(clusters)} cluster networks" + (f", each averaged over {seeds} seeds" if seeds > 1 else "")
+             + "; semantic feature: "
              + (f"{semantic}-class scene parser" if semantic else "none")
              + ("; local context" if features.get("context") else "")
              + (f"; {'VGG16' if vgg else 'AlexNet'} "
