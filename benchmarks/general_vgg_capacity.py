@@ -89,26 +89,27 @@ def study(ho, deep, dims, epochs, log):
     return rows, networks
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def held_out_arguments(p):
+    """The options of the held-out VGG16 studies (this script and ``general_vgg_ensemble.py``)."""
     p.add_argument("--data", default=os.environ.get("DEEPCOLOR_DATA"))
     p.add_argument("--model", required=True, help="a trained model folder: its images, settings and cached features")
     p.add_argument("--dataset", nargs="+", default=["siftflow:train", "sun:extra", "general:train"])
     p.add_argument("--imagenet-every", type=int, default=3, help="hold out every n-th Imagenette and Imagewoof class")
     p.add_argument("--every", type=int, default=10, help="hold out every n-th Caltech-101 class")
-    p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--train-every", type=int, default=4, help="train on every n-th training image only")
     p.add_argument("--deep-file", help="a .npy file keeping VGG16's vectors at the pixels used (float16)")
     p.add_argument("--whole", type=int, default=600, help="colorize this many held-out ImageNet-class photos whole")
     p.add_argument("--subset", type=int, default=1, help="every n-th training image only (a quick check of the script)")
     p.add_argument("--cache")
     p.add_argument("-o", "--output", required=True)
-    args = p.parse_args(argv)
-    log = lambda s: print(s, flush=True)  # noqa: E731
+
+
+def held_out_vgg(args, log):
+    """``(ho, trunk, deep, result)``: the held-out split, VGG16's column, its vectors at the
+    pixels used and the result's header, from :func:`held_out_arguments`' options."""
     import torch
 
     torch.set_num_threads(2)
-    start = time.perf_counter()
     names = None
     if args.subset > 1:
         with open(os.path.join(args.model, "checkpoints", "train_state.json"), encoding="utf-8") as handle:
@@ -120,8 +121,25 @@ def main(argv=None):
     trunk = VGGColumn()
     deep, _ = hypercolumns(ho, settings, trunk, args.deep_file, log)
     result = {"model": os.path.abspath(args.model), "imagenet_every": args.imagenet_every, "every": args.every,
-              "train_every": args.train_every, "training_images": len(ho.train), "held_out": len(ho.held),
-              "epochs": args.epochs}
+              "train_every": args.train_every, "training_images": len(ho.train), "held_out": len(ho.held)}
+    return ho, trunk, deep, result
+
+
+def write_result(path, result, start):
+    result["seconds"] = time.perf_counter() - start
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(result, handle, indent=1)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    held_out_arguments(p)
+    p.add_argument("--epochs", type=int, default=5)
+    args = p.parse_args(argv)
+    log = lambda s: print(s, flush=True)  # noqa: E731
+    start = time.perf_counter()
+    ho, trunk, deep, result = held_out_vgg(args, log)
+    result["epochs"] = args.epochs
     result["pixels"], networks = study(ho, deep, trunk.dims, args.epochs, log)
     if args.whole:
         reference = "relu4_3+5_3 PCA 128, D/2 units"
@@ -129,9 +147,7 @@ def main(argv=None):
                             ("refine dt sigma_s 20", 2, {"sigma_s": 20.0}),
                             ("refine dt sigma_s 40", 2, {"sigma_s": 40.0})]}
         result["whole_images"] = whole_images(ho, trunk, networks, args.whole, log, ways=ways)
-    result["seconds"] = time.perf_counter() - start
-    with open(args.output, "w", encoding="utf-8") as handle:
-        json.dump(result, handle, indent=1)
+    write_result(args.output, result, start)
     return 0
 
 

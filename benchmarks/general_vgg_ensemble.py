@@ -14,17 +14,14 @@ and 10 epochs. Each colorizes ``--whole`` held-out Imagenette/Imagewoof photos w
 """
 
 import argparse
-import json
-import os
 import sys
 import time
 
 import numpy as np
 
-import _common  # (also sets OMP_WAIT_POLICY before torch starts OpenMP)
-from general_deep_layers import hypercolumns, imagenet_gain, imagenet_split, projected, whole_images
-from general_limits import HeldOut
-from general_vgg_capacity import VGGColumn
+import _common  # noqa: F401  (sets OMP_WAIT_POLICY before torch starts OpenMP)
+from general_deep_layers import imagenet_gain, projected, whole_images
+from general_vgg_capacity import held_out_arguments, held_out_vgg, write_result
 
 
 def study(ho, deep, dims, seeds, log):
@@ -56,37 +53,17 @@ def study(ho, deep, dims, seeds, log):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", default=os.environ.get("DEEPCOLOR_DATA"))
-    p.add_argument("--model", required=True, help="a trained model folder: its images, settings and cached features")
-    p.add_argument("--dataset", nargs="+", default=["siftflow:train", "sun:extra", "general:train"])
-    p.add_argument("--imagenet-every", type=int, default=3)
-    p.add_argument("--every", type=int, default=10)
-    p.add_argument("--train-every", type=int, default=4)
+    held_out_arguments(p)
     p.add_argument("--seeds", type=int, default=3, help="networks averaged")
-    p.add_argument("--deep-file", help="a .npy file keeping VGG16's vectors at the pixels used (float16)")
-    p.add_argument("--whole", type=int, default=600)
-    p.add_argument("--cache")
-    p.add_argument("-o", "--output", required=True)
     args = p.parse_args(argv)
     log = lambda s: print(s, flush=True)  # noqa: E731
-    import torch
-
-    torch.set_num_threads(2)
     start = time.perf_counter()
-    settings, tset = _common.model_training_set(args.data, args.model, None, args.dataset, args.cache)
-    train, held = imagenet_split(tset.names, args.imagenet_every, args.every)
-    ho = HeldOut(tset, settings, args.every, split=(train[::args.train_every], held))
-    log(f"{len(tset)} images: {len(ho.train)} training, {len(ho.held)} held out")
-    trunk = VGGColumn()
-    deep, _ = hypercolumns(ho, settings, trunk, args.deep_file, log)
-    result = {"model": os.path.abspath(args.model), "train_every": args.train_every, "seeds": args.seeds,
-              "training_images": len(ho.train), "held_out": len(ho.held)}
+    ho, trunk, deep, result = held_out_vgg(args, log)
+    result["seeds"] = args.seeds
     result["pixels"], networks = study(ho, deep, trunk.dims, args.seeds, log)
     if args.whole:
         result["whole_images"] = whole_images(ho, trunk, networks, args.whole, log)
-    result["seconds"] = time.perf_counter() - start
-    with open(args.output, "w", encoding="utf-8") as handle:
-        json.dump(result, handle, indent=1)
+    write_result(args.output, result, start)
     return 0
 
 
