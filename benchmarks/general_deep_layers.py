@@ -260,6 +260,19 @@ def whole_images(ho, trunk, networks, count, log, ways=None):
     return rows
 
 
+def held_out_split(args):
+    """``(settings, tset, ho)`` from the studies' options: ``--model``'s training set (every
+    ``--subset``-th image), held out by :func:`imagenet_split`, every ``--train-every``-th
+    remaining image training."""
+    names = None
+    if args.subset > 1:
+        with open(os.path.join(args.model, "checkpoints", "train_state.json"), encoding="utf-8") as handle:
+            names = json.load(handle)["images"][::args.subset]
+    settings, tset = _common.model_training_set(args.data, args.model, names, args.dataset, args.cache)
+    train, held = imagenet_split(tset.names, args.imagenet_every, args.every)
+    return settings, tset, HeldOut(tset, settings, args.every, split=(train[::args.train_every], held))
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default=os.environ.get("DEEPCOLOR_DATA"))
@@ -284,14 +297,7 @@ def main(argv=None):
 
     torch.set_num_threads(2)
     start = time.perf_counter()
-    names = None
-    if args.subset > 1:
-        with open(os.path.join(args.model, "checkpoints", "train_state.json"), encoding="utf-8") as handle:
-            names = json.load(handle)["images"][::args.subset]
-    settings, tset = _common.model_training_set(args.data, args.model, names, args.dataset, args.cache)
-    train, held = imagenet_split(tset.names, args.imagenet_every, args.every)
-    split = (train[::args.train_every], held)
-    ho = HeldOut(tset, settings, args.every, split=split)
+    settings, tset, ho = held_out_split(args)
     log(f"{len(tset)} images: {len(ho.train)} training, {len(ho.held)} held out: "
         + ", ".join(f"{s.split('/')[1]} {int((ho.sources == s).sum())}" for s in sorted(set(ho.sources))))
     trunk = Trunk(args.trunk)

@@ -31,9 +31,8 @@ import time
 
 import numpy as np
 
-import _common  # (also sets OMP_WAIT_POLICY before torch starts OpenMP)
-from general_deep_layers import hypercolumns, imagenet_gain, imagenet_split, projected, whole_images
-from general_limits import HeldOut
+import _common  # noqa: F401  (sets OMP_WAIT_POLICY before torch starts OpenMP)
+from general_deep_layers import held_out_split, hypercolumns, imagenet_gain, projected, whole_images
 
 LAYERS = (3, 4, 5)  # relu3_3, relu4_3, relu5_3
 
@@ -110,13 +109,7 @@ def held_out_vgg(args, log):
     import torch
 
     torch.set_num_threads(2)
-    names = None
-    if args.subset > 1:
-        with open(os.path.join(args.model, "checkpoints", "train_state.json"), encoding="utf-8") as handle:
-            names = json.load(handle)["images"][::args.subset]
-    settings, tset = _common.model_training_set(args.data, args.model, names, args.dataset, args.cache)
-    train, held = imagenet_split(tset.names, args.imagenet_every, args.every)
-    ho = HeldOut(tset, settings, args.every, split=(train[::args.train_every], held))
+    settings, tset, ho = held_out_split(args)
     log(f"{len(tset)} images: {len(ho.train)} training, {len(ho.held)} held out")
     trunk = VGGColumn()
     deep, _ = hypercolumns(ho, settings, trunk, args.deep_file, log)
