@@ -133,7 +133,7 @@ def _one_cluster(args):
     import resource
 
     from deepcolor.core.settings import TrainSettings
-    from deepcolor.pipeline.training import _cluster_job
+    from deepcolor.pipeline.cluster_networks import _cluster_job
 
     settings, saved, tset = _common.cluster_training_set(args.data, args.model, args.cluster, args.dataset)
     train = TrainSettings(**{k: v for k, v in settings.items() if k in {f.name for f in dataclasses.fields(TrainSettings)}})

@@ -361,11 +361,11 @@ def test_a_dataset_copied_again_keeps_its_cache_and_old_entries_are_adopted(trai
 
 
 def test_no_last_judging_trains_the_same_networks_without_colorizing_the_training_images(trained, tmp_path, monkeypatch):
-    import deepcolor.pipeline.training as training
+    import deepcolor.pipeline.cluster_networks as cluster_networks
 
     judged = []
-    real = training.judge_image
-    monkeypatch.setattr(training, "judge_image", lambda *a, **k: judged.append(a[2]) or real(*a, **k))
+    real = cluster_networks.judge_image
+    monkeypatch.setattr(cluster_networks, "judge_image", lambda *a, **k: judged.append(a[2]) or real(*a, **k))
     settings = dict(FAST, max_layers=1)
     train_model(records_of(trained["images"]), tmp_path / "judged", TrainSettings(**settings), FEATURES,
                 parser=trained["parser"], cache=trained["cache"], progress=False, log=lambda m: None)
@@ -659,3 +659,45 @@ def test_an_ensemble_cluster_trains_its_networks_from_other_seeds_and_colorizes_
     assert any("L0_C000_s2" in p for p in check_model(str(model))[0])
     with pytest.raises(DamagedModelError, match="L0_C000_s2"):
         Colorizer.load(model).colorize(gray)
+
+
+def test_a_resumed_ensemble_keeps_the_networks_a_killed_run_wrote_and_trains_only_the_rest(trained, tmp_path,
+                                                                                           monkeypatch):
+    """A run killed inside a cluster (two of its three networks written, no checkpoint)
+    resumes by training the third only, and ends with the networks an uncut run gives."""
+    import hashlib
+
+    import deepcolor.networks
+
+    def digest(path):
+        with open(path, "rb") as handle:
+            return hashlib.sha256(handle.read()).hexdigest()
+
+    settings = TrainSettings(**{**FAST, "clusters": 1, "max_layers": 1, "ensemble": 3})
+    model = tmp_path / "m"
+    run = dict(parser=trained["parser"], cache=trained["cache"], progress=False, log=lambda m: None)
+    train_model(records_of(trained["images"]), model, settings, FeatureSettings(samples=150), **run)
+    files = sorted((model / "networks").glob("L0_C000*.safetensors"))
+    uncut = {f.name: digest(f) for f in files}
+    assert len(uncut) == 3
+    # the kill: the cluster's checkpoint never written, its last network not yet saved
+    os.remove(model / "checkpoints" / "clusters" / "L0_C000.json")
+    os.remove(model / "networks" / "L0_C000_s2.safetensors")
+    seeds = []
+    real = deepcolor.networks.train_network
+    monkeypatch.setattr(deepcolor.networks, "train_network", lambda *a, **k: seeds.append(k["seed"]) or real(*a, **k))
+    train_model(records_of(trained["images"]), model, settings, FeatureSettings(samples=150), resume=True, **run)
+    assert len(seeds) == 1  # only the missing network was trained
+    assert {f.name: digest(f) for f in (model / "networks").glob("L0_C000*.safetensors")} == uncut
+    assert check_model(str(model))[0] == []
+
+    # a network another run wrote (other settings, so another digest) is trained again, not taken
+    other = tmp_path / "other"
+    train_model(records_of(trained["images"]), other, TrainSettings(**{**FAST, "clusters": 1, "max_layers": 1,
+                                                                        "epochs": FAST["epochs"] + 1}),
+                FeatureSettings(samples=150), **run)
+    os.remove(model / "checkpoints" / "clusters" / "L0_C000.json")
+    os.replace(other / "networks" / "L0_C000.safetensors", model / "networks" / "L0_C000.safetensors")
+    seeds.clear()
+    train_model(records_of(trained["images"]), model, settings, FeatureSettings(samples=150), resume=True, **run)
+    assert len(seeds) == 1 and digest(model / "networks" / "L0_C000.safetensors") == uncut["L0_C000.safetensors"]

@@ -23,8 +23,6 @@ The model directory gets ``model.json`` (:mod:`deepcolor.pipeline.colorizer`), t
 networks, a copy of the scene parser and ``manifest.json`` (:mod:`deepcolor.pipeline.manifest`).
 """
 
-import dataclasses
-import functools
 import json
 import os
 import shutil
@@ -33,25 +31,11 @@ import time
 import numpy as np
 
 from deepcolor.core.files import remove_stale_temporaries_in, write_text
-from deepcolor.core.parallel import in_processes, on_resource, one_thread, parallel_jobs
 from deepcolor.core.paths import cache_dir, resolve_parser
 from deepcolor.core.settings import ColorizeSettings, FeatureSettings, SettingsError, TrainSettings
-from deepcolor.pipeline.colorizer import colorize_with_network
+from deepcolor.pipeline.cluster_networks import make_trainer
 from deepcolor.pipeline.model_dir import (ALEXNET_PROJECTION, MODEL_FILE, MODEL_FORMAT, MODEL_VERSION, file_hashes,
                                           with_checksum)
-
-
-@functools.lru_cache(maxsize=1)
-def _trunk(net):
-    from deepcolor.features.deep import load_net
-
-    return load_net(net, "--alexnet")  # once per process: judging runs in workers
-
-
-def _deep_maps(gray, projection, config):
-    from deepcolor.features.deep import net_maps
-
-    return net_maps(config.deep_net, gray, _trunk(config.deep_net), projection, config.alexnet_layers)
 
 
 #: Images whose conv5 vectors (all their samples) fit the PCA of ``--alexnet``, evenly spaced.
@@ -88,115 +72,6 @@ def _alexnet_projection(tset, dims, model_dir):
                   metadata={"what": f"PCA of {tset.config.deep_net} layers {list(tset.config.alexnet_layers)} vectors "
                                     "at training pixels", "images": str(len(vectors))})
     return mean, components
-
-
-def judge_image(network, tset, index, refine="none", stride=1):
-    """Training PSNR of image ``index`` of ``tset``: the full image colorized by ``network``
-    (at every ``stride``-th pixel, interpolated in between), refined by ``refine``."""
-    from deepcolor.core.color import rgb2gray
-    from deepcolor.core.io import load_rgb
-    from deepcolor.core.metrics import psnr
-
-    rgb = load_rgb(tset.paths[index])
-    gray = rgb2gray(rgb)
-    pred = colorize_with_network(network, gray, tset.semantic(index, gray), refine, stride, tset.config.context,
-                                 _deep_maps(gray, tset.deep_projection, tset.config) if tset.config.alexnet else None)
-    return float(psnr(rgb, pred))
-
-
-def _cluster_job(task, tset, model_dir, settings, threads, device, epoch_bar=False):
-    """Train (and judge) one cluster's network, or its ``settings.ensemble`` networks;
-    ``epoch_bar``: show its epochs as a progress bar (in the main process only: one network on
-    a large set trains for many minutes)."""
-    import torch
-
-    from deepcolor.clustering import cluster_name, layer_is_judged
-    from deepcolor.networks import train_network
-
-    # one thread per job: the MLP's matrices are small, and two threads on a shared
-    # 2-core machine ran 4x slower than one in our measurements
-    torch.set_num_threads(threads or 1)
-    if threads == 1:  # a worker process: one core's share for the judging's features too
-        one_thread()
-    layer, index, members = task
-    start = time.time()
-    seed = settings.seed * 100003 + layer * 1009 + index
-    bar = progress = None
-    if epoch_bar:
-        from tqdm import tqdm
-
-        bar = tqdm(total=settings.epochs, desc=f"{cluster_name(layer, index)} epochs", unit="epoch", leave=False,
-                   mininterval=0)  # every epoch is shown: they are few and long
-
-        def progress(epoch, loss):
-            bar.set_postfix(mse=f"{loss:.5f}", refresh=False)
-            bar.update(1)
-    streamed = len(members) * tset.config.samples > settings.stream_rows
-    if streamed:
-        from deepcolor.networks.streaming import train_network_streaming
-    else:
-        feats, targets = tset.samples(members)
-    networks, rels = [], []
-    for member in range(settings.ensemble):
-        # the first network keeps the seed a one-network run uses; the others are its
-        # equals from other seeds (initialisation and minibatch order)
-        member_seed = seed + 7919 * member
-        if streamed:
-            network = train_network_streaming(tset.source(members), hidden=settings.hidden or None,
-                                              epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr,
-                                              seed=member_seed, device=device, progress=progress)
-        else:
-            network = train_network(feats, targets, hidden=settings.hidden or None, epochs=settings.epochs,
-                                    batch_size=settings.batch_size, lr=settings.lr, seed=member_seed, device=device,
-                                    progress=progress)
-        suffix = f"_s{member}" if member else ""
-        rels.append(os.path.join("networks", f"{cluster_name(layer, index)}{suffix}.safetensors"))
-        network.save(os.path.join(model_dir, rels[-1]))
-        networks.append(network)
-        if bar is not None and member + 1 < settings.ensemble:
-            bar.reset()
-    if not streamed:
-        del feats, targets
-    if bar is not None:
-        bar.close()
-    if len(networks) > 1:
-        from deepcolor.networks import NetworkBlend
-
-        judged = NetworkBlend(networks)
-    else:
-        judged = networks[0]
-    psnrs = [judge_image(judged, tset, i, settings.judge_refine, settings.judge_stride) for i in members] \
-        if layer_is_judged(layer, settings.max_layers, settings.judge_last) else []
-    result = {"network": rels[0], "psnrs": psnrs, "history": networks[0].history, "train_seconds": time.time() - start}
-    if len(rels) > 1:
-        result["ensemble"] = rels[1:]
-    return task, result
-
-
-def make_trainer(tset, model_dir, settings, jobs=1, device=None, progress=True):
-    """The ``trainer`` callable of :func:`deepcolor.clustering.build_hierarchy` for a training set."""
-    from tqdm import tqdm
-
-    light = dataclasses.replace(tset, gists=np.zeros((0, 0), np.float32), histograms=np.zeros((0, 0), np.float32))
-
-    def trainer(tasks):
-        layer = tasks[0][0]
-        bar = tqdm(total=len(tasks), desc=f"layer {layer} networks", unit="cluster", disable=not progress)
-        # on a mixed Dask cluster the networks go to the workers started with --resources GPU=1
-        with on_resource("GPU"):
-            if in_processes(jobs):
-                from joblib import Parallel, delayed
-
-                results = Parallel(n_jobs=parallel_jobs(jobs), return_as="generator_unordered", batch_size=1)(
-                    delayed(_cluster_job)(t, light, model_dir, settings, 1, device) for t in tasks)
-            else:
-                results = (_cluster_job(t, light, model_dir, settings, None, device, progress) for t in tasks)
-            for item in results:
-                bar.update(1)
-                yield item
-        bar.close()
-
-    return trainer
 
 
 def write_json(path, obj):
