@@ -233,3 +233,84 @@ def test_data_terms_of_lists():
     terms = data_terms({"siftflow:train": 2488, "general:train": 20995, "folder:mine": 3})
     assert set(terms) == {"siftflow", "general", "folder"}
     assert "non-commercial" in terms["general"] and terms["folder"] == DATA_TERMS["folder"]
+
+
+def _gray_and_colour_images(images=40, rows=30, seed=0):
+    """Per-image (feats, targets): the same inputs in every image, half the images gray
+    (targets 0) and half coloured (U/255 0.1): a network can only fit their mix."""
+    rng = np.random.default_rng(seed)
+    feats = [rng.normal(size=(rows, 4)).astype(np.float32) for _ in range(images)]
+    targets = [np.tile(np.array([[0.1 * (i % 2), 0.0]], np.float32), (rows, 1)) for i in range(images)]
+    return feats, targets
+
+
+def test_image_weights_count_each_image_by_its_per_image_psnr():
+    from deepcolor.networks.chroma import image_weights
+
+    targets = np.array([[0.0, 0.0], [0.0, 0.0], [0.1, 0.1], [0.3, 0.1], [0.2, 0.0]])
+    w = image_weights(targets, [2, 3], offset=0.01)
+    energy = (0.02 + 0.1 + 0.04) / 6  # the second image's mean of U^2 and V^2
+    np.testing.assert_allclose(w, [100.0, 100.0] + [1 / (energy + 0.01)] * 3)
+    with pytest.raises(ValueError, match="counts"):
+        image_weights(targets, [2, 2], offset=0.01)
+    with pytest.raises(ValueError, match="offset"):
+        image_weights(targets, [2, 3], offset=0.0)
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["in-memory", "streamed"])
+def test_image_weighting_pulls_an_ambiguous_fit_toward_the_gray_images(streamed):
+    """Gray and coloured images with the same inputs: equal weights fit their mean (0.05);
+    weighted by 1 / (energy + 0.001) a gray image counts 11 times a coloured one, so the
+    fit moves to 0.1 / 12."""
+    from deepcolor.networks.chroma import image_weights
+    from deepcolor.networks.streaming import load_samples, train_network_streaming
+
+    feats, targets = _gray_and_colour_images()
+
+    class Source:
+        def __len__(self):
+            return len(feats)
+
+        def load(self, positions):
+            return np.concatenate([feats[p] for p in positions]), np.concatenate([targets[p] for p in positions])
+
+    x, y, w = load_samples(Source(), range(len(feats)), 0.001)
+    np.testing.assert_allclose(w, image_weights(y, [len(t) for t in targets], 0.001))
+    fit = dict(hidden=8, epochs=40, batch_size=64, seed=0, device="cpu")
+    if streamed:
+        plain = train_network_streaming(Source(), block_images=6, **fit)
+        weighted = train_network_streaming(Source(), block_images=6, image_weight=0.001, **fit)
+        assert weighted.config["image_weight"] == 0.001
+    else:
+        plain = train_network(x, y, **fit)
+        weighted = train_network(x, y, sample_weight=w, **fit)
+    assert abs(plain.predict(x)[:, 0].mean() - 0.05) < 0.01
+    assert abs(weighted.predict(x)[:, 0].mean() - 0.1 / 12) < 0.01
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["in-memory", "streamed"])
+def test_dropout_trains_a_network_that_predicts_without_it(streamed):
+    from deepcolor.networks.streaming import train_network_streaming
+
+    x, y = _toy(n=800)
+    fit = dict(hidden=16, epochs=30, batch_size=100, seed=0, device="cpu")
+
+    class Source:
+        def __len__(self):
+            return 8
+
+        def load(self, positions):
+            rows = np.concatenate([np.arange(100 * p, 100 * p + 100) for p in positions])
+            return x[rows], y[rows]
+
+    def train(**extra):
+        return train_network_streaming(Source(), **fit, **extra) if streamed else train_network(x, y, **fit, **extra)
+
+    plain, dropped = train(), train(dropout=0.3)
+    assert dropped.config["dropout"] == 0.3 and "dropout" not in plain.config
+    assert not np.allclose(plain.predict(x), dropped.predict(x))
+    np.testing.assert_array_equal(dropped.predict(x), dropped.predict(x))  # no dropout at prediction
+    assert float(np.mean((dropped.predict(x) - y) ** 2)) < 0.6 * float(np.mean(y ** 2))  # it still learns
+    assert len(list(dropped.net)) == len(list(plain.net))  # the stored network has no dropout layer
+    with pytest.raises(ValueError, match="dropout"):
+        train(dropout=1.0)

@@ -701,3 +701,32 @@ def test_a_resumed_ensemble_keeps_the_networks_a_killed_run_wrote_and_trains_onl
     seeds.clear()
     train_model(records_of(trained["images"]), model, settings, FeatureSettings(samples=150), resume=True, **run)
     assert len(seeds) == 1 and digest(model / "networks" / "L0_C000.safetensors") == uncut["L0_C000.safetensors"]
+
+
+@pytest.mark.parametrize("stream_rows", [1_000_000, 1], ids=["in-memory", "streamed"])
+def test_dropout_and_image_weight_reach_every_network_whichever_way_it_trains(trained, tmp_path, stream_rows):
+    from deepcolor.networks.chroma import ChromaNetwork
+
+    settings = TrainSettings(**{**FAST, "clusters": 1, "max_layers": 1, "dropout": 0.2, "image_weight": 0.004,
+                                "stream_rows": stream_rows})
+    train_model(records_of(trained["images"]), tmp_path / "m", settings, FeatureSettings(samples=150),
+                parser=trained["parser"], cache=trained["cache"], progress=False, log=lambda m: None)
+    nets = [ChromaNetwork.load(str(n), device="cpu") for n in (tmp_path / "m" / "networks").glob("*.safetensors")]
+    assert nets and all(n.config["dropout"] == 0.2 for n in nets)
+    assert all(n.config.get("image_weight") == 0.004 or n.config.get("sample_weight") is True for n in nets)
+    with open(tmp_path / "m" / "model.json", encoding="utf-8") as handle:
+        training = json.load(handle)["training"]
+    assert training["dropout"] == 0.2 and training["image_weight"] == 0.004
+    from deepcolor.commands.models import describe
+
+    listed = "\n".join(describe(str(tmp_path / "m")))
+    assert "input dropout 0.2, each image weighted 1/(its chroma energy + 0.004)" in listed
+    plain = tmp_path / "plain"
+    train_model(records_of(trained["images"]), plain, TrainSettings(**{**FAST, "clusters": 1, "max_layers": 1,
+                                                                        "stream_rows": stream_rows}),
+                FeatureSettings(samples=150), parser=trained["parser"], cache=trained["cache"], progress=False,
+                log=lambda m: None)
+    gray = rgb2gray(np.asarray(Image.open(os.path.join(trained["images"], "img00.png"))))
+    muted, vivid = (np.abs(Colorizer.load(m).colorize(gray).astype(float) - gray[..., None]).mean()
+                    for m in (tmp_path / "m", plain))
+    assert muted != vivid

@@ -49,9 +49,13 @@ def describe(model_dir):
     part = "block" if vgg else "conv"  # VGG16's layers are its blocks' last ReLUs
     clusters = config.get("clusters", [])
     seeds = max((1 + len(c.get("ensemble", [])) for c in clusters), default=1)
+    training = config.get("training", {})
     lines = [f"  trained on {data.get('images_used', '?')} images"
              + (f" ({', '.join(f'{k} {v}' for k, v in lists.items())})" if lists else ""),
              f"  {len(clusters)} cluster networks" + (f", each averaged over {seeds} seeds" if seeds > 1 else "")
+             + (f", input dropout {training['dropout']:g}" if training.get("dropout") else "")
+             + (f", each image weighted 1/(its chroma energy + {training['image_weight']:g})"
+                if training.get("image_weight") else "")
              + "; semantic feature: "
              + (f"{semantic}-class scene parser" if semantic else "none")
              + ("; local context" if features.get("context") else "")

@@ -118,6 +118,12 @@ class TrainSettings(_Settings):
     ensemble: int = _field(1, "--ensemble", "networks per cluster, trained alike from different seeds; "
                            "colorization averages their chroma (each costs one network's training time)",
                            metavar="N", minimum=1, note="1 = the paper's one network")
+    dropout: float = _field(0.0, "--dropout", "share of the network's inputs dropped while training (ours)",
+                            metavar="P", minimum=0.0, maximum=0.9, note="0 = none, the paper's")
+    image_weight: float = _field(0.0, "--image-weight", "weight each training image's samples by "
+                                 "1 / (its mean squared chroma + C): the loss then follows the per-image PSNR "
+                                 "that benchmarks average, and mutes colour (ours)", metavar="C", minimum=0.0,
+                                 note="0 = every sample alike, the paper's")
     batch_size: int = _field(2048, "--batch-size", "minibatch size", minimum=1)
     lr: float = _field(3e-3, "--lr", "Adam learning rate, cosine-annealed to lr/20", minimum=0.0)
     seed: int = _field(0, "--seed", "seed of sampling, k-means and network initialisation", minimum=0)

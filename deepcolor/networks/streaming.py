@@ -26,9 +26,9 @@ import math
 import numpy as np
 
 from deepcolor.core.settings import TrainSettings
-from deepcolor.networks.chroma import ChromaNetwork, _build, default_device, hidden_units
+from deepcolor.networks.chroma import ChromaNetwork, _build, default_device, fitted_form, hidden_units, image_weights
 
-__all__ = ["train_network_streaming"]
+__all__ = ["load_samples", "train_network_streaming"]
 
 #: Images per block read from the store (about 90 MB of float32 samples at D = 89).
 BLOCK_IMAGES = 256
@@ -39,12 +39,27 @@ def _blocks(order, size):
         yield order[start:start + size]
 
 
-def _moments(source, n_images, block_images):
-    """``(mean, std, rows, dim)`` over every sample of ``source`` (std floored as in memory)."""
+def load_samples(source, block, image_weight=0.0):
+    """``(feats, targets, weights)`` of the images of ``source`` at positions ``block``;
+    ``weights`` None without ``image_weight``, else :func:`~deepcolor.networks.chroma.image_weights`'
+    with that offset (the images then read one by one, to know each one's samples)."""
+    if not image_weight:
+        return (*source.load(block), None)
+    parts = [source.load([p]) for p in block]
+    targets = np.concatenate([t for _, t in parts])
+    return (np.concatenate([f for f, _ in parts]), targets,
+            image_weights(targets, [len(t) for _, t in parts], image_weight))
+
+
+def _moments(source, n_images, block_images, image_weight=0.0):
+    """``(mean, std, rows, dim, mean weight)`` over every sample of ``source`` (std floored
+    as in memory; the weight's mean is 1 without ``image_weight``)."""
     shift = total = sq = None
     rows = 0
+    weight_sum = 0.0
     for block in _blocks(np.arange(n_images), block_images):
-        feats, _ = source.load(block)
+        feats, _, weights = load_samples(source, block, image_weight)
+        weight_sum += len(feats) if weights is None else float(weights.sum())
         x = np.asarray(feats, dtype=np.float64)
         if shift is None:
             shift = x.mean(axis=0) if len(x) else np.zeros(x.shape[1])
@@ -59,20 +74,24 @@ def _moments(source, n_images, block_images):
     mean_shifted = total / rows
     std = np.sqrt(np.maximum(sq / rows - mean_shifted ** 2, 0.0))
     std = np.where(std < 1e-6, 1.0, std)
-    return (shift + mean_shifted).astype(np.float32), std.astype(np.float32), rows, len(shift)
+    return (shift + mean_shifted).astype(np.float32), std.astype(np.float32), rows, len(shift), weight_sum / rows
 
 
 def train_network_streaming(source, *, hidden=None, layers=3, epochs=TrainSettings.epochs,
                             batch_size=TrainSettings.batch_size, lr=TrainSettings.lr, seed=0, device=None,
-                            block_images=BLOCK_IMAGES, progress=None):
+                            block_images=BLOCK_IMAGES, progress=None, dropout=0.0, image_weight=0.0):
     """Train one network on the samples of ``source``'s images, a block of images at a time.
 
     Parameters
     ----------
     source : object with ``__len__`` (images) and ``load(indices) -> (feats (n, D), targets (n, 2))``
         The cluster's images in the feature store; ``indices`` are positions 0..len-1.
-    hidden, layers, epochs, batch_size, lr, seed, device, progress
+    hidden, layers, epochs, batch_size, lr, seed, device, progress, dropout
         As :func:`deepcolor.networks.chroma.train_network`.
+    image_weight : float
+        > 0: each image's samples weighted by :func:`~deepcolor.networks.chroma.image_weights`
+        with this offset, scaled to mean 1 over the cluster, as ``sample_weight`` in memory;
+        0: all equal (the paper's loss).
     block_images : int
         Images per block (memory: their samples, standardized).
 
@@ -86,11 +105,14 @@ def train_network_streaming(source, *, hidden=None, layers=3, epochs=TrainSettin
     if n_images == 0:
         raise ValueError("no training images")
     block_images = max(1, int(block_images))
-    mean, std, n, dim = _moments(source, n_images, block_images)
+    if not 0 <= dropout < 1 or image_weight < 0:
+        raise ValueError(f"need 0 <= dropout < 1 and image_weight >= 0, got {dropout} and {image_weight}")
+    mean, std, n, dim, mean_weight = _moments(source, n_images, block_images, image_weight)
     device = device or default_device()
     hidden = hidden or hidden_units(dim)
     torch.manual_seed(seed)
     net = _build(dim, hidden, layers).to(device)
+    fitted = fitted_form(net, dropout)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     batch_size = max(1, min(int(batch_size), n))
     total = max(1, epochs * math.ceil(n / batch_size))
@@ -98,13 +120,14 @@ def train_network_streaming(source, *, hidden=None, layers=3, epochs=TrainSettin
     gen = torch.Generator().manual_seed(seed)
     history = []
     step = 0
-    net.train()
+    fitted.train()
 
-    def run(x, y):
+    def run(x, y, w):
         nonlocal step
         for group in opt.param_groups:
             group["lr"] = min_lr + 0.5 * (lr - min_lr) * (1 + math.cos(math.pi * step / total))
-        loss = ((net(x) - y) ** 2).mean()
+        err = (fitted(x) - y) ** 2
+        loss = err.mean() if w is None else (w[:, None] * err).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -113,22 +136,26 @@ def train_network_streaming(source, *, hidden=None, layers=3, epochs=TrainSettin
 
     for epoch in range(epochs):
         order = torch.randperm(n_images, generator=gen).numpy()
-        carry_x = carry_y = None
+        carry = None  # (x, y, w) rows that did not fill the last block's minibatch
         total_loss = 0.0
         for block in _blocks(order, block_images):
-            feats, targets = source.load(block)
+            feats, targets, weights = load_samples(source, block, image_weight)
             x = torch.from_numpy((np.asarray(feats, dtype=np.float32) - mean) / std)
             y = torch.from_numpy(np.ascontiguousarray(targets, dtype=np.float32))
-            if carry_x is not None:
-                x, y = torch.cat([carry_x, x]), torch.cat([carry_y, y])
+            w = None if weights is None else torch.from_numpy((weights / mean_weight).astype(np.float32))
+            if carry is not None:
+                x, y = torch.cat([carry[0], x]), torch.cat([carry[1], y])
+                w = None if w is None else torch.cat([carry[2], w])
             perm = torch.randperm(x.shape[0], generator=gen)
             x, y = x[perm].to(device), y[perm].to(device)
+            w = None if w is None else w[perm].to(device)
             full = (x.shape[0] // batch_size) * batch_size
             for start in range(0, full, batch_size):
-                total_loss += run(x[start:start + batch_size], y[start:start + batch_size])
-            carry_x, carry_y = x[full:].cpu(), y[full:].cpu()
-        if carry_x is not None and carry_x.shape[0]:
-            total_loss += run(carry_x.to(device), carry_y.to(device))
+                part = slice(start, start + batch_size)
+                total_loss += run(x[part], y[part], None if w is None else w[part])
+            carry = (x[full:].cpu(), y[full:].cpu(), None if w is None else w[full:].cpu())
+        if carry is not None and carry[0].shape[0]:
+            total_loss += run(*(None if t is None else t.to(device) for t in carry))
         history.append(total_loss / n)
         if progress is not None:
             progress(epoch, history[-1])
@@ -136,4 +163,8 @@ def train_network_streaming(source, *, hidden=None, layers=3, epochs=TrainSettin
     config = {"epochs": int(epochs), "batch_size": int(batch_size), "lr": float(lr), "min_lr": float(min_lr),
               "optimizer": "adam", "schedule": "cosine", "seed": int(seed), "samples": int(n),
               "streamed": {"block_images": block_images}}
+    if image_weight:
+        config["image_weight"] = float(image_weight)
+    if dropout:
+        config["dropout"] = float(dropout)
     return ChromaNetwork(net, mean, std, history, config, device)

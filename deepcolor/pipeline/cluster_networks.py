@@ -58,7 +58,8 @@ def run_key(tset, members, settings, streamed):
             "deep": [tset.deep_keys[i] for i in members] if tset.deep_keys else None,
             "config": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(tset.config).items()},
             "training": {"hidden": settings.hidden, "epochs": settings.epochs, "batch_size": settings.batch_size,
-                         "lr": settings.lr, "streamed": bool(streamed)}}
+                         "lr": settings.lr, "dropout": settings.dropout, "image_weight": settings.image_weight,
+                         "streamed": bool(streamed)}}
     digest.update(json.dumps(what, sort_keys=True).encode("utf-8"))
     for array in tset.deep_projection or ():
         digest.update(np.ascontiguousarray(array).tobytes())
@@ -89,6 +90,7 @@ def _cluster_job(task, tset, model_dir, settings, threads, device, epoch_bar=Fal
 
     from deepcolor.clustering import cluster_name, layer_is_judged
     from deepcolor.networks import train_network
+    from deepcolor.networks.streaming import load_samples, train_network_streaming
 
     # one thread per job: the MLP's matrices are small, and two threads on a shared
     # 2-core machine ran 4x slower than one in our measurements
@@ -109,9 +111,7 @@ def _cluster_job(task, tset, model_dir, settings, threads, device, epoch_bar=Fal
             bar.set_postfix(mse=f"{loss:.5f}", refresh=False)
             bar.update(1)
     streamed = len(members) * tset.config.samples > settings.stream_rows
-    if streamed:
-        from deepcolor.networks.streaming import train_network_streaming
-    feats = targets = None  # read once, when a network has to be trained in memory
+    feats = targets = weights = None  # read once, when a network has to be trained in memory
     key = run_key(tset, members, settings, streamed)
     networks, rels = [], []
     for member in range(settings.ensemble):
@@ -124,22 +124,21 @@ def _cluster_job(task, tset, model_dir, settings, threads, device, epoch_bar=Fal
         if network is not None:  # written by a run that was killed before the cluster's checkpoint
             networks.append(network)
             continue
+        fit = dict(hidden=settings.hidden or None, epochs=settings.epochs, batch_size=settings.batch_size,
+                   lr=settings.lr, seed=member_seed, device=device, progress=progress, dropout=settings.dropout)
         if streamed:
-            network = train_network_streaming(tset.source(members), hidden=settings.hidden or None,
-                                              epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr,
-                                              seed=member_seed, device=device, progress=progress)
+            network = train_network_streaming(tset.source(members), image_weight=settings.image_weight, **fit)
         else:
             if feats is None:
-                feats, targets = tset.samples(members)
-            network = train_network(feats, targets, hidden=settings.hidden or None, epochs=settings.epochs,
-                                    batch_size=settings.batch_size, lr=settings.lr, seed=member_seed, device=device,
-                                    progress=progress)
+                feats, targets, weights = load_samples(tset.source(members), range(len(members)),
+                                                       settings.image_weight)
+            network = train_network(feats, targets, sample_weight=weights, **fit)
         network.config["run_key"] = key
         network.save(os.path.join(model_dir, rels[-1]))
         networks.append(network)
         if bar is not None and member + 1 < settings.ensemble:
             bar.reset()
-    del feats, targets
+    del feats, targets, weights
     if bar is not None:
         bar.close()
     if len(networks) > 1:
