@@ -202,7 +202,8 @@ def study(ho, settings, trunk, deep, means, epochs, hidden, log):
 
 def whole_images(ho, trunk, networks, count, log, ways=None):
     """``count`` held-out Imagenette/Imagewoof photos colorized whole by each network:
-    mean RGB PSNR gain over gray (domain transform), by source. Each network's projected
+    mean RGB PSNR gain over gray (domain transform), by source, and the outputs' mean
+    colourfulness (Hasler and Suesstrunk, the report's ``cf``). Each network's projected
     vectors are read at the prediction grid (every 2nd pixel) from the trunk's maps.
 
     ``ways`` (optional) maps a network's name to more ways of colorizing with it, each
@@ -210,7 +211,7 @@ def whole_images(ho, trunk, networks, count, log, ways=None):
     the colorizer's way (its stride, the release's domain transform)."""
     from deepcolor.core.color import rgb2gray
     from deepcolor.core.io import load_rgb
-    from deepcolor.core.metrics import psnr
+    from deepcolor.core.metrics import colorfulness, psnr
     from deepcolor.core.refine import refine_chroma
     from deepcolor.core.settings import ColorizeSettings
     from deepcolor.features import semantic_probabilities
@@ -223,7 +224,8 @@ def whole_images(ho, trunk, networks, count, log, ways=None):
     candidates = [i for i in ho.held if "/".join(ho.tset.names[i].split("/", 2)[:2]) in IMAGENET_SOURCES]
     picked = candidates[::max(1, len(candidates) // count)][:count]  # spread over the held-out classes
     gains = {(name, label): [] for name, label, _, _ in runs}
-    sources = []
+    colour = {(name, label): [] for name, label, _, _ in runs}
+    sources, truth_colour = [], []
     for h, i in enumerate(picked):
         rgb = load_rgb(ho.tset.paths[i])
         gray = rgb2gray(rgb)
@@ -243,8 +245,10 @@ def whole_images(ho, trunk, networks, count, log, ways=None):
                 grid = project(columns[stride][:, cols], projection).reshape(gy.size, gx.size, -1)
                 maps = DeepMaps(work.shape, 1.0, [grid], grids=[(stride, 0.0)])  # exact at the grid points
             uv = predict_chroma(net, work, probs, stride, ho.tset.config.context or None, maps)
-            refined = refine_chroma(work, uv, "dt", **params)
-            gains[name, label].append(psnr(rgb, to_full_resolution(gray, work, refined)) - base)
+            refined = to_full_resolution(gray, work, refine_chroma(work, uv, "dt", **params))
+            gains[name, label].append(psnr(rgb, refined) - base)
+            colour[name, label].append(colorfulness(refined))
+        truth_colour.append(colorfulness(rgb))
         sources.append(ho.tset.names[i].split("/", 2)[1])
         if (h + 1) % 100 == 0:
             log(f"  whole images: {h + 1} of {len(picked)}")
@@ -253,9 +257,11 @@ def whole_images(ho, trunk, networks, count, log, ways=None):
     for (name, label), g in gains.items():
         g = np.array(g)
         row = {"variant": f"whole image: {name}, {label}", "images": len(g), "imagenet": float(g.mean()),
-               "by_source": {s: float(g[sources == s].mean()) for s in sorted(set(sources))}}
+               "by_source": {s: float(g[sources == s].mean()) for s in sorted(set(sources))},
+               "colorfulness": float(np.mean(colour[name, label])), "truth_colorfulness": float(np.mean(truth_colour))}
         log(f"{row['variant']:60s} gain {row['imagenet']:+.3f} dB over {len(g)} photos (" +
-            ", ".join(f"{s} {v:+.3f}" for s, v in row["by_source"].items()) + "), RGB PSNR")
+            ", ".join(f"{s} {v:+.3f}" for s, v in row["by_source"].items()) + "), RGB PSNR; "
+            f"colourfulness {row['colorfulness']:.1f} (truth {row['truth_colorfulness']:.1f})")
         rows.append(row)
     return rows
 

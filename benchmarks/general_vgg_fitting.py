@@ -1,0 +1,156 @@
+"""How ``general-vgg``'s network should be fitted, chosen on held-out images of the test's
+kind (``general_deep_layers.py``'s split; no test list is read).
+
+    python benchmarks/general_vgg_fitting.py --data ROOT --model MODEL --train-every 4 \\
+        --deep-file vgg345.npy --whole 600 -o general_vgg_fitting.json
+
+``general_vgg_ensemble.py`` found 10 epochs worse than 5 on whole images although the
+network's training loss still fell: the network learns its training images. Each variant
+here is ``general-vgg``'s network (relu4_3 + relu5_3 through a PCA to 128, three hidden
+layers of D/2 units, seed 0) on the same rows, changing how it is fitted:
+
+* 3 and 2 epochs in place of 5 (the same cosine schedule, compressed);
+* dropout of 20% of the inputs while training (the network cannot lean on a few numbers
+  that name a training image);
+* the squared error measured in RGB instead of U, V: the benchmark's PSNR is over R, G, B,
+  where an error in U weighs 4.27 and one in V 1.64 (``RGB_ERROR``), so the network is
+  fitted to ``A [U, V]`` with ``A^T A`` that weighting and its outputs mapped back;
+* each training image weighted by 1 / (its chroma energy + C), C 0.002, 0.004, 0.01
+  (``general_limits.py``'s weighting, toward the per-image PSNR mean; it mutes colour),
+  and C 0.004 with the dropout (``deepcolor train --image-weight 0.004 --dropout 0.2``).
+
+``--variants`` runs some of them (by the names printed); the reference is every run's first.
+Results: ``benchmarks/results/general_vgg_fitting.{txt,json}`` (two runs; whole images decide,
+the held-out pixels rank fewer epochs above the reference and whole images below it).
+
+Each network colorizes ``--whole`` held-out Imagenette/Imagewoof photos whole, as ``deepcolor
+colorize`` does, scored by the benchmark's RGB PSNR over gray and the outputs' colourfulness.
+"""
+
+import argparse
+import math
+import sys
+import time
+
+import numpy as np
+
+import _common  # noqa: F401  (sets OMP_WAIT_POLICY before torch starts OpenMP)
+from general_deep_layers import imagenet_gain, projected, whole_images
+from general_vgg_capacity import held_out_arguments, held_out_vgg, write_result
+
+#: Squared RGB error of a chroma error (dU, dV) at fixed Y, from ``yuv2rgb``'s rows:
+#: (1.14 dV)^2 + (0.39 dU + 0.58 dV)^2 + (2.03 dU)^2 = [dU dV] RGB_ERROR [dU dV]^T.
+RGB_ERROR = np.array([[0.39 ** 2 + 2.03 ** 2, 0.39 * 0.58], [0.39 * 0.58, 1.14 ** 2 + 0.58 ** 2]])
+
+
+class Mapped:
+    """A network fitted to ``targets @ A.T`` read back as U, V (``predict`` only)."""
+
+    def __init__(self, network, a):
+        self.network, self.back = network, np.linalg.inv(a).T.astype(np.float32)
+        self.input_dim = network.input_dim
+
+    def predict(self, feats, batch=65536):
+        return self.network.predict(feats, batch) @ self.back
+
+
+def train_with_dropout(feats, targets, rate, epochs, seed, sample_weight=None):
+    """``train_network`` with the inputs dropped at ``rate`` while training (inverted
+    dropout: nothing to rescale at prediction); returns a plain ``ChromaNetwork``."""
+    import torch
+    import torch.nn as nn
+
+    from deepcolor.networks.chroma import ChromaNetwork, _build, hidden_units, standardization
+
+    feats = np.ascontiguousarray(feats, np.float32)
+    mean, std = standardization(feats)
+    x_all = torch.from_numpy((feats - mean) / std)
+    y_all = torch.from_numpy(np.ascontiguousarray(targets, np.float32))
+    w_all = None if sample_weight is None \
+        else torch.from_numpy((sample_weight / sample_weight.mean()).astype(np.float32))
+    torch.manual_seed(seed)
+    net = _build(feats.shape[1], hidden_units(feats.shape[1]))
+    fitted = nn.Sequential(nn.Dropout(rate), *net)
+    lr, batch = 0.003, 2048
+    opt = torch.optim.Adam(fitted.parameters(), lr=lr)
+    n = len(feats)
+    total, min_lr, step = max(1, epochs * math.ceil(n / batch)), lr / 20.0, 0
+    gen = torch.Generator().manual_seed(seed)
+    fitted.train()
+    for _ in range(epochs):
+        order = torch.randperm(n, generator=gen)
+        for start in range(0, n, batch):
+            idx = order[start:start + batch]
+            for group in opt.param_groups:
+                group["lr"] = min_lr + 0.5 * (lr - min_lr) * (1 + math.cos(math.pi * step / total))
+            err = (fitted(x_all[idx]) - y_all[idx]) ** 2
+            loss = err.mean() if w_all is None else (w_all[idx, None] * err).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+    net.eval()
+    return ChromaNetwork(net, mean, std, (), {"dropout": rate}, "cpu")
+
+
+def study(ho, deep, dims, log, chosen=None):
+    from deepcolor.features.alexnet import fit_projection
+    from deepcolor.networks import train_network
+
+    n_sub = len(ho.sub_rows)
+    upper = slice(dims[0], deep.shape[1])  # relu4_3 + relu5_3
+    log("fitting the PCA on a tenth of the training pixels")
+    part = (upper, fit_projection(np.asarray(deep[np.arange(0, n_sub, 10), upper], np.float32), 128))
+    sub = np.concatenate([ho.feats[ho.sub_rows], projected(deep[:n_sub, upper], part[1])], axis=1)
+    held = np.concatenate([ho.feats[ho.held_rows], projected(deep[n_sub:, upper], part[1])], axis=1)
+    targets = ho.targets[ho.sub_rows]
+    a = np.linalg.cholesky(RGB_ERROR).T  # A^T A = RGB_ERROR
+    energy = (ho.targets.reshape(len(ho.tset), ho.per_image, 2) ** 2).mean(axis=(1, 2))
+    weight = lambda c: 1 / (energy[ho.image_of(ho.sub_rows)] + c)  # noqa: E731
+    variants = [
+        ("5 epochs (general-vgg's)", lambda: train_network(sub, targets, epochs=5, seed=0, device="cpu")),
+        ("3 epochs", lambda: train_network(sub, targets, epochs=3, seed=0, device="cpu")),
+        ("2 epochs", lambda: train_network(sub, targets, epochs=2, seed=0, device="cpu")),
+        ("input dropout 0.2", lambda: train_with_dropout(sub, targets, 0.2, 5, 0)),
+        ("loss in RGB", lambda: Mapped(train_network(sub, targets @ a.T, epochs=5, seed=0, device="cpu"), a)),
+        ("images weighted 1/(energy + 0.004)",
+         lambda: train_network(sub, targets, epochs=5, seed=0, device="cpu", sample_weight=weight(0.004))),
+        ("images weighted 1/(energy + 0.002)",
+         lambda: train_network(sub, targets, epochs=5, seed=0, device="cpu", sample_weight=weight(0.002))),
+        ("images weighted 1/(energy + 0.01)",
+         lambda: train_network(sub, targets, epochs=5, seed=0, device="cpu", sample_weight=weight(0.01))),
+        ("images weighted 1/(energy + 0.004), input dropout 0.2",
+         lambda: train_with_dropout(sub, targets, 0.2, 5, 0, sample_weight=weight(0.004))),
+    ]
+    if chosen:
+        variants = [v for v in variants if v[0] in chosen]
+    rows, networks = [], {}
+    for name, fit in variants:
+        start = time.perf_counter()
+        network = fit()
+        log(f"  {name}: {time.perf_counter() - start:.0f} s")
+        row = ho.score(name, network.predict(held), log)
+        row["imagenet"] = imagenet_gain(ho, row)
+        log(f"    imagenet (held-out Imagenette + Imagewoof classes): {row['imagenet']:+.3f} dB")
+        rows.append(row)
+        networks[name] = (network, part)
+    return rows, networks
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    held_out_arguments(p)
+    p.add_argument("--variants", nargs="+", help="run only these variants (their names as printed)")
+    args = p.parse_args(argv)
+    log = lambda s: print(s, flush=True)  # noqa: E731
+    start = time.perf_counter()
+    ho, trunk, deep, result = held_out_vgg(args, log)
+    result["pixels"], networks = study(ho, deep, trunk.dims, log, args.variants)
+    if args.whole:
+        result["whole_images"] = whole_images(ho, trunk, networks, args.whole, log)
+    write_result(args.output, result, start)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
