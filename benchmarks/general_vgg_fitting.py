@@ -17,7 +17,7 @@ layers of D/2 units, seed 0) on the same rows, changing how it is fitted:
   fitted to ``A [U, V]`` with ``A^T A`` that weighting and its outputs mapped back;
 * each training image weighted by 1 / (its chroma energy + C), C 0.002, 0.004, 0.01
   (``general_limits.py``'s weighting, toward the per-image PSNR mean; it mutes colour),
-  and C 0.004 with the dropout (``deepcolor train --image-weight 0.004 --dropout 0.2``).
+  alone and with the dropout (``deepcolor train --image-weight C --dropout 0.2``).
 
 ``--variants`` runs some of them (by the names printed); the reference is every run's first.
 Results: ``benchmarks/results/general_vgg_fitting.{txt,json}`` (two runs; whole images decide,
@@ -121,6 +121,10 @@ def study(ho, deep, dims, log, chosen=None):
          lambda: train_network(sub, targets, epochs=5, seed=0, device="cpu", sample_weight=weight(0.01))),
         ("images weighted 1/(energy + 0.004), input dropout 0.2",
          lambda: train_with_dropout(sub, targets, 0.2, 5, 0, sample_weight=weight(0.004))),
+        ("images weighted 1/(energy + 0.01), input dropout 0.2",
+         lambda: train_with_dropout(sub, targets, 0.2, 5, 0, sample_weight=weight(0.01))),
+        ("images weighted 1/(energy + 0.002), input dropout 0.2",
+         lambda: train_with_dropout(sub, targets, 0.2, 5, 0, sample_weight=weight(0.002))),
     ]
     if chosen:
         variants = [v for v in variants if v[0] in chosen]
