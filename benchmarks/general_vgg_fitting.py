@@ -28,7 +28,6 @@ colorize`` does, scored by the benchmark's RGB PSNR over gray and the outputs' c
 """
 
 import argparse
-import math
 import sys
 import time
 
@@ -54,45 +53,6 @@ class Mapped:
         return self.network.predict(feats, batch) @ self.back
 
 
-def train_with_dropout(feats, targets, rate, epochs, seed, sample_weight=None):
-    """``train_network`` with the inputs dropped at ``rate`` while training (inverted
-    dropout: nothing to rescale at prediction); returns a plain ``ChromaNetwork``."""
-    import torch
-    import torch.nn as nn
-
-    from deepcolor.networks.chroma import ChromaNetwork, _build, hidden_units, standardization
-
-    feats = np.ascontiguousarray(feats, np.float32)
-    mean, std = standardization(feats)
-    x_all = torch.from_numpy((feats - mean) / std)
-    y_all = torch.from_numpy(np.ascontiguousarray(targets, np.float32))
-    w_all = None if sample_weight is None \
-        else torch.from_numpy((sample_weight / sample_weight.mean()).astype(np.float32))
-    torch.manual_seed(seed)
-    net = _build(feats.shape[1], hidden_units(feats.shape[1]))
-    fitted = nn.Sequential(nn.Dropout(rate), *net)
-    lr, batch = 0.003, 2048
-    opt = torch.optim.Adam(fitted.parameters(), lr=lr)
-    n = len(feats)
-    total, min_lr, step = max(1, epochs * math.ceil(n / batch)), lr / 20.0, 0
-    gen = torch.Generator().manual_seed(seed)
-    fitted.train()
-    for _ in range(epochs):
-        order = torch.randperm(n, generator=gen)
-        for start in range(0, n, batch):
-            idx = order[start:start + batch]
-            for group in opt.param_groups:
-                group["lr"] = min_lr + 0.5 * (lr - min_lr) * (1 + math.cos(math.pi * step / total))
-            err = (fitted(x_all[idx]) - y_all[idx]) ** 2
-            loss = err.mean() if w_all is None else (w_all[idx, None] * err).mean()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            step += 1
-    net.eval()
-    return ChromaNetwork(net, mean, std, (), {"dropout": rate}, "cpu")
-
-
 def study(ho, deep, dims, log, chosen=None):
     from deepcolor.features.alexnet import fit_projection
     from deepcolor.networks import train_network
@@ -111,7 +71,7 @@ def study(ho, deep, dims, log, chosen=None):
         ("5 epochs (general-vgg's)", lambda: train_network(sub, targets, epochs=5, seed=0, device="cpu")),
         ("3 epochs", lambda: train_network(sub, targets, epochs=3, seed=0, device="cpu")),
         ("2 epochs", lambda: train_network(sub, targets, epochs=2, seed=0, device="cpu")),
-        ("input dropout 0.2", lambda: train_with_dropout(sub, targets, 0.2, 5, 0)),
+        ("input dropout 0.2", lambda: train_network(sub, targets, epochs=5, seed=0, device="cpu", dropout=0.2)),
         ("loss in RGB", lambda: Mapped(train_network(sub, targets @ a.T, epochs=5, seed=0, device="cpu"), a)),
         ("images weighted 1/(energy + 0.004)",
          lambda: train_network(sub, targets, epochs=5, seed=0, device="cpu", sample_weight=weight(0.004))),
@@ -120,11 +80,14 @@ def study(ho, deep, dims, log, chosen=None):
         ("images weighted 1/(energy + 0.01)",
          lambda: train_network(sub, targets, epochs=5, seed=0, device="cpu", sample_weight=weight(0.01))),
         ("images weighted 1/(energy + 0.004), input dropout 0.2",
-         lambda: train_with_dropout(sub, targets, 0.2, 5, 0, sample_weight=weight(0.004))),
+         lambda: train_network(sub, targets, epochs=5, seed=0, device="cpu", dropout=0.2,
+                               sample_weight=weight(0.004))),
         ("images weighted 1/(energy + 0.01), input dropout 0.2",
-         lambda: train_with_dropout(sub, targets, 0.2, 5, 0, sample_weight=weight(0.01))),
+         lambda: train_network(sub, targets, epochs=5, seed=0, device="cpu", dropout=0.2,
+                               sample_weight=weight(0.01))),
         ("images weighted 1/(energy + 0.002), input dropout 0.2",
-         lambda: train_with_dropout(sub, targets, 0.2, 5, 0, sample_weight=weight(0.002))),
+         lambda: train_network(sub, targets, epochs=5, seed=0, device="cpu", dropout=0.2,
+                               sample_weight=weight(0.002))),
     ]
     if chosen:
         variants = [v for v in variants if v[0] in chosen]

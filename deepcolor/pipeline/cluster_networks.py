@@ -3,10 +3,11 @@
 A cluster gets ``TrainSettings.ensemble`` networks (one unless ``--ensemble``), each saved as
 soon as it is trained. Every network records a digest of what decided it (the cluster's
 cached samples, the deep features' projection, the feature and training settings), so a
-resumed run takes a network that a killed run already wrote instead of training it again:
-a cut-short ``--ensemble 3`` cluster loses only the network that was training, and a cluster
-killed while its members were judged keeps its network. A file whose digest or seed differs,
-or that cannot be read, is trained again.
+run takes a network file already in the model folder instead of training it again when its
+digest and seed match: a resumed ``--ensemble 3`` cluster that was cut short loses only the
+network that was training, a cluster killed while its members were judged keeps its
+network, and ``--ensemble 3`` into a folder holding a one-network run's file trains only the
+other two. A file whose digest or seed differs, or that cannot be read, is trained again.
 """
 
 import dataclasses
