@@ -124,24 +124,35 @@ def write_result(path, result, start):
         json.dump(result, handle, indent=1)
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def held_out_study(doc, argv, add_options, study, ways=None):
+    """The driver of the held-out VGG16 studies: the options of :func:`held_out_arguments` plus
+    ``add_options(parser)``'s, the split and VGG16's vectors, ``study(args, ho, deep, dims,
+    log, result) -> (rows, networks)`` (it may add its settings to ``result``), the whole
+    images (``ways`` as :func:`general_deep_layers.whole_images`) and the result file."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     held_out_arguments(p)
-    p.add_argument("--epochs", type=int, default=5)
+    add_options(p)
     args = p.parse_args(argv)
     log = lambda s: print(s, flush=True)  # noqa: E731
     start = time.perf_counter()
     ho, trunk, deep, result = held_out_vgg(args, log)
-    result["epochs"] = args.epochs
-    result["pixels"], networks = study(ho, deep, trunk.dims, args.epochs, log)
+    result["pixels"], networks = study(args, ho, deep, trunk.dims, log, result)
     if args.whole:
-        reference = "relu4_3+5_3 PCA 128, D/2 units"
-        ways = {reference: [("every pixel, refine dt", 1, {}),
-                            ("refine dt sigma_s 20", 2, {"sigma_s": 20.0}),
-                            ("refine dt sigma_s 40", 2, {"sigma_s": 40.0})]}
         result["whole_images"] = whole_images(ho, trunk, networks, args.whole, log, ways=ways)
     write_result(args.output, result, start)
     return 0
+
+
+def main(argv=None):
+    def run(args, ho, deep, dims, log, result):
+        result["epochs"] = args.epochs
+        return study(ho, deep, dims, args.epochs, log)
+
+    reference = "relu4_3+5_3 PCA 128, D/2 units"
+    ways = {reference: [("every pixel, refine dt", 1, {}),
+                        ("refine dt sigma_s 20", 2, {"sigma_s": 20.0}),
+                        ("refine dt sigma_s 40", 2, {"sigma_s": 40.0})]}
+    return held_out_study(__doc__, argv, lambda p: p.add_argument("--epochs", type=int, default=5), run, ways)
 
 
 if __name__ == "__main__":

@@ -13,15 +13,14 @@ and 10 epochs. Each colorizes ``--whole`` held-out Imagenette/Imagewoof photos w
 ``deepcolor colorize`` does, scored by the benchmark's RGB PSNR over gray.
 """
 
-import argparse
 import sys
 import time
 
 import numpy as np
 
 import _common  # noqa: F401  (sets OMP_WAIT_POLICY before torch starts OpenMP)
-from general_deep_layers import imagenet_gain, projected, whole_images
-from general_vgg_capacity import held_out_arguments, held_out_vgg, write_result
+from general_deep_layers import imagenet_gain, projected
+from general_vgg_capacity import held_out_study
 
 
 def study(ho, deep, dims, seeds, log):
@@ -52,19 +51,12 @@ def study(ho, deep, dims, seeds, log):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    held_out_arguments(p)
-    p.add_argument("--seeds", type=int, default=3, help="networks averaged")
-    args = p.parse_args(argv)
-    log = lambda s: print(s, flush=True)  # noqa: E731
-    start = time.perf_counter()
-    ho, trunk, deep, result = held_out_vgg(args, log)
-    result["seeds"] = args.seeds
-    result["pixels"], networks = study(ho, deep, trunk.dims, args.seeds, log)
-    if args.whole:
-        result["whole_images"] = whole_images(ho, trunk, networks, args.whole, log)
-    write_result(args.output, result, start)
-    return 0
+    def run(args, ho, deep, dims, log, result):
+        result["seeds"] = args.seeds
+        return study(ho, deep, dims, args.seeds, log)
+
+    return held_out_study(__doc__, argv, lambda p: p.add_argument("--seeds", type=int, default=3,
+                                                                 help="networks averaged"), run)
 
 
 if __name__ == "__main__":

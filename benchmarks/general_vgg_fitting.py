@@ -27,15 +27,14 @@ Each network colorizes ``--whole`` held-out Imagenette/Imagewoof photos whole, a
 colorize`` does, scored by the benchmark's RGB PSNR over gray and the outputs' colourfulness.
 """
 
-import argparse
 import sys
 import time
 
 import numpy as np
 
 import _common  # noqa: F401  (sets OMP_WAIT_POLICY before torch starts OpenMP)
-from general_deep_layers import imagenet_gain, projected, whole_images
-from general_vgg_capacity import held_out_arguments, held_out_vgg, write_result
+from general_deep_layers import imagenet_gain, projected
+from general_vgg_capacity import held_out_study
 
 #: Squared RGB error of a chroma error (dU, dV) at fixed Y, from ``yuv2rgb``'s rows:
 #: (1.14 dV)^2 + (0.39 dU + 0.58 dV)^2 + (2.03 dU)^2 = [dU dV] RGB_ERROR [dU dV]^T.
@@ -105,18 +104,9 @@ def study(ho, deep, dims, log, chosen=None):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    held_out_arguments(p)
-    p.add_argument("--variants", nargs="+", help="run only these variants (their names as printed)")
-    args = p.parse_args(argv)
-    log = lambda s: print(s, flush=True)  # noqa: E731
-    start = time.perf_counter()
-    ho, trunk, deep, result = held_out_vgg(args, log)
-    result["pixels"], networks = study(ho, deep, trunk.dims, log, args.variants)
-    if args.whole:
-        result["whole_images"] = whole_images(ho, trunk, networks, args.whole, log)
-    write_result(args.output, result, start)
-    return 0
+    return held_out_study(__doc__, argv, lambda p: p.add_argument(
+        "--variants", nargs="+", help="run only these variants (their names as printed)"),
+        lambda args, ho, deep, dims, log, result: study(ho, deep, dims, log, args.variants))
 
 
 if __name__ == "__main__":
