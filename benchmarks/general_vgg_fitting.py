@@ -17,10 +17,12 @@ layers of D/2 units, seed 0) on the same rows, changing how it is fitted:
   fitted to ``A [U, V]`` with ``A^T A`` that weighting and its outputs mapped back;
 * each training image weighted by 1 / (its chroma energy + C), C 0.002, 0.004, 0.01
   (``general_limits.py``'s weighting, toward the per-image PSNR mean; it mutes colour),
-  alone and with the dropout (``deepcolor train --image-weight C --dropout 0.2``).
+  alone and with the dropout (``deepcolor train --image-weight C --dropout 0.2``);
+* with dropout of 40%, alone or with the weighting (C 0.004): a wider network (512 units),
+  a PCA to 256 (``general_vgg_capacity.py`` found both worse without dropout), 10 epochs.
 
 ``--variants`` runs some of them (by the names printed); the reference is every run's first.
-Results: ``benchmarks/results/general_vgg_fitting.{txt,json}`` (two runs; whole images decide,
+Results: ``benchmarks/results/general_vgg_fitting.{txt,json}`` (four runs; whole images decide,
 the held-out pixels rank fewer epochs above the reference and whole images below it).
 
 Each network colorizes ``--whole`` held-out Imagenette/Imagewoof photos whole, as ``deepcolor
@@ -59,47 +61,66 @@ def study(ho, deep, dims, log, chosen=None):
     n_sub = len(ho.sub_rows)
     upper = slice(dims[0], deep.shape[1])  # relu4_3 + relu5_3
     log("fitting the PCA on a tenth of the training pixels")
-    part = (upper, fit_projection(np.asarray(deep[np.arange(0, n_sub, 10), upper], np.float32), 128))
-    sub = np.concatenate([ho.feats[ho.sub_rows], projected(deep[:n_sub, upper], part[1])], axis=1)
-    held = np.concatenate([ho.feats[ho.held_rows], projected(deep[n_sub:, upper], part[1])], axis=1)
+    wide = fit_projection(np.asarray(deep[np.arange(0, n_sub, 10), upper], np.float32), 256)
+    parts = {128: (upper, (wide[0], wide[1][:128])), 256: (upper, wide)}  # principal axes are nested
+    inputs = {}
+
+    def rows_for(dim):
+        if dim not in inputs:
+            inputs[dim] = (np.concatenate([ho.feats[ho.sub_rows], projected(deep[:n_sub, upper], parts[dim][1])], 1),
+                           np.concatenate([ho.feats[ho.held_rows], projected(deep[n_sub:, upper], parts[dim][1])], 1))
+        return inputs[dim]
+
     targets = ho.targets[ho.sub_rows]
     a = np.linalg.cholesky(RGB_ERROR).T  # A^T A = RGB_ERROR
     energy = (ho.targets.reshape(len(ho.tset), ho.per_image, 2) ** 2).mean(axis=(1, 2))
     weight = lambda c: 1 / (energy[ho.image_of(ho.sub_rows)] + c)  # noqa: E731
+
+    def fitted(dim=128, c=None, rgb=False, **settings):
+        """A training run on the PCA-``dim`` rows: images weighted with offset ``c`` (None: not),
+        the loss in RGB if ``rgb``, ``settings`` to ``train_network`` (5 epochs, seed 0 unless given)."""
+        settings = {"epochs": 5, "seed": 0, "device": "cpu", **settings}
+        if c is not None:
+            settings["sample_weight"] = weight(c)
+        if rgb:
+            return dim, lambda: Mapped(train_network(rows_for(dim)[0], targets @ a.T, **settings), a)
+        return dim, lambda: train_network(rows_for(dim)[0], targets, **settings)
+
     variants = [
-        ("5 epochs (general-vgg's)", lambda: train_network(sub, targets, epochs=5, seed=0, device="cpu")),
-        ("3 epochs", lambda: train_network(sub, targets, epochs=3, seed=0, device="cpu")),
-        ("2 epochs", lambda: train_network(sub, targets, epochs=2, seed=0, device="cpu")),
-        ("input dropout 0.2", lambda: train_network(sub, targets, epochs=5, seed=0, device="cpu", dropout=0.2)),
-        ("loss in RGB", lambda: Mapped(train_network(sub, targets @ a.T, epochs=5, seed=0, device="cpu"), a)),
-        ("images weighted 1/(energy + 0.004)",
-         lambda: train_network(sub, targets, epochs=5, seed=0, device="cpu", sample_weight=weight(0.004))),
-        ("images weighted 1/(energy + 0.002)",
-         lambda: train_network(sub, targets, epochs=5, seed=0, device="cpu", sample_weight=weight(0.002))),
-        ("images weighted 1/(energy + 0.01)",
-         lambda: train_network(sub, targets, epochs=5, seed=0, device="cpu", sample_weight=weight(0.01))),
-        ("images weighted 1/(energy + 0.004), input dropout 0.2",
-         lambda: train_network(sub, targets, epochs=5, seed=0, device="cpu", dropout=0.2,
-                               sample_weight=weight(0.004))),
-        ("images weighted 1/(energy + 0.01), input dropout 0.2",
-         lambda: train_network(sub, targets, epochs=5, seed=0, device="cpu", dropout=0.2,
-                               sample_weight=weight(0.01))),
-        ("images weighted 1/(energy + 0.002), input dropout 0.2",
-         lambda: train_network(sub, targets, epochs=5, seed=0, device="cpu", dropout=0.2,
-                               sample_weight=weight(0.002))),
+        ("5 epochs (general-vgg's)", fitted()),
+        ("3 epochs", fitted(epochs=3)),
+        ("2 epochs", fitted(epochs=2)),
+        ("input dropout 0.2", fitted(dropout=0.2)),
+        ("loss in RGB", fitted(rgb=True)),
+        ("images weighted 1/(energy + 0.004)", fitted(c=0.004)),
+        ("images weighted 1/(energy + 0.002)", fitted(c=0.002)),
+        ("images weighted 1/(energy + 0.01)", fitted(c=0.01)),
+        ("images weighted 1/(energy + 0.004), input dropout 0.2", fitted(c=0.004, dropout=0.2)),
+        ("images weighted 1/(energy + 0.01), input dropout 0.2", fitted(c=0.01, dropout=0.2)),
+        ("images weighted 1/(energy + 0.002), input dropout 0.2", fitted(c=0.002, dropout=0.2)),
+        # more of VGG16 and a wider network, which overfit without dropout (general_vgg_capacity)
+        ("input dropout 0.4", fitted(dropout=0.4)),
+        ("input dropout 0.4, 512 units", fitted(dropout=0.4, hidden=512)),
+        ("input dropout 0.4, PCA 256, 512 units", fitted(256, dropout=0.4, hidden=512)),
+        ("images weighted 1/(energy + 0.004), input dropout 0.4", fitted(c=0.004, dropout=0.4)),
+        ("images weighted 1/(energy + 0.004), input dropout 0.2, 512 units", fitted(c=0.004, dropout=0.2, hidden=512)),
+        ("images weighted 1/(energy + 0.004), input dropout 0.4, 512 units", fitted(c=0.004, dropout=0.4, hidden=512)),
+        ("images weighted 1/(energy + 0.004), input dropout 0.4, PCA 256, 512 units",
+         fitted(256, c=0.004, dropout=0.4, hidden=512)),
+        ("images weighted 1/(energy + 0.004), input dropout 0.4, 10 epochs", fitted(c=0.004, dropout=0.4, epochs=10)),
     ]
     if chosen:
         variants = [v for v in variants if v[0] in chosen]
     rows, networks = [], {}
-    for name, fit in variants:
+    for name, (dim, fit) in variants:
         start = time.perf_counter()
         network = fit()
         log(f"  {name}: {time.perf_counter() - start:.0f} s")
-        row = ho.score(name, network.predict(held), log)
+        row = ho.score(name, network.predict(rows_for(dim)[1]), log)
         row["imagenet"] = imagenet_gain(ho, row)
         log(f"    imagenet (held-out Imagenette + Imagewoof classes): {row['imagenet']:+.3f} dB")
         rows.append(row)
-        networks[name] = (network, part)
+        networks[name] = (network, parts[dim])
     return rows, networks
 
 
