@@ -208,7 +208,9 @@ def whole_images(ho, trunk, networks, count, log, ways=None):
 
     ``ways`` (optional) maps a network's name to more ways of colorizing with it, each
     ``(label, predict stride, domain-transform overrides)``; every network is always scored
-    the colorizer's way (its stride, the release's domain transform)."""
+    the colorizer's way (its stride, the release's domain transform). A network with a
+    ``for_image(grid)`` method (``general_vgg_clusters.Routed``) is asked for the image's own
+    network, from the image's projected vectors at the prediction grid."""
     from deepcolor.core.color import rgb2gray
     from deepcolor.core.io import load_rgb
     from deepcolor.core.metrics import colorfulness, psnr
@@ -244,6 +246,8 @@ def whole_images(ho, trunk, networks, count, log, ways=None):
                 cols, projection = part
                 grid = project(columns[stride][:, cols], projection).reshape(gy.size, gx.size, -1)
                 maps = DeepMaps(work.shape, 1.0, [grid], grids=[(stride, 0.0)])  # exact at the grid points
+            if hasattr(net, "for_image"):  # one network per cluster of images: the image's own
+                net = net.for_image(grid)
             uv = predict_chroma(net, work, probs, stride, ho.tset.config.context or None, maps)
             refined = to_full_resolution(gray, work, refine_chroma(work, uv, "dt", **params))
             gains[name, label].append(psnr(rgb, refined) - base)
