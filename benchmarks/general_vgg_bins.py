@@ -25,8 +25,8 @@ import time
 import numpy as np
 
 import _common  # noqa: F401  (sets OMP_WAIT_POLICY before torch starts OpenMP)
-from general_deep_layers import imagenet_gain, projected
-from general_vgg_capacity import held_out_study
+from general_deep_layers import imagenet_gain
+from general_vgg_capacity import held_out_study, image_weight_rows, vgg_rows
 
 TEMPERATURES = (1.0, 0.6, 0.38, 0.2)
 
@@ -92,20 +92,14 @@ def fit_bins(feats, targets, bins, weights=None, epochs=5, dropout=0.4, seed=0, 
 
 
 def study(ho, deep, dims, bins, offset, log):
-    from deepcolor.features.alexnet import fit_projection
     from deepcolor.networks import train_network
 
-    n_sub = len(ho.sub_rows)
-    upper = slice(dims[0], deep.shape[1])  # relu4_3 + relu5_3
     log("fitting the PCA on a tenth of the training pixels")
-    part = (upper, fit_projection(np.asarray(deep[np.arange(0, n_sub, 10), upper], np.float32), 128))
-    sub = np.concatenate([ho.feats[ho.sub_rows], projected(deep[:n_sub, upper], part[1])], axis=1)
-    held = np.concatenate([ho.feats[ho.held_rows], projected(deep[n_sub:, upper], part[1])], axis=1)
+    part, sub, held = vgg_rows(ho, deep, dims)
     targets = ho.targets[ho.sub_rows]
     weights, how = None, ""
     if offset:  # each image weighted by 1 / (its chroma energy + offset), as --image-weight
-        energy = (ho.targets.reshape(len(ho.tset), ho.per_image, 2) ** 2).mean(axis=(1, 2))
-        weights, how = 1 / (energy[ho.image_of(ho.sub_rows)] + offset), f", images weighted 1/(energy + {offset})"
+        weights, how = image_weight_rows(ho, offset), f", images weighted 1/(energy + {offset})"
     start = time.perf_counter()
     regression = train_network(sub, targets, epochs=5, seed=0, device="cpu", dropout=0.4, sample_weight=weights)
     log(f"  regression, input dropout 0.4{how}: {time.perf_counter() - start:.0f} s")

@@ -88,6 +88,28 @@ def study(ho, deep, dims, epochs, log):
     return rows, networks
 
 
+def vgg_rows(ho, deep, dims, pca=128):
+    """``(part, sub, held)``: ``general-vgg``'s VGG16 input, relu4_3 + relu5_3 through a PCA
+    to ``pca`` dims fitted on a tenth of the training pixels (``part`` as the networks
+    dictionaries of :func:`general_deep_layers.whole_images` take it), appended to the
+    model's features of the training rows (``sub``) and of the held-out rows (``held``)."""
+    from deepcolor.features.alexnet import fit_projection
+
+    n_sub = len(ho.sub_rows)
+    upper = slice(dims[0], deep.shape[1])  # relu4_3 + relu5_3
+    part = (upper, fit_projection(np.asarray(deep[np.arange(0, n_sub, 10), upper], np.float32), pca))
+    sub = np.concatenate([ho.feats[ho.sub_rows], projected(deep[:n_sub, upper], part[1])], axis=1)
+    held = np.concatenate([ho.feats[ho.held_rows], projected(deep[n_sub:, upper], part[1])], axis=1)
+    return part, sub, held
+
+
+def image_weight_rows(ho, offset):
+    """Each training row's weight 1 / (its image's chroma energy + ``offset``), the
+    per-image PSNR's weighting of ``deepcolor train --image-weight``."""
+    energy = (ho.targets.reshape(len(ho.tset), ho.per_image, 2) ** 2).mean(axis=(1, 2))
+    return 1 / (energy[ho.image_of(ho.sub_rows)] + offset)
+
+
 def held_out_arguments(p):
     """The options of the held-out VGG16 studies (this script and ``general_vgg_ensemble.py``)."""
     p.add_argument("--data", default=os.environ.get("DEEPCOLOR_DATA"))

@@ -25,8 +25,8 @@ import time
 import numpy as np
 
 import _common  # noqa: F401  (sets OMP_WAIT_POLICY before torch starts OpenMP)
-from general_deep_layers import imagenet_gain, projected
-from general_vgg_capacity import held_out_study
+from general_deep_layers import imagenet_gain
+from general_vgg_capacity import held_out_study, image_weight_rows, vgg_rows
 
 
 class Routed:
@@ -57,20 +57,14 @@ class Routed:
 def study(ho, deep, dims, counts, log):
     from sklearn.cluster import KMeans
 
-    from deepcolor.features.alexnet import fit_projection
     from deepcolor.networks import train_network
 
-    n_sub = len(ho.sub_rows)
-    upper = slice(dims[0], deep.shape[1])  # relu4_3 + relu5_3
     log("fitting the PCA on a tenth of the training pixels")
-    part = (upper, fit_projection(np.asarray(deep[np.arange(0, n_sub, 10), upper], np.float32), 128))
-    sub = np.concatenate([ho.feats[ho.sub_rows], projected(deep[:n_sub, upper], part[1])], axis=1)
-    held = np.concatenate([ho.feats[ho.held_rows], projected(deep[n_sub:, upper], part[1])], axis=1)
+    part, sub, held = vgg_rows(ho, deep, dims)
     targets = ho.targets[ho.sub_rows]
-    per_train = n_sub // len(ho.train)  # the sub rows come image by image, the same count each
+    per_train = len(sub) // len(ho.train)  # the sub rows come image by image, the same count each
     described = sub[:, -128:].reshape(len(ho.train), per_train, 128).mean(axis=1)
-    energy = (ho.targets.reshape(len(ho.tset), ho.per_image, 2) ** 2).mean(axis=(1, 2))
-    weight = 1 / (energy[ho.image_of(ho.sub_rows)] + 0.004)
+    weight = image_weight_rows(ho, 0.004)
     rows, networks = [], {}
     for k in counts:
         labels = np.zeros(len(ho.train), int)

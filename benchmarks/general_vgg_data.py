@@ -25,8 +25,8 @@ import numpy as np
 
 import _common  # noqa: F401  (sets OMP_WAIT_POLICY before torch starts OpenMP)
 from choose_clusters import image_class
-from general_deep_layers import imagenet_gain, projected
-from general_vgg_capacity import held_out_study
+from general_deep_layers import imagenet_gain
+from general_vgg_capacity import held_out_study, image_weight_rows, vgg_rows
 
 
 def parts_of(ho):
@@ -41,19 +41,13 @@ def parts_of(ho):
 
 
 def study(ho, deep, dims, log):
-    from deepcolor.features.alexnet import fit_projection
     from deepcolor.networks import train_network
 
-    n_sub = len(ho.sub_rows)
-    upper = slice(dims[0], deep.shape[1])  # relu4_3 + relu5_3
     log("fitting the PCA on a tenth of the training pixels")  # on all of them: every part reads the same inputs
-    part = (upper, fit_projection(np.asarray(deep[np.arange(0, n_sub, 10), upper], np.float32), 128))
-    sub = np.concatenate([ho.feats[ho.sub_rows], projected(deep[:n_sub, upper], part[1])], axis=1)
-    held = np.concatenate([ho.feats[ho.held_rows], projected(deep[n_sub:, upper], part[1])], axis=1)
+    part, sub, held = vgg_rows(ho, deep, dims)
     targets = ho.targets[ho.sub_rows]
-    per_train = n_sub // len(ho.train)  # the sub rows come image by image, the same count each
-    energy = (ho.targets.reshape(len(ho.tset), ho.per_image, 2) ** 2).mean(axis=(1, 2))
-    weight = 1 / (energy[ho.image_of(ho.sub_rows)] + 0.004)
+    per_train = len(sub) // len(ho.train)  # the sub rows come image by image, the same count each
+    weight = image_weight_rows(ho, 0.004)
     rows, networks = [], {}
     for label, images in parts_of(ho).items():
         chosen = np.repeat(images, per_train)

@@ -19,20 +19,15 @@ import time
 import numpy as np
 
 import _common  # noqa: F401  (sets OMP_WAIT_POLICY before torch starts OpenMP)
-from general_deep_layers import imagenet_gain, projected
-from general_vgg_capacity import held_out_study
+from general_deep_layers import imagenet_gain
+from general_vgg_capacity import held_out_study, vgg_rows
 
 
 def study(ho, deep, dims, seeds, log):
-    from deepcolor.features.alexnet import fit_projection
     from deepcolor.networks import train_network
 
-    n_sub = len(ho.sub_rows)
-    upper = slice(dims[0], deep.shape[1])  # relu4_3 + relu5_3
     log("fitting the PCA on a tenth of the training pixels")
-    part = (upper, fit_projection(np.asarray(deep[np.arange(0, n_sub, 10), upper], np.float32), 128))
-    sub = np.concatenate([ho.feats[ho.sub_rows], projected(deep[:n_sub, upper], part[1])], axis=1)
-    held = np.concatenate([ho.feats[ho.held_rows], projected(deep[n_sub:, upper], part[1])], axis=1)
+    part, sub, held = vgg_rows(ho, deep, dims)
     rows, networks = [], {}
     for epochs in (5, 10):
         nets = []

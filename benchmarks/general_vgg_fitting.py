@@ -36,7 +36,7 @@ import numpy as np
 
 import _common  # noqa: F401  (sets OMP_WAIT_POLICY before torch starts OpenMP)
 from general_deep_layers import imagenet_gain, projected
-from general_vgg_capacity import held_out_study
+from general_vgg_capacity import held_out_study, image_weight_rows
 
 #: Squared RGB error of a chroma error (dU, dV) at fixed Y, from ``yuv2rgb``'s rows:
 #: (1.14 dV)^2 + (0.39 dU + 0.58 dV)^2 + (2.03 dU)^2 = [dU dV] RGB_ERROR [dU dV]^T.
@@ -73,15 +73,13 @@ def study(ho, deep, dims, log, chosen=None):
 
     targets = ho.targets[ho.sub_rows]
     a = np.linalg.cholesky(RGB_ERROR).T  # A^T A = RGB_ERROR
-    energy = (ho.targets.reshape(len(ho.tset), ho.per_image, 2) ** 2).mean(axis=(1, 2))
-    weight = lambda c: 1 / (energy[ho.image_of(ho.sub_rows)] + c)  # noqa: E731
 
     def fitted(dim=128, c=None, rgb=False, **settings):
         """A training run on the PCA-``dim`` rows: images weighted with offset ``c`` (None: not),
         the loss in RGB if ``rgb``, ``settings`` to ``train_network`` (5 epochs, seed 0 unless given)."""
         settings = {"epochs": 5, "seed": 0, "device": "cpu", **settings}
         if c is not None:
-            settings["sample_weight"] = weight(c)
+            settings["sample_weight"] = image_weight_rows(ho, c)
         if rgb:
             return dim, lambda: Mapped(train_network(rows_for(dim)[0], targets @ a.T, **settings), a)
         return dim, lambda: train_network(rows_for(dim)[0], targets, **settings)
