@@ -25,8 +25,7 @@ import time
 import numpy as np
 
 import _common  # noqa: F401  (sets OMP_WAIT_POLICY before torch starts OpenMP)
-from general_deep_layers import imagenet_gain
-from general_vgg_capacity import held_out_study, image_weight_rows, vgg_rows
+from general_vgg_capacity import held_out_study, image_weight_rows, imagenet_row, vgg_rows
 
 TEMPERATURES = (1.0, 0.6, 0.38, 0.2)
 
@@ -110,10 +109,7 @@ def study(ho, deep, dims, bins, offset, log):
     candidates += [(f"{bins} bins{how}, annealed mean T {t}", classifier.at(t)) for t in TEMPERATURES]
     rows, networks = [], {}
     for name, network in candidates:
-        row = ho.score(name, network.predict(held), log)
-        row["imagenet"] = imagenet_gain(ho, row)
-        log(f"    imagenet (held-out Imagenette + Imagewoof classes): {row['imagenet']:+.3f} dB")
-        rows.append(row)
+        rows.append(imagenet_row(ho, name, network.predict(held), log))
         networks[name] = (network, part)
     return rows, networks
 

@@ -110,6 +110,15 @@ def image_weight_rows(ho, offset):
     return 1 / (energy[ho.image_of(ho.sub_rows)] + offset)
 
 
+def imagenet_row(ho, name, pred, log, **extra):
+    """``ho.score``'s row of the held-out predictions ``pred``, with the mean gain over the
+    held-out Imagenette and Imagewoof photos (``imagenet``) and ``extra`` added, and logged."""
+    row = ho.score(name, pred, log)
+    row.update(imagenet=imagenet_gain(ho, row), **extra)
+    log(f"    imagenet (held-out Imagenette + Imagewoof classes): {row['imagenet']:+.3f} dB")
+    return row
+
+
 def held_out_arguments(p):
     """The options of the held-out VGG16 studies (this script and ``general_vgg_ensemble.py``)."""
     p.add_argument("--data", default=os.environ.get("DEEPCOLOR_DATA"))

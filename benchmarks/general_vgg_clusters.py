@@ -25,8 +25,7 @@ import time
 import numpy as np
 
 import _common  # noqa: F401  (sets OMP_WAIT_POLICY before torch starts OpenMP)
-from general_deep_layers import imagenet_gain
-from general_vgg_capacity import held_out_study, image_weight_rows, vgg_rows
+from general_vgg_capacity import held_out_study, image_weight_rows, imagenet_row, vgg_rows
 
 
 class Routed:
@@ -82,10 +81,8 @@ def study(ho, deep, dims, counts, log):
                     for c in range(k)]
             router = Routed(centres, nets, 128)
             log(f"  {name}: {time.perf_counter() - start:.0f} s")
-            row = ho.score(name, router.predict_images(held, ho.per_image), log)
-            row.update(imagenet=imagenet_gain(ho, row), clusters=k, weighted=weighted)
-            log(f"    imagenet (held-out Imagenette + Imagewoof classes): {row['imagenet']:+.3f} dB")
-            rows.append(row)
+            rows.append(imagenet_row(ho, name, router.predict_images(held, ho.per_image), log,
+                                     clusters=k, weighted=weighted))
             networks[name] = (router, part)
     return rows, networks
 

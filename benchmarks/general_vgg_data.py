@@ -25,8 +25,7 @@ import numpy as np
 
 import _common  # noqa: F401  (sets OMP_WAIT_POLICY before torch starts OpenMP)
 from choose_clusters import image_class
-from general_deep_layers import imagenet_gain
-from general_vgg_capacity import held_out_study, image_weight_rows, vgg_rows
+from general_vgg_capacity import held_out_study, image_weight_rows, imagenet_row, vgg_rows
 
 
 def parts_of(ho):
@@ -59,11 +58,8 @@ def study(ho, deep, dims, log):
             network = train_network(sub[chosen], targets[chosen], epochs=5, seed=0, device="cpu", dropout=0.4,
                                     sample_weight=weight[chosen] if weighted else None)
             log(f"  {name}: {time.perf_counter() - start:.0f} s")
-            row = ho.score(name, network.predict(held), log)
-            row.update(imagenet=imagenet_gain(ho, row), photos=int(images.sum()), classes=len(classes),
-                       weighted=weighted)
-            log(f"    imagenet (held-out Imagenette + Imagewoof classes): {row['imagenet']:+.3f} dB")
-            rows.append(row)
+            rows.append(imagenet_row(ho, name, network.predict(held), log, photos=int(images.sum()),
+                                     classes=len(classes), weighted=weighted))
             networks[name] = (network, part)
     return rows, networks
 

@@ -19,8 +19,7 @@ import time
 import numpy as np
 
 import _common  # noqa: F401  (sets OMP_WAIT_POLICY before torch starts OpenMP)
-from general_deep_layers import imagenet_gain
-from general_vgg_capacity import held_out_study, vgg_rows
+from general_vgg_capacity import held_out_study, imagenet_row, vgg_rows
 
 
 def study(ho, deep, dims, seeds, log):
@@ -37,10 +36,8 @@ def study(ho, deep, dims, seeds, log):
             log(f"  {epochs} epochs, seed {seed}: {time.perf_counter() - start:.0f} s")
         for name, chosen in ((f"one network, {epochs} epochs", nets[:1]),
                              (f"{seeds} networks averaged, {epochs} epochs", nets)):
-            row = ho.score(name, np.mean([n.predict(held) for n in chosen], axis=0), log)
-            row.update(imagenet=imagenet_gain(ho, row), networks=len(chosen), epochs=epochs)
-            log(f"    imagenet (held-out Imagenette + Imagewoof classes): {row['imagenet']:+.3f} dB")
-            rows.append(row)
+            rows.append(imagenet_row(ho, name, np.mean([n.predict(held) for n in chosen], axis=0), log,
+                                     networks=len(chosen), epochs=epochs))
             networks[name] = (chosen[0] if len(chosen) == 1 else chosen, part)  # a list is averaged
     return rows, networks
 

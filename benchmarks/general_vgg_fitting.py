@@ -35,8 +35,8 @@ import time
 import numpy as np
 
 import _common  # noqa: F401  (sets OMP_WAIT_POLICY before torch starts OpenMP)
-from general_deep_layers import imagenet_gain, projected
-from general_vgg_capacity import held_out_study, image_weight_rows
+from general_deep_layers import projected
+from general_vgg_capacity import held_out_study, image_weight_rows, imagenet_row
 
 #: Squared RGB error of a chroma error (dU, dV) at fixed Y, from ``yuv2rgb``'s rows:
 #: (1.14 dV)^2 + (0.39 dU + 0.58 dV)^2 + (2.03 dU)^2 = [dU dV] RGB_ERROR [dU dV]^T.
@@ -114,10 +114,7 @@ def study(ho, deep, dims, log, chosen=None):
         start = time.perf_counter()
         network = fit()
         log(f"  {name}: {time.perf_counter() - start:.0f} s")
-        row = ho.score(name, network.predict(rows_for(dim)[1]), log)
-        row["imagenet"] = imagenet_gain(ho, row)
-        log(f"    imagenet (held-out Imagenette + Imagewoof classes): {row['imagenet']:+.3f} dB")
-        rows.append(row)
+        rows.append(imagenet_row(ho, name, network.predict(rows_for(dim)[1]), log))
         networks[name] = (network, parts[dim])
     return rows, networks
 
