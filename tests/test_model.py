@@ -92,7 +92,7 @@ def test_bad_inputs(tmp_path):
 
 
 def test_blend_equals_the_mean_of_its_networks():
-    from deepcolor.networks.chroma import NetworkBlend
+    from deepcolor.networks import NetworkBlend
 
     x, y = _toy(n=600)
     nets = [train_network(x, y, epochs=1, seed=s, device="cpu") for s in range(3)]

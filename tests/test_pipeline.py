@@ -611,7 +611,7 @@ def test_training_in_this_process_shows_each_networks_epochs(trained, tmp_path, 
     train_model(records_of(trained["images"]), tmp_path / "m", settings, FeatureSettings(samples=150),
                 parser=trained["parser"], cache=trained["cache"], jobs=1, progress=True, log=lambda m: None)
     err = capsys.readouterr().err
-    assert "L0_C000 epochs: 100%" in err and f"{settings.epochs}/{settings.epochs}" in err and "mse=" in err
+    assert "L0_C000 epochs: 100%" in err and f"{settings.epochs}/{settings.epochs}" in err and "loss=" in err
 
 
 @pytest.mark.parametrize("stream_rows", [1_000_000, 1], ids=["in-memory", "streamed"])
@@ -625,6 +625,29 @@ def test_hidden_sets_the_width_of_every_network_whichever_way_it_trains(trained,
     assert nets and all(ChromaNetwork.load(str(n), device="cpu").hidden == 6 for n in nets)
     gray = rgb2gray(np.asarray(Image.open(os.path.join(trained["images"], "img00.png"))))
     assert Colorizer.load(tmp_path / "m").colorize(gray).shape == gray.shape + (3,)
+
+
+@pytest.mark.parametrize("stream_rows", [1_000_000, 1], ids=["in-memory", "streamed"])
+def test_bins_train_bin_networks_that_colorize_and_are_listed(trained, tmp_path, stream_rows):
+    from deepcolor.commands.models import describe
+    from deepcolor.networks.chroma import ChromaNetwork
+
+    settings = TrainSettings(**{**FAST, "clusters": 1, "max_layers": 1, "ensemble": 2, "bins": 8, "temperature": 0.5,
+                                "stream_rows": stream_rows})
+    model = tmp_path / "m"
+    train_model(records_of(trained["images"]), model, settings, FeatureSettings(samples=150),
+                parser=trained["parser"], cache=trained["cache"], progress=False, log=lambda m: None)
+    nets = [ChromaNetwork.load(str(n), device="cpu") for n in sorted((model / "networks").glob("*.safetensors"))]
+    assert len(nets) == 2 and all(n.bins == 8 and n.temperature == 0.5 for n in nets)
+    assert all(n.config["loss"] == "cross-entropy" and ("streamed" in n.config) == (stream_rows == 1) for n in nets)
+    c = Colorizer.load(model)
+    gray = rgb2gray(np.asarray(Image.open(os.path.join(trained["images"], "img00.png"))))
+    probs = c.analyze(gray)[0]
+    each = [predict_chroma(n, gray, probs, c.stride, c.context) for n in nets]
+    np.testing.assert_allclose(c.network_chroma([c.network(c.clusters[0])], gray, probs), np.mean(each, axis=0),
+                               atol=1e-4)
+    assert c.colorize(gray).shape == gray.shape + (3,)
+    assert "8 chroma bins read at temperature 0.5" in "\n".join(describe(str(model)))
 
 
 def test_an_ensemble_cluster_trains_its_networks_from_other_seeds_and_colorizes_with_their_average(trained,

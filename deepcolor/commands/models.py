@@ -54,6 +54,8 @@ def describe(model_dir):
              + (f" ({', '.join(f'{k} {v}' for k, v in lists.items())})" if lists else ""),
              f"  {len(clusters)} cluster networks" + (f", each averaged over {seeds} seeds" if seeds > 1 else "")
              + (f", input dropout {training['dropout']:g}" if training.get("dropout") else "")
+             + (f", {training['bins']} chroma bins read at temperature {training.get('temperature', 0.38):g}"
+                if training.get("bins") else "")
              + (f", each image weighted 1/(its chroma energy + {training['image_weight']:g})"
                 if training.get("image_weight") else "")
              + "; semantic feature: "

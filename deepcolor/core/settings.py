@@ -124,6 +124,13 @@ class TrainSettings(_Settings):
                                  "1 / (its mean squared chroma + C): the loss then follows the per-image PSNR "
                                  "that benchmarks average, and mutes colour (ours)", metavar="C", minimum=0.0,
                                  note="0 = every sample alike, the paper's")
+    bins: int = _field(0, "--bins", "predict a distribution over K chroma bins (k-means of each network's "
+                       "training chroma), fitted by cross-entropy and read back by an annealed mean, as Zhang et "
+                       "al. 2016 do: more colour where the features leave it uncertain (ours)", metavar="K",
+                       minimum=0, maximum=1024, note="0 = the paper's regression of U and V")
+    temperature: float = _field(0.38, "--temperature", "with --bins: the annealed mean's temperature (1: the "
+                                "distribution's mean; towards 0: its most likely bin, more vivid)", metavar="T",
+                                minimum=0.01, maximum=10.0, note="Zhang et al.'s")
     batch_size: int = _field(2048, "--batch-size", "minibatch size", minimum=1)
     lr: float = _field(3e-3, "--lr", "Adam learning rate, cosine-annealed to lr/20", minimum=0.0)
     seed: int = _field(0, "--seed", "seed of sampling, k-means and network initialisation", minimum=0)
@@ -141,6 +148,11 @@ class TrainSettings(_Settings):
                               "trains from the feature cache a block of images at a time, so memory does not grow "
                               "with its size", metavar="ROWS", minimum=1,
                               note="about 1000 images; every cluster of the default 3523-image set is below it")
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.bins == 1:
+            raise SettingsError("--bins must be 0 (regression) or at least 2, got 1")
 
 
 @dataclasses.dataclass(frozen=True)

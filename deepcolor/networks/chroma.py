@@ -25,8 +25,12 @@ inputs while training (inverted dropout, so prediction is unchanged), and
 fits the mean over images of the per-image PSNR that benchmarks report rather than the
 squared error pooled over all pixels (a nearly gray photo's few chroma errors cost it many dB).
 
+A third option (ours, off by default): ``bins`` K replaces the two linear outputs by K
+logits over chroma bins, fitted by cross-entropy and read back by an annealed mean at
+``temperature`` (:mod:`deepcolor.networks.bins`).
+
 Weights are stored as safetensors (no pickle); the configuration and loss curve as JSON
-in the safetensors metadata.
+in the safetensors metadata, a bin network's centres as one more tensor.
 """
 
 import json
@@ -36,6 +40,7 @@ import os
 import numpy as np
 
 from deepcolor.core.settings import TrainSettings
+from deepcolor.networks.bins import annealed_mean, chroma_bins, nearest_bins
 
 
 def hidden_units(input_dim):
@@ -81,7 +86,7 @@ def image_weights(targets, counts, offset):
     return 1.0 / (energy[image] + offset)
 
 
-def _build(input_dim, hidden, layers=3):
+def _build(input_dim, hidden, layers=3, outputs=2):
     import torch.nn as nn
 
     modules = []
@@ -89,8 +94,26 @@ def _build(input_dim, hidden, layers=3):
     for _ in range(layers):
         modules += [nn.Linear(width, hidden), nn.ReLU()]
         width = hidden
-    modules.append(nn.Linear(width, 2))
+    modules.append(nn.Linear(width, outputs))
     return nn.Sequential(*modules)
+
+
+def fit_loss(out, y, w=None, centres=None):
+    """The training loss of a minibatch: the squared error of U, V (the paper's), or with bin
+    ``centres`` (K, 2) the cross-entropy of the logits ``out`` against each target's nearest
+    bin; each sample's term times ``w`` (scaled to mean 1) when given."""
+    import torch
+
+    if centres is None:
+        err = (out - y) ** 2
+        return err.mean() if w is None else (w[:, None] * err).mean()
+    terms = torch.nn.functional.cross_entropy(out, nearest_bins(y, centres), reduction="none")
+    return terms.mean() if w is None else (w * terms).mean()
+
+
+def check_bins(bins, temperature):
+    if bins and (int(bins) < 2 or not temperature > 0):
+        raise ValueError(f"need bins >= 2 (or 0: regression) and temperature > 0, got {bins} and {temperature}")
 
 
 def fitted_form(net, dropout):
@@ -109,12 +132,18 @@ class ChromaNetwork:
     input_dim, hidden, layers : int
     mean, std : ndarray, shape (input_dim,), float32
     history : list of float
-        Training MSE per epoch (U/255, V/255 units).
+        Training loss per epoch: MSE (U/255, V/255 units), or a bin network's cross-entropy.
     config : dict
         Training settings (epochs, batch, lr, seed, samples).
+    centres : ndarray (bins, 2) float32 or None
+        A bin network's chroma bins (its outputs are their logits); None: a regressor.
+    temperature : float
+        The annealed mean's temperature a bin network is read with.
     """
 
-    def __init__(self, net, mean, std, history=(), config=None, device="cpu"):
+    def __init__(self, net, mean, std, history=(), config=None, device="cpu", centres=None, temperature=1.0):
+        import torch
+
         self.net = net
         self.mean = np.asarray(mean, dtype=np.float32)
         self.std = np.asarray(std, dtype=np.float32)
@@ -125,10 +154,29 @@ class ChromaNetwork:
         self.input_dim = int(linears[0].weight.shape[1])
         self.hidden = int(linears[0].weight.shape[0])
         self.layers = len(linears) - 1
+        self.outputs = int(linears[-1].weight.shape[0])
+        self.centres = None if centres is None else np.asarray(centres, dtype=np.float32)
+        self.temperature = float(temperature)
+        if (self.centres is None and self.outputs != 2) or \
+                (self.centres is not None and self.centres.shape != (self.outputs, 2)):
+            raise ValueError(f"a network with {self.outputs} outputs needs {self.outputs} bin centres")
+        self._centres = None if centres is None else torch.from_numpy(self.centres).to(device)
+
+    @property
+    def bins(self):
+        """The number of chroma bins (0: a regressor of U, V)."""
+        return 0 if self.centres is None else self.outputs
 
     @property
     def num_weights(self):
-        return count_weights(self.input_dim, self.hidden, self.layers)
+        return count_weights(self.input_dim, self.hidden, self.layers, self.outputs)
+
+    def at_temperature(self, temperature):
+        """This bin network read at another ``temperature`` (the same weights)."""
+        if self.centres is None or not temperature > 0:
+            raise ValueError("only a bin network has a temperature, and it must be > 0")
+        return ChromaNetwork(self.net, self.mean, self.std, self.history, self.config, self.device, self.centres,
+                             temperature)
 
     def predict(self, feats, batch=65536):
         """U/255, V/255 for each row of ``feats`` (n, D) -> (n, 2) float32."""
@@ -145,6 +193,8 @@ class ChromaNetwork:
             for start in range(0, feats.shape[0], batch):
                 x = torch.from_numpy(np.ascontiguousarray(feats[start:start + batch])).to(self.device)
                 y = self.net((x - mean) / std)
+                if self._centres is not None:
+                    y = annealed_mean(y, self._centres, self.temperature)
                 out[start:start + batch] = y.cpu().numpy()
         return out
 
@@ -156,16 +206,21 @@ class ChromaNetwork:
 
         tensors["input_mean"] = torch.from_numpy(self.mean.copy())
         tensors["input_std"] = torch.from_numpy(self.std.copy())
+        if self.centres is not None:
+            tensors["bin_centres"] = torch.from_numpy(self.centres.copy())
         return tensors
 
     def metadata(self):
-        return {
+        meta = {
             "input_dim": self.input_dim,
             "hidden": self.hidden,
             "layers": self.layers,
             "history": self.history,
             "config": self.config,
         }
+        if self.centres is not None:
+            meta.update(bins=self.outputs, temperature=self.temperature)
+        return meta
 
     def save(self, path):
         """Write ``path`` (.safetensors) atomically; metadata goes in its header as JSON."""
@@ -195,15 +250,20 @@ class ChromaNetwork:
         if not all(bool(t.isfinite().all()) for t in tensors.values() if t.is_floating_point()):
             raise ValueError(f"{path}: the network holds non-finite weights; it is damaged")
         device = device or default_device()
-        state = {k: v for k, v in tensors.items() if k not in ("input_mean", "input_std")}
+        state = {k: v for k, v in tensors.items() if k not in ("input_mean", "input_std", "bin_centres")}
         try:
-            net = _build(int(meta["input_dim"]), int(meta["hidden"]), int(meta["layers"]))
+            bins = int(meta.get("bins", 0))
+            net = _build(int(meta["input_dim"]), int(meta["hidden"]), int(meta["layers"]), bins or 2)
             net.load_state_dict(state)
+            centres = tensors["bin_centres"].numpy() if bins else None
+            temperature = float(meta.get("temperature", 1.0))
+            if bins and not temperature > 0:
+                raise ValueError(f"temperature {temperature}")
+            net.to(device)
+            return cls(net, tensors["input_mean"].numpy(), tensors["input_std"].numpy(),
+                       meta.get("history", ()), meta.get("config"), device, centres, temperature)
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
             raise ValueError(f"{path}: the network's shapes do not match its header ({exc}); it is damaged") from None
-        net.to(device)
-        return cls(net, tensors["input_mean"].numpy(), tensors["input_std"].numpy(),
-                   meta.get("history", ()), meta.get("config"), device)
 
 
 def standardization(feats, chunk=262144):
@@ -229,8 +289,9 @@ def standardization(feats, chunk=262144):
 
 def train_network(feats, targets, *, hidden=None, layers=3, epochs=TrainSettings.epochs,
                   batch_size=TrainSettings.batch_size, lr=TrainSettings.lr, seed=0, device=None, progress=None,
-                  sample_weight=None, dropout=0.0):
-    """Train one network by least squares on ``feats`` (n, D) -> ``targets`` (n, 2).
+                  sample_weight=None, dropout=0.0, bins=0, temperature=TrainSettings.temperature):
+    """Train one network on ``feats`` (n, D) -> ``targets`` (n, 2): by least squares, or with
+    ``bins`` as a classifier over chroma bins.
 
     Parameters
     ----------
@@ -244,6 +305,9 @@ def train_network(feats, targets, *, hidden=None, layers=3, epochs=TrainSettings
         A non-negative weight per sample in the squared error, scaled to mean 1 (None: all
         equal, the paper's loss); :func:`image_weights` gives the per-image PSNR's.
     dropout : float in [0, 1), share of the inputs dropped while training (0: none, the paper's)
+    bins : int, 0 (the paper's two outputs) or >= 2: logits over that many k-means chroma
+        bins of ``targets``, fitted by cross-entropy (:mod:`deepcolor.networks.bins`)
+    temperature : float > 0, the annealed mean's temperature a bin network is read with
 
     Returns
     -------
@@ -266,13 +330,16 @@ def train_network(feats, targets, *, hidden=None, layers=3, epochs=TrainSettings
         weights = weights / weights.mean()
     if not 0 <= dropout < 1:
         raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    check_bins(bins, temperature)
     device = device or default_device()
     n, dim = feats.shape
     hidden = hidden or hidden_units(dim)
     mean, std = standardization(feats)
+    centres = chroma_bins(targets, bins, seed) if bins else None
+    centres_t = None if centres is None else torch.from_numpy(centres).to(device)
 
     torch.manual_seed(seed)
-    net = _build(dim, hidden, layers).to(device)
+    net = _build(dim, hidden, layers, bins or 2).to(device)
     fitted = fitted_form(net, dropout)
     x_all = np.empty_like(feats)
     for start in range(0, n, 262144):
@@ -296,11 +363,7 @@ def train_network(feats, targets, *, hidden=None, layers=3, epochs=TrainSettings
             idx = order[start:start + batch_size]
             for group in opt.param_groups:
                 group["lr"] = min_lr + 0.5 * (lr - min_lr) * (1 + math.cos(math.pi * step / total))
-            pred = fitted(x_all[idx])
-            if w_all is None:
-                loss = ((pred - y_all[idx]) ** 2).mean()
-            else:
-                loss = (w_all[idx, None] * (pred - y_all[idx]) ** 2).mean()
+            loss = fit_loss(fitted(x_all[idx]), y_all[idx], None if w_all is None else w_all[idx], centres_t)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -316,66 +379,6 @@ def train_network(feats, targets, *, hidden=None, layers=3, epochs=TrainSettings
         config["sample_weight"] = True
     if dropout:
         config["dropout"] = float(dropout)
-    return ChromaNetwork(net, mean, std, history, config, device)
-
-
-class NetworkBlend:
-    """The average of several :class:`ChromaNetwork` of one architecture, run as one.
-
-    Every network's input standardization is folded into its first layer, the first
-    layers are concatenated into one matrix (all networks read the same features), and
-    the deeper layers run as batched matrix products, so K networks cost far less than K
-    separate passes. Outputs equal the mean of the networks' :meth:`ChromaNetwork.predict`
-    up to float32 rounding.
-    """
-
-    def __init__(self, networks):
-        import torch
-
-        networks = list(networks)
-        if not networks:
-            raise ValueError("a blend needs at least one network")
-        shapes = {(n.input_dim, n.hidden, n.layers) for n in networks}
-        if len(shapes) != 1:
-            raise ValueError(f"networks of a blend must share one architecture, got {sorted(shapes)}")
-        self.input_dim, self.hidden, self.layers = shapes.pop()
-        self.size = len(networks)
-        self.device = networks[0].device
-        linears = [[m for m in n.net if hasattr(m, "weight")] for n in networks]
-        first_w, first_b = [], []
-        for net, layers in zip(networks, linears):
-            w = layers[0].weight.detach().float().cpu() / torch.from_numpy(net.std)[None, :]
-            first_w.append(w)
-            first_b.append(layers[0].bias.detach().float().cpu() - w @ torch.from_numpy(net.mean))
-        self.first_w = torch.cat(first_w).t().contiguous().to(self.device)  # (D, K*hidden)
-        self.first_b = torch.cat(first_b).to(self.device)
-        self.deep = []
-        for depth in range(1, len(linears[0])):
-            w = torch.stack([layers[depth].weight.detach().float().cpu().t() for layers in linears])
-            b = torch.stack([layers[depth].bias.detach().float().cpu() for layers in linears])
-            self.deep.append((w.contiguous().to(self.device), b[:, None, :].contiguous().to(self.device)))
-
-    def predict(self, feats, batch=65536):
-        """Mean U/255, V/255 of the networks for each row of ``feats`` (n, D) -> (n, 2) float32."""
-        import torch
-
-        feats = np.asarray(feats, dtype=np.float32)
-        if feats.ndim != 2 or feats.shape[1] != self.input_dim:
-            raise ValueError(f"features must have shape (n, {self.input_dim}), got {feats.shape}")
-        out = np.empty((feats.shape[0], 2), dtype=np.float32)
-        with torch.no_grad():
-            for start in range(0, feats.shape[0], batch):
-                x = torch.from_numpy(np.ascontiguousarray(feats[start:start + batch])).to(self.device)
-                first = torch.relu_(torch.addmm(self.first_b, x, self.first_w))  # (n, K * hidden)
-                outs = []
-                for k in range(self.size):
-                    # one matrix product per network on its column block: the same products as a
-                    # batched one, twice as fast on the CPU (no strided batch copy)
-                    h = first[:, k * self.hidden:(k + 1) * self.hidden]
-                    for i, (w, b) in enumerate(self.deep):
-                        h = torch.addmm(b[k, 0], h, w[k])
-                        if i < len(self.deep) - 1:
-                            h = torch.relu_(h)
-                    outs.append(h)
-                out[start:start + batch] = torch.stack(outs).mean(dim=0).cpu().numpy()
-        return out
+    if bins:
+        config["loss"] = "cross-entropy"
+    return ChromaNetwork(net, mean, std, history, config, device, centres, temperature)

@@ -26,12 +26,18 @@ import math
 import numpy as np
 
 from deepcolor.core.settings import TrainSettings
-from deepcolor.networks.chroma import ChromaNetwork, _build, default_device, fitted_form, hidden_units, image_weights
+from deepcolor.networks.bins import chroma_bins
+from deepcolor.networks.chroma import (ChromaNetwork, _build, check_bins, default_device, fit_loss, fitted_form,
+                                       hidden_units, image_weights)
 
 __all__ = ["load_samples", "train_network_streaming"]
 
 #: Images per block read from the store (about 90 MB of float32 samples at D = 89).
 BLOCK_IMAGES = 256
+
+#: With ``bins``, the moments' pass keeps this many random targets of each block for the
+#: bins' k-means (which reads at most 200 000 of them).
+BIN_SAMPLES_PER_BLOCK = 8192
 
 
 def _blocks(order, size):
@@ -51,14 +57,20 @@ def load_samples(source, block, image_weight=0.0):
             image_weights(targets, [len(t) for _, t in parts], image_weight))
 
 
-def _moments(source, n_images, block_images, image_weight=0.0):
+def _moments(source, n_images, block_images, image_weight=0.0, target_sample=None):
     """``(mean, std, rows, dim, mean weight)`` over every sample of ``source`` (std floored
-    as in memory; the weight's mean is 1 without ``image_weight``)."""
+    as in memory; the weight's mean is 1 without ``image_weight``); with a ``target_sample``
+    list and a random generator ``(list, rng)``, a random subset of each block's targets is
+    appended to the list."""
     shift = total = sq = None
     rows = 0
     weight_sum = 0.0
     for block in _blocks(np.arange(n_images), block_images):
-        feats, _, weights = load_samples(source, block, image_weight)
+        feats, targets, weights = load_samples(source, block, image_weight)
+        if target_sample is not None and len(targets):
+            kept, rng = target_sample
+            kept.append(np.asarray(targets, np.float32)[
+                rng.choice(len(targets), min(len(targets), BIN_SAMPLES_PER_BLOCK), replace=False)])
         weight_sum += len(feats) if weights is None else float(weights.sum())
         x = np.asarray(feats, dtype=np.float64)
         if shift is None:
@@ -79,15 +91,17 @@ def _moments(source, n_images, block_images, image_weight=0.0):
 
 def train_network_streaming(source, *, hidden=None, layers=3, epochs=TrainSettings.epochs,
                             batch_size=TrainSettings.batch_size, lr=TrainSettings.lr, seed=0, device=None,
-                            block_images=BLOCK_IMAGES, progress=None, dropout=0.0, image_weight=0.0):
+                            block_images=BLOCK_IMAGES, progress=None, dropout=0.0, image_weight=0.0, bins=0,
+                            temperature=TrainSettings.temperature):
     """Train one network on the samples of ``source``'s images, a block of images at a time.
 
     Parameters
     ----------
     source : object with ``__len__`` (images) and ``load(indices) -> (feats (n, D), targets (n, 2))``
         The cluster's images in the feature store; ``indices`` are positions 0..len-1.
-    hidden, layers, epochs, batch_size, lr, seed, device, progress, dropout
-        As :func:`deepcolor.networks.chroma.train_network`.
+    hidden, layers, epochs, batch_size, lr, seed, device, progress, dropout, bins, temperature
+        As :func:`deepcolor.networks.chroma.train_network`; the bins are the k-means centres
+        of a random subset of the targets (up to 8192 of each block's, read with the moments).
     image_weight : float
         > 0: each image's samples weighted by :func:`~deepcolor.networks.chroma.image_weights`
         with this offset, scaled to mean 1 over the cluster, as ``sample_weight`` in memory;
@@ -107,11 +121,17 @@ def train_network_streaming(source, *, hidden=None, layers=3, epochs=TrainSettin
     block_images = max(1, int(block_images))
     if not 0 <= dropout < 1 or image_weight < 0:
         raise ValueError(f"need 0 <= dropout < 1 and image_weight >= 0, got {dropout} and {image_weight}")
-    mean, std, n, dim, mean_weight = _moments(source, n_images, block_images, image_weight)
+    check_bins(bins, temperature)
+    kept = [] if bins else None
+    mean, std, n, dim, mean_weight = _moments(source, n_images, block_images, image_weight,
+                                              None if kept is None else (kept, np.random.default_rng(seed)))
+    centres = chroma_bins(np.concatenate(kept), bins, seed) if bins else None
+    del kept
     device = device or default_device()
+    centres_t = None if centres is None else torch.from_numpy(centres).to(device)
     hidden = hidden or hidden_units(dim)
     torch.manual_seed(seed)
-    net = _build(dim, hidden, layers).to(device)
+    net = _build(dim, hidden, layers, bins or 2).to(device)
     fitted = fitted_form(net, dropout)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     batch_size = max(1, min(int(batch_size), n))
@@ -126,8 +146,7 @@ def train_network_streaming(source, *, hidden=None, layers=3, epochs=TrainSettin
         nonlocal step
         for group in opt.param_groups:
             group["lr"] = min_lr + 0.5 * (lr - min_lr) * (1 + math.cos(math.pi * step / total))
-        err = (fitted(x) - y) ** 2
-        loss = err.mean() if w is None else (w[:, None] * err).mean()
+        loss = fit_loss(fitted(x), y, w, centres_t)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -167,4 +186,6 @@ def train_network_streaming(source, *, hidden=None, layers=3, epochs=TrainSettin
         config["image_weight"] = float(image_weight)
     if dropout:
         config["dropout"] = float(dropout)
-    return ChromaNetwork(net, mean, std, history, config, device)
+    if bins:
+        config["loss"] = "cross-entropy"
+    return ChromaNetwork(net, mean, std, history, config, device, centres, temperature)

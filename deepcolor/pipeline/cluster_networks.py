@@ -61,6 +61,8 @@ def run_key(tset, members, settings, streamed):
             "training": {"hidden": settings.hidden, "epochs": settings.epochs, "batch_size": settings.batch_size,
                          "lr": settings.lr, "dropout": settings.dropout, "image_weight": settings.image_weight,
                          "streamed": bool(streamed)}}
+    if settings.bins:  # only then: the keys of regression runs stay those of earlier versions
+        what["training"].update(bins=settings.bins, temperature=settings.temperature)
     digest.update(json.dumps(what, sort_keys=True).encode("utf-8"))
     for array in tset.deep_projection or ():
         digest.update(np.ascontiguousarray(array).tobytes())
@@ -109,7 +111,7 @@ def _cluster_job(task, tset, model_dir, settings, threads, device, epoch_bar=Fal
                    mininterval=0)  # every epoch is shown: they are few and long
 
         def progress(epoch, loss):
-            bar.set_postfix(mse=f"{loss:.5f}", refresh=False)
+            bar.set_postfix(loss=f"{loss:.5f}", refresh=False)
             bar.update(1)
     streamed = len(members) * tset.config.samples > settings.stream_rows
     feats = targets = weights = None  # read once, when a network has to be trained in memory
@@ -126,7 +128,8 @@ def _cluster_job(task, tset, model_dir, settings, threads, device, epoch_bar=Fal
             networks.append(network)
             continue
         fit = dict(hidden=settings.hidden or None, epochs=settings.epochs, batch_size=settings.batch_size,
-                   lr=settings.lr, seed=member_seed, device=device, progress=progress, dropout=settings.dropout)
+                   lr=settings.lr, seed=member_seed, device=device, progress=progress, dropout=settings.dropout,
+                   bins=settings.bins, temperature=settings.temperature)
         if streamed:
             network = train_network_streaming(tset.source(members), image_weight=settings.image_weight, **fit)
         else:

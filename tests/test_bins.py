@@ -1,0 +1,122 @@
+"""Bin networks (``--bins``): a distribution over chroma bins read back by an annealed mean."""
+
+import types
+
+import numpy as np
+import pytest
+
+from deepcolor.core.settings import SettingsError, TrainSettings
+from deepcolor.networks import ChromaNetwork, NetworkBlend, train_network
+from deepcolor.networks.bins import chroma_bins
+from deepcolor.networks.streaming import train_network_streaming
+
+
+def _ambiguous(images=20, per_image=60, seed=0):
+    """Images whose pixels share their inputs but are red (U 0.1) 70% of the time and
+    blue (U -0.1) 30%: the squared error fits their mean, U 0.04."""
+    rng = np.random.default_rng(seed)
+    feats, targets = [], []
+    for _ in range(images):
+        feats.append(rng.normal(size=(per_image, 4)).astype(np.float32))
+        u = np.where(rng.random(per_image) < 0.7, 0.1, -0.1)
+        targets.append(np.stack([u, np.zeros_like(u)], axis=1).astype(np.float32))
+    return feats, targets
+
+
+class _Source:
+    def __init__(self, feats, targets):
+        self.feats, self.targets = feats, targets
+
+    def __len__(self):
+        return len(self.feats)
+
+    def load(self, positions):
+        return (np.concatenate([self.feats[p] for p in positions]),
+                np.concatenate([self.targets[p] for p in positions]))
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["in-memory", "streamed"])
+def test_a_low_temperature_reads_the_likely_colour_where_the_regression_reads_the_mean(streamed):
+    feats, targets = _ambiguous()
+    x, y = np.concatenate(feats), np.concatenate(targets)
+    fit = dict(hidden=8, epochs=15, batch_size=64, seed=0, device="cpu", bins=2, temperature=1.0)
+    if streamed:
+        net = train_network_streaming(_Source(feats, targets), block_images=6, **fit)
+    else:
+        net = train_network(x, y, **fit)
+    regression = train_network(x, y, **{**fit, "bins": 0})
+    assert net.bins == 2 and net.config["loss"] == "cross-entropy"
+    np.testing.assert_allclose(np.sort(net.centres[:, 0]), [-0.1, 0.1], atol=1e-3)
+    assert abs(regression.predict(x)[:, 0].mean() - 0.04) < 0.01
+    assert abs(net.predict(x)[:, 0].mean() - 0.04) < 0.015  # T 1: the distribution's mean
+    # T 0.2: probabilities 0.7 and 0.3 become 0.986 and 0.014, U 0.097
+    assert net.at_temperature(0.2).predict(x)[:, 0].mean() > 0.09
+    assert net.history[-1] < net.history[0]
+
+
+def test_a_bin_network_is_saved_with_its_bins_and_temperature(tmp_path):
+    feats, targets = _ambiguous(images=5)
+    x, y = np.concatenate(feats), np.concatenate(targets)
+    net = train_network(x, y, hidden=8, epochs=2, device="cpu", bins=3, temperature=0.5)
+    path = tmp_path / "n.safetensors"
+    net.save(path)
+    back = ChromaNetwork.load(path, device="cpu")
+    assert (back.bins, back.temperature, back.outputs) == (3, 0.5, 3)
+    np.testing.assert_array_equal(back.centres, net.centres)
+    np.testing.assert_array_equal(back.predict(x), net.predict(x))
+    assert back.num_weights == sum(p.numel() for p in back.net.parameters())
+    assert not np.allclose(back.at_temperature(2.0).predict(x), net.predict(x))
+
+    # a file whose centres were lost is refused, naming it
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(path)
+    del tensors["bin_centres"]
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        meta = handle.metadata()
+    broken = tmp_path / "broken.safetensors"
+    save_file(tensors, str(broken), metadata=meta)
+    with pytest.raises(ValueError, match="broken.safetensors.*damaged"):
+        ChromaNetwork.load(broken, device="cpu")
+
+
+def test_a_blend_of_bin_networks_averages_their_annealed_means():
+    feats, targets = _ambiguous(images=5)
+    x, y = np.concatenate(feats), np.concatenate(targets)
+    nets = [train_network(x, y, hidden=8, epochs=2, seed=s, device="cpu", bins=4, temperature=0.38)
+            for s in range(3)]
+    np.testing.assert_allclose(NetworkBlend(nets).predict(x, batch=50), np.mean([n.predict(x) for n in nets], axis=0),
+                               atol=1e-5)
+    with pytest.raises(ValueError, match="architecture"):
+        NetworkBlend([nets[0], train_network(x, y, hidden=8, epochs=1, device="cpu")])
+
+
+def test_bad_bin_settings_are_refused():
+    x, y = np.zeros((10, 3), np.float32), np.zeros((10, 2), np.float32)
+    with pytest.raises(SettingsError, match="--bins must be 0"):
+        TrainSettings(bins=1)
+    with pytest.raises(SettingsError, match="--temperature must be >= 0.01"):
+        TrainSettings(bins=32, temperature=0)
+    with pytest.raises(ValueError, match="as many samples as bins"):
+        train_network(x, y, epochs=1, device="cpu", bins=16)
+    with pytest.raises(ValueError, match="bins >= 2"):
+        train_network(x, y, epochs=1, device="cpu", bins=1)
+    with pytest.raises(ValueError, match="shape"):
+        chroma_bins(np.zeros((10, 3)), 2)
+    feats, targets = _ambiguous(images=2)
+    with pytest.raises(ValueError, match="only a bin network"):
+        train_network(np.concatenate(feats), np.concatenate(targets), epochs=1, device="cpu").at_temperature(0.5)
+
+
+def test_the_bins_change_a_clusters_run_key_and_the_temperature_alone_does_not():
+    from deepcolor.pipeline.cluster_networks import run_key
+
+    tset = types.SimpleNamespace(keys=["a", "b"], deep_keys=None, deep_projection=None,
+                                 config=types.SimpleNamespace(samples=10, context=False))
+    plain = run_key(tset, [0, 1], TrainSettings(), False)
+    assert plain == run_key(tset, [0, 1], TrainSettings(temperature=0.6), False)  # no bins: T decides nothing
+    keys = {run_key(tset, [0, 1], TrainSettings(bins=b, temperature=t), False) for b, t in [(32, 0.38), (32, 0.6),
+                                                                                          (16, 0.38)]}
+    assert len(keys) == 3 and plain not in keys
