@@ -16,78 +16,19 @@ Here the same inputs and hidden layers as ``general-vgg``'s network (relu4_3 + r
 the PCA to 128, three hidden layers of D/2 units, input dropout 0.4, 5 epochs) end in a
 softmax over ``--bins`` chroma bins (k-means centres of the training pixels' U, V), fitted by
 cross-entropy, and are read back at several temperatures. The regression network with the
-same dropout is the reference.
+same dropout is the reference. The bin network is the package's (``deepcolor train --bins``,
+:mod:`deepcolor.networks.bins`); runs 1 to 5 in ``results/`` used this script's own copy of
+it, before it moved into the package (the same k-means, initialisation, minibatch order and
+learning-rate schedule).
 """
 
 import sys
 import time
 
-import numpy as np
-
 import _common  # noqa: F401  (sets OMP_WAIT_POLICY before torch starts OpenMP)
 from general_vgg_capacity import held_out_study, image_weight_rows, imagenet_row, vgg_rows
 
 TEMPERATURES = (1.0, 0.6, 0.38, 0.2)
-
-
-class BinNetwork:
-    """A softmax over chroma bins read back by the annealed mean at ``temperature``."""
-
-    def __init__(self, model, mean, std, centres, temperature=1.0):
-        self.model, self.mean, self.std, self.centres = model, mean, std, centres
-        self.temperature, self.input_dim = temperature, mean.size
-
-    def at(self, temperature):
-        return BinNetwork(self.model, self.mean, self.std, self.centres, temperature)
-
-    def predict(self, feats, batch=65536):
-        import torch
-
-        out = np.empty((feats.shape[0], 2), np.float32)
-        with torch.no_grad():
-            for s in range(0, feats.shape[0], batch):
-                x = torch.from_numpy(((feats[s:s + batch] - self.mean) / self.std).astype(np.float32))
-                # probabilities ** (1 / T), renormalized, is the softmax of the logits / T
-                p = torch.softmax(self.model(x) / self.temperature, dim=1).numpy()
-                out[s:s + batch] = p @ self.centres
-        return out
-
-
-def fit_bins(feats, targets, bins, weights=None, epochs=5, dropout=0.4, seed=0, batch=2048, lr=3e-3):
-    """A :class:`BinNetwork` (temperature 1) fitted by cross-entropy to each pixel's nearest bin
-    (each pixel's term times ``weights``, scaled to mean 1, if given)."""
-    import torch
-    from sklearn.cluster import MiniBatchKMeans
-
-    from deepcolor.networks.chroma import hidden_units, standardization
-
-    rng = np.random.default_rng(seed)
-    some = targets[rng.choice(len(targets), min(len(targets), 200000), replace=False)]
-    kmeans = MiniBatchKMeans(bins, random_state=seed, n_init=3).fit(some)
-    labels = torch.from_numpy(kmeans.predict(targets).astype(np.int64))
-    w = None if weights is None else torch.from_numpy((weights / weights.mean()).astype(np.float32))
-    mean, std = standardization(feats)
-    x = torch.from_numpy(((feats - mean) / std).astype(np.float32))
-    torch.manual_seed(seed)
-    dim, hidden = feats.shape[1], hidden_units(feats.shape[1])
-    layers = [torch.nn.Dropout(dropout), torch.nn.Linear(dim, hidden), torch.nn.ReLU()]
-    for _ in range(2):
-        layers += [torch.nn.Linear(hidden, hidden), torch.nn.ReLU()]
-    model = torch.nn.Sequential(*layers, torch.nn.Linear(hidden, bins))
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    steps = epochs * -(-len(x) // batch)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps, eta_min=lr / 20)
-    order = torch.Generator().manual_seed(seed)
-    for _ in range(epochs):
-        for idx in torch.randperm(len(x), generator=order).split(batch):
-            terms = torch.nn.functional.cross_entropy(model(x[idx]), labels[idx], reduction="none")
-            loss = terms.mean() if w is None else (w[idx] * terms).mean()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-    model.eval()  # dropout off: the bins' probabilities of the whole network
-    return BinNetwork(model[1:], mean, std, kmeans.cluster_centers_.astype(np.float32))
 
 
 def study(ho, deep, dims, bins, offset, log):
@@ -103,10 +44,11 @@ def study(ho, deep, dims, bins, offset, log):
     regression = train_network(sub, targets, epochs=5, seed=0, device="cpu", dropout=0.4, sample_weight=weights)
     log(f"  regression, input dropout 0.4{how}: {time.perf_counter() - start:.0f} s")
     start = time.perf_counter()
-    classifier = fit_bins(sub, targets, bins, weights)
+    classifier = train_network(sub, targets, epochs=5, seed=0, device="cpu", dropout=0.4, sample_weight=weights,
+                               bins=bins, temperature=1.0)
     log(f"  {bins} bins, input dropout 0.4{how}: {time.perf_counter() - start:.0f} s")
     candidates = [(f"regression (squared error), input dropout 0.4{how}", regression)]
-    candidates += [(f"{bins} bins{how}, annealed mean T {t}", classifier.at(t)) for t in TEMPERATURES]
+    candidates += [(f"{bins} bins{how}, annealed mean T {t}", classifier.at_temperature(t)) for t in TEMPERATURES]
     rows, networks = [], {}
     for name, network in candidates:
         rows.append(imagenet_row(ho, name, network.predict(held), log))
