@@ -5,7 +5,7 @@ import types
 import numpy as np
 import pytest
 
-from deepcolor.core.settings import SettingsError, TrainSettings
+from deepcolor.core.settings import ColorizeSettings, SettingsError, TrainSettings
 from deepcolor.networks import ChromaNetwork, NetworkBlend, train_network
 from deepcolor.networks.bins import chroma_bins
 from deepcolor.networks.streaming import train_network_streaming
@@ -98,7 +98,7 @@ def test_bad_bin_settings_are_refused():
     with pytest.raises(SettingsError, match="--bins must be 0"):
         TrainSettings(bins=1)
     with pytest.raises(SettingsError, match="--temperature must be >= 0.01"):
-        TrainSettings(bins=32, temperature=0)
+        ColorizeSettings(temperature=0)
     with pytest.raises(ValueError, match="as many samples as bins"):
         train_network(x, y, epochs=1, device="cpu", bins=16)
     with pytest.raises(ValueError, match="bins >= 2"):
@@ -110,13 +110,20 @@ def test_bad_bin_settings_are_refused():
         train_network(np.concatenate(feats), np.concatenate(targets), epochs=1, device="cpu").at_temperature(0.5)
 
 
-def test_the_bins_change_a_clusters_run_key_and_the_temperature_alone_does_not():
+def test_the_bins_change_a_clusters_run_key():
     from deepcolor.pipeline.cluster_networks import run_key
 
     tset = types.SimpleNamespace(keys=["a", "b"], deep_keys=None, deep_projection=None,
                                  config=types.SimpleNamespace(samples=10, context=False))
-    plain = run_key(tset, [0, 1], TrainSettings(), False)
-    assert plain == run_key(tset, [0, 1], TrainSettings(temperature=0.6), False)  # no bins: T decides nothing
-    keys = {run_key(tset, [0, 1], TrainSettings(bins=b, temperature=t), False) for b, t in [(32, 0.38), (32, 0.6),
-                                                                                          (16, 0.38)]}
-    assert len(keys) == 3 and plain not in keys
+    keys = {run_key(tset, [0, 1], TrainSettings(bins=b), False) for b in (0, 16, 32)}
+    assert len(keys) == 3
+
+
+def test_the_report_reads_a_temperature_per_method():
+    from deepcolor.evaluation.report.specs import ReportError, parse_method
+
+    entry = parse_method("deepcolor:model=default:temperature=0.6")
+    assert entry.options["temperature"] == 0.6 and "temperature=0.6" in entry.label
+    assert entry.key != parse_method("deepcolor:model=default").key  # a run folder of its own
+    with pytest.raises(ReportError, match="temperature must be a number"):
+        parse_method("deepcolor:temperature=warm")

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from deepcolor.core.color import rgb2gray, rgb2yuv
-from deepcolor.core.settings import FeatureSettings, TrainSettings
+from deepcolor.core.settings import ColorizeSettings, FeatureSettings, TrainSettings
 from deepcolor.pipeline import Colorizer, predict_chroma, train_model
 from deepcolor.pipeline.model_dir import check_model
 
@@ -632,11 +632,12 @@ def test_bins_train_bin_networks_that_colorize_and_are_listed(trained, tmp_path,
     from deepcolor.commands.models import describe
     from deepcolor.networks.chroma import ChromaNetwork
 
-    settings = TrainSettings(**{**FAST, "clusters": 1, "max_layers": 1, "ensemble": 2, "bins": 8, "temperature": 0.5,
+    settings = TrainSettings(**{**FAST, "clusters": 1, "max_layers": 1, "ensemble": 2, "bins": 8,
                                 "stream_rows": stream_rows})
     model = tmp_path / "m"
     train_model(records_of(trained["images"]), model, settings, FeatureSettings(samples=150),
-                parser=trained["parser"], cache=trained["cache"], progress=False, log=lambda m: None)
+                ColorizeSettings(temperature=0.5), parser=trained["parser"], cache=trained["cache"], progress=False,
+                log=lambda m: None)
     nets = [ChromaNetwork.load(str(n), device="cpu") for n in sorted((model / "networks").glob("*.safetensors"))]
     assert len(nets) == 2 and all(n.bins == 8 and n.temperature == 0.5 for n in nets)
     assert all(n.config["loss"] == "cross-entropy" and ("streamed" in n.config) == (stream_rows == 1) for n in nets)
@@ -648,6 +649,10 @@ def test_bins_train_bin_networks_that_colorize_and_are_listed(trained, tmp_path,
                                atol=1e-4)
     assert c.colorize(gray).shape == gray.shape + (3,)
     assert "8 chroma bins read at temperature 0.5" in "\n".join(describe(str(model)))
+    # the temperature is a colorization setting: model.json's, or the caller's
+    hotter = Colorizer.load(model, temperature=2.0)
+    assert hotter.network(hotter.clusters[0])[0].temperature == 2.0
+    assert not np.allclose(hotter.network_chroma([hotter.network(hotter.clusters[0])], gray, probs), each[0], atol=1e-4)
 
 
 def test_an_ensemble_cluster_trains_its_networks_from_other_seeds_and_colorizes_with_their_average(trained,

@@ -32,6 +32,7 @@ def register(subparsers):
 def describe(model_dir):
     """Lines describing one model folder, from its model.json and manifest.json."""
     from deepcolor.data import data_terms
+    from deepcolor.pipeline.colorizer import colorize_settings_of
     from deepcolor.pipeline.model_dir import read_model_json
 
     config = read_model_json(model_dir)
@@ -54,7 +55,7 @@ def describe(model_dir):
              + (f" ({', '.join(f'{k} {v}' for k, v in lists.items())})" if lists else ""),
              f"  {len(clusters)} cluster networks" + (f", each averaged over {seeds} seeds" if seeds > 1 else "")
              + (f", input dropout {training['dropout']:g}" if training.get("dropout") else "")
-             + (f", {training['bins']} chroma bins read at temperature {training.get('temperature', 0.38):g}"
+             + (f", {training['bins']} chroma bins read at temperature {colorize_settings_of(config).temperature:g}"
                 if training.get("bins") else "")
              + (f", each image weighted 1/(its chroma energy + {training['image_weight']:g})"
                 if training.get("image_weight") else "")

@@ -128,9 +128,6 @@ class TrainSettings(_Settings):
                        "training chroma), fitted by cross-entropy and read back by an annealed mean, as Zhang et "
                        "al. 2016 do: more colour where the features leave it uncertain (ours)", metavar="K",
                        minimum=0, maximum=1024, note="0 = the paper's regression of U and V")
-    temperature: float = _field(0.38, "--temperature", "with --bins: the annealed mean's temperature (1: the "
-                                "distribution's mean; towards 0: its most likely bin, more vivid)", metavar="T",
-                                minimum=0.01, maximum=10.0, note="Zhang et al.'s")
     batch_size: int = _field(2048, "--batch-size", "minibatch size", minimum=1)
     lr: float = _field(3e-3, "--lr", "Adam learning rate, cosine-annealed to lr/20", minimum=0.0)
     seed: int = _field(0, "--seed", "seed of sampling, k-means and network initialisation", minimum=0)
@@ -181,6 +178,10 @@ class ColorizeSettings(_Settings):
     predict_stride: int = _field(2, "--predict-stride", "run the networks on every S-th row and column, U and V "
                                  "interpolated in between", metavar="S", minimum=1, maximum=64,
                                  note="1 = every pixel")
+    temperature: float = _field(0.38, "--temperature", "the annealed mean's temperature that a model trained with "
+                                "--bins reads its networks' chroma bins at (1: the distribution's mean; lower: its "
+                                "likelier colours, more vivid); no effect on other models", metavar="T",
+                                minimum=0.01, maximum=10.0, note="Zhang et al.'s")
     working_size: int = _field(400, "--working-size", "colorize at most at this longer side (the reference "
                                "images' scale) and bring the chroma to full resolution edge-aware",
                                metavar="PX", minimum=0, maximum=100000,

@@ -39,7 +39,7 @@ import os
 
 import numpy as np
 
-from deepcolor.core.settings import TrainSettings
+from deepcolor.core.settings import ColorizeSettings, TrainSettings
 from deepcolor.networks.bins import annealed_mean, chroma_bins, nearest_bins
 
 
@@ -289,7 +289,7 @@ def standardization(feats, chunk=262144):
 
 def train_network(feats, targets, *, hidden=None, layers=3, epochs=TrainSettings.epochs,
                   batch_size=TrainSettings.batch_size, lr=TrainSettings.lr, seed=0, device=None, progress=None,
-                  sample_weight=None, dropout=0.0, bins=0, temperature=TrainSettings.temperature):
+                  sample_weight=None, dropout=0.0, bins=0, temperature=ColorizeSettings.temperature):
     """Train one network on ``feats`` (n, D) -> ``targets`` (n, 2): by least squares, or with
     ``bins`` as a classifier over chroma bins.
 

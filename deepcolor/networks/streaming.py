@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from deepcolor.core.settings import TrainSettings
+from deepcolor.core.settings import ColorizeSettings, TrainSettings
 from deepcolor.networks.bins import chroma_bins
 from deepcolor.networks.chroma import (ChromaNetwork, _build, check_bins, default_device, fit_loss, fitted_form,
                                        hidden_units, image_weights)
@@ -92,7 +92,7 @@ def _moments(source, n_images, block_images, image_weight=0.0, target_sample=Non
 def train_network_streaming(source, *, hidden=None, layers=3, epochs=TrainSettings.epochs,
                             batch_size=TrainSettings.batch_size, lr=TrainSettings.lr, seed=0, device=None,
                             block_images=BLOCK_IMAGES, progress=None, dropout=0.0, image_weight=0.0, bins=0,
-                            temperature=TrainSettings.temperature):
+                            temperature=ColorizeSettings.temperature):
     """Train one network on the samples of ``source``'s images, a block of images at a time.
 
     Parameters

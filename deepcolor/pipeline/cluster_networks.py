@@ -62,7 +62,7 @@ def run_key(tset, members, settings, streamed):
                          "lr": settings.lr, "dropout": settings.dropout, "image_weight": settings.image_weight,
                          "streamed": bool(streamed)}}
     if settings.bins:  # only then: the keys of regression runs stay those of earlier versions
-        what["training"].update(bins=settings.bins, temperature=settings.temperature)
+        what["training"]["bins"] = settings.bins  # (not the temperature: it only reads the trained networks)
     digest.update(json.dumps(what, sort_keys=True).encode("utf-8"))
     for array in tset.deep_projection or ():
         digest.update(np.ascontiguousarray(array).tobytes())
@@ -85,10 +85,11 @@ def finished_network(path, key, seed, device):
     return network
 
 
-def _cluster_job(task, tset, model_dir, settings, threads, device, epoch_bar=False):
+def _cluster_job(task, tset, model_dir, settings, threads, device, epoch_bar=False, temperature=0.38):
     """Train (and judge) one cluster's network, or its ``settings.ensemble`` networks;
     ``epoch_bar``: show its epochs as a progress bar (in the main process only: one network on
-    a large set trains for many minutes)."""
+    a large set trains for many minutes); ``temperature``: the colorization's, at which bin
+    networks are judged."""
     import torch
 
     from deepcolor.clustering import cluster_name, layer_is_judged
@@ -125,11 +126,11 @@ def _cluster_job(task, tset, model_dir, settings, threads, device, epoch_bar=Fal
         rels.append(os.path.join("networks", f"{cluster_name(layer, index)}{suffix}.safetensors"))
         network = finished_network(os.path.join(model_dir, rels[-1]), key, member_seed, device)
         if network is not None:  # written by a run that was killed before the cluster's checkpoint
-            networks.append(network)
+            networks.append(network.at_temperature(temperature) if network.bins else network)
             continue
         fit = dict(hidden=settings.hidden or None, epochs=settings.epochs, batch_size=settings.batch_size,
                    lr=settings.lr, seed=member_seed, device=device, progress=progress, dropout=settings.dropout,
-                   bins=settings.bins, temperature=settings.temperature)
+                   bins=settings.bins, temperature=temperature)
         if streamed:
             network = train_network_streaming(tset.source(members), image_weight=settings.image_weight, **fit)
         else:
@@ -159,8 +160,9 @@ def _cluster_job(task, tset, model_dir, settings, threads, device, epoch_bar=Fal
     return task, result
 
 
-def make_trainer(tset, model_dir, settings, jobs=1, device=None, progress=True):
-    """The ``trainer`` callable of :func:`deepcolor.clustering.build_hierarchy` for a training set."""
+def make_trainer(tset, model_dir, settings, jobs=1, device=None, progress=True, temperature=0.38):
+    """The ``trainer`` callable of :func:`deepcolor.clustering.build_hierarchy` for a training set
+    (``temperature``: :class:`ColorizeSettings`'s, the one bin networks are judged at)."""
     from tqdm import tqdm
 
     light = dataclasses.replace(tset, gists=np.zeros((0, 0), np.float32), histograms=np.zeros((0, 0), np.float32))
@@ -174,9 +176,9 @@ def make_trainer(tset, model_dir, settings, jobs=1, device=None, progress=True):
                 from joblib import Parallel, delayed
 
                 results = Parallel(n_jobs=parallel_jobs(jobs), return_as="generator_unordered", batch_size=1)(
-                    delayed(_cluster_job)(t, light, model_dir, settings, 1, device) for t in tasks)
+                    delayed(_cluster_job)(t, light, model_dir, settings, 1, device, False, temperature) for t in tasks)
             else:
-                results = (_cluster_job(t, light, model_dir, settings, None, device, progress) for t in tasks)
+                results = (_cluster_job(t, light, model_dir, settings, None, device, progress, temperature) for t in tasks)
             for item in results:
                 bar.update(1)
                 yield item

@@ -60,7 +60,7 @@ def colorize_settings_of(config):
     lookup = config.get("lookup") or {}
     stored = {"refine": config.get("refine"), "lookup_k": lookup.get("k"), "lookup_layers": lookup.get("layers"),
               "blend": lookup.get("blend"), "predict_stride": config.get("predict_stride"),
-              "working_size": config.get("working_size")}
+              "working_size": config.get("working_size"), "temperature": config.get("temperature")}
     stored = {k: v for k, v in stored.items() if v is not None}
     return ColorizeSettings.from_json(stored, **PAPER_COLORIZATION)
 
@@ -254,14 +254,15 @@ class Colorizer:
 
     @classmethod
     def load(cls, path=None, refine=None, k=None, device=None, layers=None, blend=None, stride=None,
-             working_size=None):
+             working_size=None, temperature=None):
         """Load a model directory (``None``: the shipped default model; a bare name: a
         shipped model, see ``deepcolor models``).
 
         ``refine``, ``k`` (nearest gist centres), ``layers`` (look up among the clusters
         of the first ``layers`` layers only; 0 = all), ``blend`` (networks averaged; 1 =
         the paper's single cluster) and ``stride`` (networks run on every ``stride``-th
-        row and column; 1 = every pixel) override the model's settings.
+        row and column; 1 = every pixel) and ``temperature`` (the annealed mean's, of a model
+        trained with ``--bins``) override the model's settings.
 
         Raises
         ------
@@ -279,7 +280,7 @@ class Colorizer:
                 f"no default model at {model_dir}: train one with 'deepcolor train -o DIR' and pass --model DIR")
         config = read_model_json(model_dir)
         overrides = {"refine": refine, "lookup_k": k, "lookup_layers": layers, "blend": blend, "predict_stride": stride,
-                     "working_size": working_size}
+                     "working_size": working_size, "temperature": temperature}
         settings = ColorizeSettings.from_json(
             {**colorize_settings_of(config).to_json(), **{k_: v for k_, v in overrides.items() if v is not None}})
         clusters = [Cluster.from_json(c) for c in config["clusters"]]
@@ -326,6 +327,8 @@ class Colorizer:
                 except (OSError, ValueError) as exc:
                     raise DamagedModelError(f"{exc} (network of cluster {cluster.name} of the model "
                                             f"{self.model_dir})") from None
+            # a bin network is read at the colorization's temperature, not the one it was trained with
+            loaded = [n.at_temperature(self.settings.temperature) if n.bins else n for n in loaded]
             self._networks[cluster.name] = loaded[0] if len(loaded) == 1 else loaded
         return self._networks[cluster.name]
 

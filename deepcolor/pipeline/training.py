@@ -271,6 +271,7 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
             "refine": colorization.refine,
             "predict_stride": colorization.predict_stride,
             "working_size": colorization.working_size,
+            "temperature": colorization.temperature,
             "lookup": {"k": colorization.lookup_k, "layers": colorization.lookup_layers or None,
                        "gist": "euclidean", "semantic": "cosine", "blend": colorization.blend},
             "training": {**training.to_json(), **features.to_json()},
@@ -283,7 +284,8 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
         }
         write_json(os.path.join(model_dir, MODEL_FILE), with_checksum(model))
 
-    trainer = make_trainer(tset, model_dir, training, jobs=jobs, device=device, progress=progress)
+    trainer = make_trainer(tset, model_dir, training, jobs=jobs, device=device, progress=progress,
+                           temperature=colorization.temperature)
     clusters, layers = build_hierarchy(
         tset.names, tset.gists, tset.histograms, trainer, n0=training.clusters, mu=training.mu,
         min_psnr=training.min_psnr, max_layers=training.max_layers or None, seed=training.seed,

@@ -40,7 +40,8 @@ SPLITS = {"siftflow": "test", "sun": "test", "stanford": "val", "general": "test
 DATASET_TITLES = {"siftflow": "SIFT Flow", "sun": "SUN", "stanford": "Stanford Background", "general": "general photos",
                   "folder": "folder"}
 #: Options a method spec may set, with their parsers.
-OPTION_TYPES = {"refine": str, "hints": int, "hint_size": int, "seed": int, "samples": int, "model": str}
+OPTION_TYPES = {"refine": str, "hints": int, "hint_size": int, "seed": int, "samples": int, "model": str,
+                "temperature": float}
 #: Methods that colorize with ``--model`` (or a ``model=NAME|DIR`` option); the ablations bring their own.
 MODEL_METHODS = ("deepcolor", "deepcolor-norefine", "deepcolor-noblend", "deepcolor-hints")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
@@ -81,7 +82,8 @@ def parse_method(text):
         try:
             options[key] = OPTION_TYPES[key](value.strip())
         except ValueError:
-            raise ReportError(f"method option {part!r} in {text!r}: {key} must be an integer") from None
+            kind = "a number" if OPTION_TYPES[key] is float else "an integer"
+            raise ReportError(f"method option {part!r} in {text!r}: {key} must be {kind}") from None
     if "refine" in options:
         if options["refine"] not in REFINE_METHODS:
             raise ReportError(f"{text!r}: unknown refinement {options['refine']!r}; choose one of {', '.join(REFINE_METHODS)}")
