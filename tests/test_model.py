@@ -235,6 +235,36 @@ def test_the_general_vgg_psnr_model_is_shipped_sound_and_ahead_of_general_vgg_on
     assert np.mean(scores[:, 0, 1]) < np.mean(scores[:, 1, 1])
 
 
+def test_the_general_vgg_vivid_model_is_shipped_sound_and_more_colourful_than_general_vgg(capsys, data_root):
+    """``general-vgg`` with 32 chroma bins read by the annealed mean (``--bins 32``, T 0.38):
+    listed with its bins, sound, more colourful than ``general-vgg`` on every 30th photo of
+    the general test split (31 photos; all 904 in README) and still above gray there; read at
+    T 1 (``temperature=1``) it is less colourful than at its own 0.38. Needs the VGG16 weights."""
+    from deepcolor.core.color import rgb2gray
+    from deepcolor.core.io import load_rgb
+    from deepcolor.core.metrics import colorfulness, psnr
+    from deepcolor.data import load_dataset
+    from deepcolor.features import vgg
+    from deepcolor.pipeline import Colorizer
+
+    _listed_sound_with_weights(capsys, "general-vgg-vivid", "VGG16 block4+block5 (128 dims", "terms (vgg16):",
+                               "input dropout 0.4, 32 chroma bins read at temperature 0.38", weights=vgg.weights_path)
+    records = load_dataset("general", data_root, "test")[::30]
+    models = Colorizer.load("general-vgg-vivid"), Colorizer.load("general-vgg"), \
+        Colorizer.load("general-vgg-vivid", temperature=1.0)
+    scores = []  # per photo: (PSNR, colourfulness) of each model, and of gray
+    for record in records:
+        truth = load_rgb(record.path)
+        gray = rgb2gray(truth)
+        outputs = [m.colorize(gray) for m in models] + [np.repeat(gray[..., None], 3, axis=-1)]
+        scores.append([(psnr(truth, out), colorfulness(out)) for out in outputs])
+    scores = np.array(scores)  # (31, 4, 2)
+    assert len(scores) == 31
+    assert np.mean(scores[:, 0, 1]) > np.mean(scores[:, 1, 1])  # more colour than general-vgg
+    assert np.mean(scores[:, 0, 0]) > np.mean(scores[:, 3, 0])  # and above gray
+    assert np.mean(scores[:, 2, 1]) < np.mean(scores[:, 0, 1])  # the temperature dial
+
+
 def test_shipped_parsers_by_name(capsys, tmp_path):
     from deepcolor.cli import main
     from deepcolor.core.paths import PARSERS_DIR, SHIPPED_PARSER_DIR, resolve_parser, shipped_parsers
