@@ -13,6 +13,7 @@ examples:
   deepcolor colorize scans/ -o colorized/                 # every image of a folder (recursively)
   deepcolor colorize 'photos/*.jpg' extra.png -o out/ --refine jbf --verbose
   deepcolor colorize photo.jpg -o out/ --model models/mine --force
+  deepcolor colorize portrait.jpg -o out/ --model general-vgg-vivid --temperature 0.6  # less vivid
   deepcolor colorize scans/ -o colorized/ --skip-existing # continue an interrupted batch
   deepcolor colorize film.mp4 -o film_color.mp4           # a video: same size, frame rate and sound
   deepcolor colorize film.mp4 -o film_color.mp4 --resume  # continue after a kill, from the last part
