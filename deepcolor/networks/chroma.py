@@ -112,6 +112,7 @@ def fit_loss(out, y, w=None, centres=None):
 
 
 def check_bins(bins, temperature):
+    """Refuse a bin count of 1 (0 is the regression) or a temperature <= 0."""
     if bins and (int(bins) < 2 or not temperature > 0):
         raise ValueError(f"need bins >= 2 (or 0: regression) and temperature > 0, got {bins} and {temperature}")
 
