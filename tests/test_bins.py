@@ -1,5 +1,6 @@
 """Bin networks (``--bins``): a distribution over chroma bins read back by an annealed mean."""
 
+import os
 import types
 
 import numpy as np
@@ -127,3 +128,35 @@ def test_the_report_reads_a_temperature_per_method():
     assert entry.key != parse_method("deepcolor:model=default").key  # a run folder of its own
     with pytest.raises(ReportError, match="temperature must be a number"):
         parse_method("deepcolor:temperature=warm")
+
+
+def test_the_benchmark_reads_a_bin_model_at_another_temperature(tmp_path, capsys):
+    """``deepcolor benchmark --temperature``: recorded in run.json, changes the colours of a
+    --bins model, and is refused for a method that has no networks. Needs the VGG16 weights."""
+    import json
+
+    from PIL import Image
+
+    from deepcolor.cli import main
+    from deepcolor.features import alexnet, vgg
+
+    try:
+        vgg.weights_path()
+    except alexnet.WeightsMissing:
+        pytest.skip(alexnet.INSTALL_HINT + " (README's install line; CI installs it)")
+    import skimage.data
+
+    os.makedirs(tmp_path / "gt")
+    Image.fromarray(skimage.data.coffee()[::4, ::4]).save(tmp_path / "gt" / "coffee.png")
+    base = ["benchmark", "--dataset", "folder", "--folder", str(tmp_path / "gt"), "--quiet", "--method", "deepcolor",
+            "--model", "general-vgg-vivid"]
+    summaries = {}
+    for t in ("0.2", "2"):
+        assert main(base + ["--temperature", t, "-o", str(tmp_path / t)]) == 0
+        assert json.loads((tmp_path / t / "run.json").read_text())["temperature"] == float(t)
+        summaries[t] = json.loads((tmp_path / t / "summary.json").read_text())
+    assert summaries["0.2"]["colorfulness_mean"] > summaries["2"]["colorfulness_mean"]
+    capsys.readouterr()
+    assert main(["benchmark", "--dataset", "folder", "--folder", str(tmp_path / "gt"), "--quiet", "--method", "gray",
+                 "--temperature", "1", "-o", str(tmp_path / "g")]) == 2
+    assert "needs --method deepcolor" in capsys.readouterr().err
