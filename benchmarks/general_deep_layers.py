@@ -200,8 +200,8 @@ def study(ho, settings, trunk, deep, means, epochs, hidden, log):
     return rows, networks
 
 
-def whole_images(ho, trunk, networks, count, log, ways=None):
-    """``count`` held-out Imagenette/Imagewoof photos colorized whole by each network:
+def whole_images(ho, trunk, networks, count, log, ways=None, sources=IMAGENET_SOURCES):
+    """``count`` held-out photos of ``sources`` (default Imagenette/Imagewoof) colorized whole by each network:
     mean RGB PSNR gain over gray (domain transform), by source, and the outputs' mean
     colourfulness (Hasler and Suesstrunk, the report's ``cf``). Each network's projected
     vectors are read at the prediction grid (every 2nd pixel) from the trunk's maps.
@@ -223,7 +223,7 @@ def whole_images(ho, trunk, networks, count, log, ways=None):
     default = [("refine dt", ColorizeSettings.predict_stride, {})]
     runs = [(name, label, step, params) for name in networks
             for label, step, params in default + list((ways or {}).get(name, ()))]
-    candidates = [i for i in ho.held if "/".join(ho.tset.names[i].split("/", 2)[:2]) in IMAGENET_SOURCES]
+    candidates = [i for i in ho.held if "/".join(ho.tset.names[i].split("/", 2)[:2]) in sources]
     picked = candidates[::max(1, len(candidates) // count)][:count]  # spread over the held-out classes
     gains = {(name, label): [] for name, label, _, _ in runs}
     colour = {(name, label): [] for name, label, _, _ in runs}

@@ -129,6 +129,9 @@ def held_out_arguments(p):
     p.add_argument("--train-every", type=int, default=4, help="train on every n-th training image only")
     p.add_argument("--deep-file", help="a .npy file keeping VGG16's vectors at the pixels used (float16)")
     p.add_argument("--whole", type=int, default=600, help="colorize this many held-out ImageNet-class photos whole")
+    p.add_argument("--whole-sources", default="imagenette,imagewoof", metavar="S1,S2",
+                   help="the general sources whose held-out photos --whole colorizes (imagenette, imagewoof, "
+                        "caltech101: the held-out classes of each)")
     p.add_argument("--subset", type=int, default=1, help="every n-th training image only (a quick check of the script)")
     p.add_argument("--cache")
     p.add_argument("-o", "--output", required=True)
@@ -169,7 +172,9 @@ def held_out_study(doc, argv, add_options, study, ways=None):
     ho, trunk, deep, result = held_out_vgg(args, log)
     result["pixels"], networks = study(args, ho, deep, trunk.dims, log, result)
     if args.whole:
-        result["whole_images"] = whole_images(ho, trunk, networks, args.whole, log, ways=ways)
+        sources = tuple(f"general/{s.strip()}" for s in args.whole_sources.split(",") if s.strip())
+        result["whole_sources"] = list(sources)
+        result["whole_images"] = whole_images(ho, trunk, networks, args.whole, log, ways=ways, sources=sources)
     write_result(args.output, result, start)
     return 0
 
