@@ -168,8 +168,10 @@ def _run(args):
             raise ValueError(f"method {method!r} takes no hints; --hints-sweep needs one of: "
                              + ", ".join(n for n, s in available_methods().items() if s.accepts_hints))
     # deepcolor-hints' own settings go to the method and into run.json (a resumed run must match)
-    own = {} if args.temperature is None else {"temperature": args.temperature}
-    if args.temperature is not None and method != "deepcolor":
+    # --temperature goes to the deepcolor method and into run.json alike
+    temperature = {} if args.temperature is None else {"temperature": args.temperature}
+    own = dict(temperature)
+    if temperature and method != "deepcolor":
         raise ValueError(f"--temperature reads a --bins model's networks: it needs --method deepcolor, not {method!r}")
     if method == "deepcolor-hints":
         own = {**own, "hint_data_weight": hints.data_weight, "hint_gain_prior": hints.gain_prior,
@@ -177,7 +179,7 @@ def _run(args):
     options = runs.run_options(data_root=root, model=args.model, hints=hints.hints, hint_size=hints.hint_size,
                                seed=args.seed, cache_dir=args.cache_dir, jobs=args.jobs, quiet=args.quiet,
                                metrics=metrics, protocol=args.protocol, hint_settings=hints,
-                               **({} if args.temperature is None else {"temperature": args.temperature}))
+                               **temperature)
     config = runs.run_config(args.dataset, args.split, method, folder=args.folder, predictions=args.predictions,
                              limit=args.limit, model=args.model, hints=hints.hints, hint_size=hints.hint_size,
                              hints_sweep=",".join(map(str, counts)) if counts else None, seed=args.seed,

@@ -20,6 +20,7 @@ import time
 import numpy as np
 
 from deepcolor.core.parallel import in_processes, on_resource, one_thread, parallel_jobs
+from deepcolor.core.settings import ColorizeSettings
 from deepcolor.pipeline.colorizer import colorize_with_network
 
 
@@ -85,7 +86,7 @@ def finished_network(path, key, seed, device):
     return network
 
 
-def _cluster_job(task, tset, model_dir, settings, threads, device, epoch_bar=False, temperature=0.38):
+def _cluster_job(task, tset, model_dir, settings, threads, device, epoch_bar=False, temperature=ColorizeSettings.temperature):
     """Train (and judge) one cluster's network, or its ``settings.ensemble`` networks;
     ``epoch_bar``: show its epochs as a progress bar (in the main process only: one network on
     a large set trains for many minutes); ``temperature``: the colorization's, at which bin
@@ -160,7 +161,7 @@ def _cluster_job(task, tset, model_dir, settings, threads, device, epoch_bar=Fal
     return task, result
 
 
-def make_trainer(tset, model_dir, settings, jobs=1, device=None, progress=True, temperature=0.38):
+def make_trainer(tset, model_dir, settings, jobs=1, device=None, progress=True, temperature=ColorizeSettings.temperature):
     """The ``trainer`` callable of :func:`deepcolor.clustering.build_hierarchy` for a training set
     (``temperature``: :class:`ColorizeSettings`'s, the one bin networks are judged at)."""
     from tqdm import tqdm
