@@ -1,12 +1,13 @@
 """How fast the web app answers: opening a photo, and each update under hints, over HTTP.
 
-    python benchmarks/bench_app.py [--size 512] [--repeat 5]
+    python benchmarks/bench_app.py [--size 512] [--repeat 5] [--model NAME_OR_DIR]
 
 Starts ``deepcolor serve``'s application (uvicorn, in this process's thread) on a free
-port with the shipped model, uploads scikit-image's ``astronaut`` resized to
+port with the shipped default model (or ``--model``), uploads scikit-image's ``astronaut`` resized to
 ``--size`` x ``--size``, then times whole HTTP round trips (request, hint propagation,
 full-resolution chroma, PNG encoding, response) as the page makes them: the automatic
-result, then 1, 2, 5, 10 and 20 point hints and a stroke. Prints medians over
+result, then 1, 2, 5, 10 and 20 point hints and a stroke, and the palette at a point (a bin
+model's likeliest colours, or the nearest clusters' networks). Prints medians over
 ``--repeat`` runs, measured in this run on this machine.
 """
 
@@ -26,6 +27,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--size", type=int, default=512)
     p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--model", default=None, help="a shipped model's name or a model folder (default: the default)")
     args = p.parse_args(argv)
 
     import skimage.data
@@ -41,7 +43,7 @@ def main(argv=None):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(make_app(Colorizer.load()), host="127.0.0.1", port=port,
+    server = uvicorn.Server(uvicorn.Config(make_app(Colorizer.load(args.model)), host="127.0.0.1", port=port,
                                            log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
@@ -62,7 +64,7 @@ def main(argv=None):
         cases[f"{n} point hint(s)"] = [{"x": int(x), "y": int(y), "color": [int(c) for c in rng.integers(0, 256, 3)]}
                                       for x, y in rng.integers(0, args.size, (n, 2))]
     cases["1 stroke"] = [{"points": [[40, 60], [200, 80], [300, 200]], "color": [30, 90, 220], "width": 8}]
-    opens, times = [], {name: [] for name in cases}
+    opens, palettes, times = [], [], {name: [] for name in cases}
     for _ in range(args.repeat):
         body, seconds = post("/api/photos?name=astronaut.png", buffer.getvalue())
         opens.append(seconds)
@@ -70,9 +72,16 @@ def main(argv=None):
         for name, hints in cases.items():
             _, seconds = post(f"/api/photos/{key}/render", json.dumps({"hints": hints}).encode(), "application/json")
             times[name].append(seconds)
+        t0 = time.perf_counter()
+        with urllib.request.urlopen(f"{url}/api/photos/{key}/palette?x={args.size // 3}&y={args.size // 2}",
+                                    timeout=300) as response:
+            offered = len(json.loads(response.read())["colors"])
+        palettes.append(time.perf_counter() - t0)
     server.should_exit = True
-    print(f"astronaut {args.size}x{args.size}, HTTP round trips, medians of {args.repeat}")
-    print(f"  open (upload, colorize, palette networks): {np.median(opens):.3f} s")
+    print(f"astronaut {args.size}x{args.size}, model {args.model or 'default'}, HTTP round trips, "
+          f"medians of {args.repeat}")
+    print(f"  open (upload, colorize, palette networks or distribution): {np.median(opens):.3f} s")
+    print(f"  palette at a point: {np.median(palettes):.3f} s ({offered} colours)")
     for name, values in times.items():
         print(f"  update, {name:20s} {np.median(values):.3f} s")
     return 0

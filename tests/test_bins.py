@@ -160,3 +160,34 @@ def test_the_benchmark_reads_a_bin_model_at_another_temperature(tmp_path, capsys
     assert main(["benchmark", "--dataset", "folder", "--folder", str(tmp_path / "gt"), "--quiet", "--method", "gray",
                  "--temperature", "1", "-o", str(tmp_path / "g")]) == 2
     assert "needs --method deepcolor" in capsys.readouterr().err
+
+
+def test_a_bin_network_gives_the_distribution_it_was_fitted_to_whatever_its_temperature():
+    feats, targets = _ambiguous()
+    x, y = np.concatenate(feats), np.concatenate(targets)
+    net = train_network(x, y, hidden=8, epochs=15, batch_size=64, seed=0, device="cpu", bins=2, temperature=0.38)
+    p = net.distribution(x)
+    assert p.shape == (len(x), 2) and p.dtype == np.float32
+    np.testing.assert_allclose(p.sum(axis=1), 1, atol=1e-5)
+    red = int(np.argmax(net.centres[:, 0]))
+    assert abs(p[:, red].mean() - 0.7) < 0.05  # the pixels are red 70% of the time
+    np.testing.assert_array_equal(net.at_temperature(5.0).distribution(x), p)
+    np.testing.assert_allclose(p @ net.centres, net.at_temperature(1.0).predict(x), atol=1e-5)  # its mean
+    regression = train_network(x, y, hidden=8, epochs=1, device="cpu")
+    with pytest.raises(ValueError, match="--bins"):
+        regression.distribution(x)
+
+
+def test_the_palette_offers_each_likely_colour_once_with_its_share():
+    from deepcolor.app.session import PALETTE_BINS, suggestions
+
+    auto = (0.01, 0.0)
+    candidates = [(auto, None), ((0.1, 0.0), 0.6), ((0.11, 0.005), 0.05), ((-0.1, 0.0), 0.3),
+                  ((0.012, 0.0), 0.02), ((0.3, 0.3), 0.01)]
+    chosen, shares = suggestions(candidates)
+    # a bin beside the red one adds to its share; one beside the automatic colour and one
+    # under 3% are not offered
+    np.testing.assert_allclose(np.array(chosen) / 255, [auto, (0.1, 0.0), (-0.1, 0.0)])
+    assert shares[0] is None and shares[1:] == pytest.approx([0.65, 0.3])
+    many = [(auto, None)] + [((0.05 * k, -0.05 * k), 0.1) for k in range(1, 11)]
+    assert len(suggestions(many)[0]) == 1 + PALETTE_BINS

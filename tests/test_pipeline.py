@@ -244,7 +244,7 @@ def test_shipped_default_model_colorizes():
 def test_grid_upsampling_equals_scipy_map_coordinates(shape, stride):
     from scipy.ndimage import map_coordinates
 
-    from deepcolor.pipeline.colorizer import _upsample
+    from deepcolor.pipeline.prediction import _upsample
 
     rng = np.random.default_rng(0)
     coarse = (rng.normal(0, 0.2, (-(-shape[0] // stride), -(-shape[1] // stride), 2))
@@ -653,6 +653,29 @@ def test_bins_train_bin_networks_that_colorize_and_are_listed(trained, tmp_path,
     hotter = Colorizer.load(model, temperature=2.0)
     assert hotter.network(hotter.clusters[0])[0].temperature == 2.0
     assert not np.allclose(hotter.network_chroma([hotter.network(hotter.clusters[0])], gray, probs), each[0], atol=1e-4)
+    if stream_rows == 1:
+        return
+    # the distribution over colours (the web app's palette): the members' bins side by side,
+    # whose mean is the members' colour at T 1, on the stride grid
+    dist = c.network_distribution([c.network(c.clusters[0])], gray, probs)
+    assert dist.centres.shape == (16, 2) and dist.probabilities.shape[-1] == 16
+    np.testing.assert_allclose(dist.probabilities.sum(axis=-1), 1, atol=1e-5)
+    at_one = [n.at_temperature(1.0) for n in nets]
+    mean = np.mean([predict_chroma(n, gray, probs, 1, c.context) for n in at_one], axis=0)
+    np.testing.assert_allclose(dist.probabilities @ dist.centres, mean[::c.stride, ::c.stride], atol=1e-4)
+    centres, shares = dist.at(2 * c.stride, 3 * c.stride)  # grid point (2, 3), most likely first
+    order = np.argsort(-dist.probabilities[2, 3], kind="stable")
+    assert np.all(np.diff(shares) <= 0)
+    np.testing.assert_array_equal(shares, dist.probabilities[2, 3][order])
+    np.testing.assert_array_equal(centres, dist.centres[order])
+    from deepcolor.app.session import PALETTE_MIN_SHARE, PhotoSession
+
+    rgb = np.asarray(Image.open(os.path.join(trained["images"], "img00.png")).convert("RGB"))
+    session = PhotoSession(c, rgb)
+    assert session.distribution is not None and session.palette_uv == []
+    colors, shares = session.palette(5, 3)
+    assert 2 <= len(colors) <= 7 and shares[0] is None
+    assert all(s >= PALETTE_MIN_SHARE for s in shares[1:]) and sum(shares[1:]) <= 1 + 1e-6
 
 
 def test_an_ensemble_cluster_trains_its_networks_from_other_seeds_and_colorizes_with_their_average(trained,

@@ -43,16 +43,9 @@ def png(rgb):
     return buffer.getvalue()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    from deepcolor.app.server import make_app
-    from deepcolor.pipeline import Colorizer
-
-    folder = tmp_path_factory.mktemp("serve")
-    preloaded = folder / "preloaded.png"
-    preloaded.write_bytes(png(photo(seed=1)))
-    app = make_app(Colorizer.load(), max_upload_bytes=200_000, max_pixels=300 * 300, max_sessions=3,
-                   photo=str(preloaded))
+def _serve(app, folder):
+    """Run ``app`` on a free port in a thread: yields the server's dict, and checks on exit
+    that the app wrote nothing into ``folder``."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -68,6 +61,36 @@ def server(tmp_path_factory):
     instance.should_exit = True
     thread.join(10)
     assert set(os.listdir(folder)) == before  # the app wrote nothing
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    from deepcolor.app.server import make_app
+    from deepcolor.pipeline import Colorizer
+
+    folder = tmp_path_factory.mktemp("serve")
+    preloaded = folder / "preloaded.png"
+    preloaded.write_bytes(png(photo(seed=1)))
+    app = make_app(Colorizer.load(), max_upload_bytes=200_000, max_pixels=300 * 300, max_sessions=3,
+                   photo=str(preloaded))
+    yield from _serve(app, folder)
+
+
+@pytest.fixture(scope="module")
+def bin_server(tmp_path_factory, trained):
+    """The app on a small model trained with ``--bins 8`` (two networks): its palette reads
+    the networks' distribution over colours."""
+    from deepcolor.app.server import make_app
+    from deepcolor.cli import main
+    from deepcolor.pipeline import Colorizer
+
+    folder = tmp_path_factory.mktemp("serve-bins")
+    model = str(folder / "model")
+    assert main(["train", "--dataset", "folder", "--folder", trained["images"], "-o", model, "--clusters", "1",
+                 "--max-layers", "1", "--samples", "100", "--epochs", "3", "--bins", "8", "--ensemble", "2",
+                 "--parser", str(trained["base"] / "parser"), "--cache", str(trained["base"] / "cache"),
+                 "--quiet"]) == 0
+    yield from _serve(make_app(Colorizer.load(model), max_upload_bytes=200_000, max_pixels=300 * 300), folder)
 
 
 def call(url, data=None, method=None, content_type=None):
@@ -111,6 +134,27 @@ def test_api_colorizes_bends_to_hints_and_suggests_colours(server):
     colors = json.loads(body)["colors"]
     assert status == 200 and 1 <= len(colors) <= 7 and all(len(c) == 3 for c in colors)
     assert colors[0] == [int(v) for v in auto[20, 20]] or np.abs(np.subtract(colors[0], auto[20, 20])).max() <= 3
+    assert json.loads(body)["shares"] == [None] * len(colors)  # a regression model: no likelihoods
+
+
+def test_a_bin_models_palette_offers_its_likeliest_colours_with_their_shares(bin_server):
+    from deepcolor.app.session import PALETTE_MIN_SHARE
+
+    rgb = photo()
+    opened = upload(bin_server, rgb)
+    auto, _ = render(bin_server, opened["id"], [])
+    offered = 0
+    for x, y in ((20, 20), (60, 80), (50, 40)):
+        status, body, _ = call(f"{bin_server['url']}/api/photos/{opened['id']}/palette?x={x}&y={y}")
+        answer = json.loads(body)
+        colors, shares = answer["colors"], answer["shares"]
+        assert status == 200 and 1 <= len(colors) <= 7 and len(shares) == len(colors)
+        assert np.abs(np.subtract(colors[0], auto[y, x])).max() <= 3 and shares[0] is None
+        assert all(isinstance(s, float) and s >= PALETTE_MIN_SHARE for s in shares[1:])
+        assert shares[1:] == sorted(shares[1:], reverse=True)  # the likeliest first
+        assert sum(shares[1:]) <= 1 + 1e-3
+        offered += len(colors) - 1
+    assert offered > 0  # the distribution offers colours besides the automatic one
 
 
 @pytest.mark.parametrize("body, name, status, message", [
@@ -274,3 +318,25 @@ def test_tabs_keep_their_own_photos_and_errors_are_shown(server, browser, tmp_pa
     assert "preloaded.png" in tab3.inner_text("#status")
     for tab in (tab1, tab2, tab3):
         tab.close()
+
+
+def test_a_bin_models_palette_in_a_real_browser_says_how_likely_each_colour_is(bin_server, browser, tmp_path):
+    path = tmp_path / "house.png"
+    path.write_bytes(png(photo(240, 288)))
+    page = browser.new_page()
+    page.goto(bin_server["url"])
+    page.set_input_files("#file", str(path))
+    wait_hints(page, 0)
+    box = page.locator("#result").bounding_box()
+    page.mouse.click(box["x"] + 0.15 * box["width"], box["y"] + 0.2 * box["height"])
+    wait_hints(page, 1)
+    swatches = page.locator("#palette .swatch")
+    swatches.first.wait_for()
+    titles = [swatches.nth(k).get_attribute("title") for k in range(swatches.count())]
+    assert len(titles) >= 2 and titles[0].startswith("automatic colour #")
+    assert all(t.startswith("suggested colour #") and t.endswith("% likely") for t in titles[1:])
+    likeliest = titles[1].split()[2].rstrip(",")
+    swatches.nth(1).click()  # the point takes the likeliest suggestion
+    page.wait_for_function(f"document.getElementById('color').value === '{likeliest}'")
+    wait_hints(page, 1)
+    page.close()

@@ -170,7 +170,8 @@ def make_app(colorizer, *, max_upload_bytes=25 * 2 ** 20, max_pixels=40_000_000,
         try:
             session = session_of(request)
             x, y = float(request.query_params["x"]), float(request.query_params["y"])
-            return JSONResponse({"colors": session.palette(x, y)})
+            colors, shares = session.palette(x, y)
+            return JSONResponse({"colors": colors, "shares": shares})
         except LookupError as exc:
             return error(404, str(exc))
         except (KeyError, ValueError) as exc:

@@ -4,9 +4,11 @@ A :class:`PhotoSession` colorizes its photo once (the lookup, the networks, the
 refinement: :meth:`deepcolor.pipeline.Colorizer.colorize`'s stages at the working
 resolution), keeps that chroma, and answers every later request from it: the result under
 a list of hints (:mod:`deepcolor.pipeline.hints`, which only re-solves the hint
-propagation), and a palette of likely colours at a pixel, the predictions of the nearest
-clusters' networks there (the SIGGRAPH 2017 system suggests colours the same way, from its
-network's distribution at the point).
+propagation), and a palette of likely colours at a pixel. A model trained with ``--bins``
+suggests the modes of its networks' distribution over colours there, most likely first, with
+their probabilities (:mod:`deepcolor.pipeline.distribution`), as the SIGGRAPH 2017 system
+suggests colours from its network's distribution at the point; a regression model suggests
+the predictions of the nearest clusters' networks there.
 
 Hints arrive as JSON-like dicts: ``{"x": col, "y": row, "color": [r, g, b]}`` for a point
 (a 3x3 block of the full-size photo, as the benchmark's hints) and ``{"points": [[x, y],
@@ -23,6 +25,10 @@ from deepcolor.core.color import CHROMA_SCALE, combine, to_gray
 PALETTE_CLUSTERS = 6
 #: Suggested colours closer than this (max |dU|, |dV| on the 0..255 scale) count as one.
 PALETTE_MERGE = 6.0
+#: A bin model suggests at most this many colours besides the automatic one ...
+PALETTE_BINS = 6
+#: ... each at least this likely (its bins merged as above).
+PALETTE_MIN_SHARE = 0.03
 #: The most hints (points plus strokes) one request may carry.
 MAX_HINTS = 500
 
@@ -44,15 +50,20 @@ class PhotoSession:
     def __init__(self, colorizer, image, name="photo"):
         self.colorizer, self.name = colorizer, name
         self.gray = to_gray(image)
-        self.work, self.auto_uv, result, probs, gist_vector, _ = colorizer.working_chroma(self.gray, keep_probs=True)
-        # the palette's networks: the nearest clusters by gist (the lookup's candidates first)
-        names = [n for n, _, _ in result.candidates]
-        by_name = {c.name: c for c in colorizer.clusters}
-        order = names + sorted((c.name for c in colorizer.clusters if c.name not in names),
-                               key=lambda n: float(np.sum((by_name[n].centre - gist_vector) ** 2)))
-        deep = colorizer.deep_maps(self.work)
-        self.palette_uv = [colorizer.network_chroma(colorizer.network(by_name[n]), self.work, probs, deep)
-                           for n in order[:PALETTE_CLUSTERS]]
+        self.work, self.auto_uv, result, probs, gist_vector, _, deep = colorizer.working_chroma(self.gray,
+                                                                                               keep_probs=True)
+        chosen = [colorizer.network(c) for c in result.chosen]
+        self.distribution, self.palette_uv = None, []
+        if all(m.bins for n in chosen for m in (n if isinstance(n, list) else [n])):
+            self.distribution = colorizer.network_distribution(chosen, self.work, probs, deep)
+        else:
+            # the palette's networks: the nearest clusters by gist (the lookup's candidates first)
+            names = [n for n, _, _ in result.candidates]
+            by_name = {c.name: c for c in colorizer.clusters}
+            order = names + sorted((c.name for c in colorizer.clusters if c.name not in names),
+                                   key=lambda n: float(np.sum((by_name[n].centre - gist_vector) ** 2)))
+            self.palette_uv = [colorizer.network_chroma(colorizer.network(by_name[n]), self.work, probs, deep)
+                               for n in order[:PALETTE_CLUSTERS]]
         self.auto = self.render([])
 
     @property
@@ -116,20 +127,46 @@ class PhotoSession:
         return to_full_resolution(self.gray, self.work, uv)
 
     def palette(self, x, y):
-        """Likely colours at full-size pixel ``(x, y)``: ``[[r, g, b], ...]``, the automatic one first."""
+        """Likely colours at full-size pixel ``(x, y)``, the automatic one first:
+        ``([[r, g, b], ...], [share, ...])``, where a share is a bin model's probability of
+        the colour (its bins within :data:`PALETTE_MERGE` summed) and None for the automatic
+        colour and for a regression model's suggestions."""
         h, w = self.shape
         if not (0 <= x < w and 0 <= y < h):
             raise HintError(f"({x}, {y}) is not a pixel of the {w}x{h} photo")
         wy = min(self.work.shape[0] - 1, int(y * self.work.shape[0] / h))
         wx = min(self.work.shape[1] - 1, int(x * self.work.shape[1] / w))
         luminance = self.gray[int(y), int(x)]
-        chosen = []
-        for uv in [self.auto_uv] + self.palette_uv:
-            value = uv[wy, wx] * CHROMA_SCALE
-            if all(np.abs(value - other).max() > PALETTE_MERGE for other in chosen):
-                chosen.append(value)
+        candidates = [(self.auto_uv[wy, wx], None)] + [(uv[wy, wx], None) for uv in self.palette_uv]
+        if self.distribution is not None:
+            candidates += list(zip(*self.distribution.at(wy, wx)))
+        chosen, shares = suggestions(candidates)
         colors = [combine(np.array([[luminance]], np.uint8), (v / CHROMA_SCALE)[None, None])[0, 0] for v in chosen]
-        return [[int(c) for c in color] for color in colors]
+        return [[int(c) for c in color] for color in colors], [None if s is None else round(s, 3) for s in shares]
+
+
+def suggestions(candidates):
+    """The palette's chroma from ``candidates``, a list of ``(uv (2,) U/255 V/255, share or
+    None)``: the automatic colour first, then the suggestions, a bin model's likeliest first.
+
+    A candidate within :data:`PALETTE_MERGE` of an earlier one counts as that one (a bin's
+    share is added to an earlier bin's, so list the likelier first); of the rest, at most
+    :data:`PALETTE_BINS` are kept, each with a share of at least :data:`PALETTE_MIN_SHARE`
+    or none. Returns ``(chroma on the 0..255 scale, shares)``.
+    """
+    chosen, shares = [], []
+    for uv, share in candidates:
+        value = np.asarray(uv, dtype=np.float64) * CHROMA_SCALE
+        near = [k for k, other in enumerate(chosen) if np.abs(value - other).max() <= PALETTE_MERGE]
+        if not near:
+            chosen.append(value)
+            shares.append(None if share is None else float(share))
+        elif share is not None and shares[near[0]] is not None:
+            shares[near[0]] += float(share)
+    rest = sorted((k for k in range(1, len(chosen)) if shares[k] is None or shares[k] >= PALETTE_MIN_SHARE),
+                  key=lambda k: -(shares[k] or 0.0))[:PALETTE_BINS]  # stable: suggestions without a share keep their order
+    keep = [0] + rest if chosen else []
+    return [chosen[k] for k in keep], [shares[k] for k in keep]
 
 
 def png_bytes(rgb):

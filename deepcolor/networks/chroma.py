@@ -181,22 +181,35 @@ class ChromaNetwork:
 
     def predict(self, feats, batch=65536):
         """U/255, V/255 for each row of ``feats`` (n, D) -> (n, 2) float32."""
+        if self._centres is None:
+            return self._run(feats, batch, 2, lambda y: y)
+        return self._run(feats, batch, 2, lambda y: annealed_mean(y, self._centres, self.temperature))
+
+    def distribution(self, feats, batch=65536):
+        """A bin network's probability of each bin for each row of ``feats`` (n, D) -> (n, bins)
+        float32: the distribution it was fitted to (the softmax of its logits), whatever
+        temperature it is read at. The bins' chroma is :attr:`centres`."""
+        import torch
+
+        if self._centres is None:
+            raise ValueError("only a bin network (trained with --bins) predicts a distribution over colours")
+        return self._run(feats, batch, self.outputs, lambda y: torch.softmax(y, dim=1))
+
+    def _run(self, feats, batch, width, read):
+        """``read`` of the outputs for each row of ``feats`` (n, D) -> (n, width) float32, batch by batch."""
         import torch
 
         feats = np.asarray(feats, dtype=np.float32)
         if feats.ndim != 2 or feats.shape[1] != self.input_dim:
             raise ValueError(f"features must have shape (n, {self.input_dim}), got {feats.shape}")
-        out = np.empty((feats.shape[0], 2), dtype=np.float32)
+        out = np.empty((feats.shape[0], width), dtype=np.float32)
         mean = torch.from_numpy(self.mean).to(self.device)
         std = torch.from_numpy(self.std).to(self.device)
         self.net.eval()
         with torch.no_grad():
             for start in range(0, feats.shape[0], batch):
                 x = torch.from_numpy(np.ascontiguousarray(feats[start:start + batch])).to(self.device)
-                y = self.net((x - mean) / std)
-                if self._centres is not None:
-                    y = annealed_mean(y, self._centres, self.temperature)
-                out[start:start + batch] = y.cpu().numpy()
+                out[start:start + batch] = read(self.net((x - mean) / std)).cpu().numpy()
         return out
 
     # -- storage ---------------------------------------------------------------------------

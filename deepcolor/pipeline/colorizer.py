@@ -42,13 +42,13 @@ import numpy as np
 from deepcolor.core.color import combine, to_gray
 from deepcolor.core.paths import DEFAULT_MODEL_DIR, resolve_model
 from deepcolor.core.settings import PAPER_COLORIZATION, ColorizeSettings, SettingsError
-
 from deepcolor.pipeline.model_dir import (MODEL_FILE, MODEL_FORMAT, MODEL_VERSION,  # noqa: F401 (used by training)
                                           DamagedModelError, read_model_json, verify_file)
+from deepcolor.pipeline.prediction import predict_chroma
 
 
 #: What :meth:`Colorizer.working_chroma` returns.
-WorkingChroma = collections.namedtuple("WorkingChroma", "work uv lookup probs gist times")
+WorkingChroma = collections.namedtuple("WorkingChroma", "work uv lookup probs gist times deep")
 
 
 def colorize_settings_of(config):
@@ -83,86 +83,6 @@ def _load_projection(model_dir, config):
         raise DamagedModelError(f"{os.path.join(model_dir, rel)}: components {components.shape} where model.json "
                                 f"says ({config['features']['alexnet']}, {dims})")
     return mean.astype(np.float32), components.astype(np.float32)
-
-
-def predict_chroma(network, gray, probs=None, stride=1, context=None, deep=None):
-    """U/255, V/255 at every pixel of ``gray``: (H, W, 2) float32, band by band.
-
-    ``context`` appends the local context (:mod:`deepcolor.features.context`) to every
-    pixel's features, as a model trained with ``--context`` expects; None: when the
-    network's input is exactly 20 dims longer than the features (any other length is an
-    error of :meth:`~deepcolor.networks.ChromaNetwork.predict`). ``deep``: the
-    :class:`~deepcolor.features.alexnet.DeepMaps` of ``gray``, appended after the context,
-    as a model trained with ``--alexnet`` expects (:meth:`Colorizer.network_chroma` passes them).
-
-    ``network`` is one network or a list of them (or of lists: an ensemble cluster's); a
-    list's predictions are averaged (:class:`deepcolor.networks.NetworkBlend`). With ``stride`` > 1 the network runs only at
-    every ``stride``-th row and column and U, V are interpolated bilinearly in between
-    (exact at the grid points): chrominance is smooth and refined afterwards, and the
-    networks are the costly part of colorization.
-    """
-    from deepcolor.features import CONTEXT_DIMS, context_grid, context_maps, feature_dims, iter_feature_bands
-    from deepcolor.features.alexnet import deep_grid
-
-    if isinstance(network, (list, tuple)):
-        from deepcolor.networks import NetworkBlend
-
-        # an ensemble cluster's networks come as a list inside the list: all count alike
-        network = [m for n in network for m in (n if isinstance(n, (list, tuple)) else [n])]
-        network = network[0] if len(network) == 1 else NetworkBlend(network)
-    if context is None:
-        context = network.input_dim == (feature_dims(0 if probs is None else probs.shape[-1]) + CONTEXT_DIMS
-                                        + (deep.dims if deep is not None else 0))
-    maps = context_maps(gray) if context else None
-    stride = max(1, int(stride))
-    h, w = gray.shape
-    coarse = np.empty((-(-h // stride), -(-w // stride), 2), dtype=np.float32)
-    for r0, r1, feats in iter_feature_bands(gray, semantic=probs, stride=stride):
-        if feats.shape[0]:
-            if maps is not None:
-                feats = np.concatenate([feats, context_grid(maps, r0, r1, stride)], axis=-1)
-            if deep is not None:
-                feats = np.concatenate([feats, deep_grid(deep, r0, r1, stride)], axis=-1)
-            first = -(-r0 // stride)  # the band's first grid row
-            pred = network.predict(feats.reshape(-1, feats.shape[-1]))
-            coarse[first:first + feats.shape[0]] = pred.reshape(feats.shape[0], -1, 2)
-    if stride == 1:
-        return coarse
-    return _upsample(coarse, (h, w), stride)
-
-
-def _upsample(coarse, shape, stride):
-    """U, V on the full grid, bilinear between the ``stride`` grid points (exact at them).
-
-    This is ``scipy.ndimage.map_coordinates(order=1, mode="nearest")`` at the coordinates
-    ``(row / stride, column / stride)``. For the default stride 2 the weights are 0, 1/2
-    and 1, so the same float64 sums (in scipy's order, over the four neighbours) are
-    formed here with array slices, row band by row band: identical values, several times
-    faster. Other strides call scipy.
-    """
-    h, w = shape
-    out = np.empty((h, w, 2), dtype=np.float32)
-    if stride != 2:
-        from scipy.ndimage import map_coordinates
-
-        yy, xx = np.meshgrid(np.arange(h) / stride, np.arange(w) / stride, indexing="ij")
-        for c in range(2):
-            out[..., c] = map_coordinates(coarse[..., c], [yy, xx], order=1, mode="nearest")
-        return out
-    padded = np.pad(coarse, ((0, 1), (0, 1), (0, 0)), mode="edge")  # "nearest" beyond the last grid point
-    band = 128  # grid rows per band
-    for g0 in range(0, coarse.shape[0], band):
-        p = padded[g0:g0 + band + 1].astype(np.float64)
-        here, right, below, diagonal = p[:-1, :-1], p[:-1, 1:], p[1:, :-1], p[1:, 1:]
-        r0, r1 = 2 * g0, min(h, 2 * (g0 + here.shape[0]))
-        rows_even, rows_odd = (r1 - r0 + 1) // 2, (r1 - r0) // 2
-        cols_even, cols_odd = (w + 1) // 2, w // 2
-        target = out[r0:r1]
-        target[0::2, 0::2] = here[:rows_even, :cols_even]
-        target[0::2, 1::2] = (here * 0.5 + right * 0.5)[:rows_even, :cols_odd]
-        target[1::2, 0::2] = (here * 0.5 + below * 0.5)[:rows_odd, :cols_even]
-        target[1::2, 1::2] = (here * 0.25 + right * 0.25 + below * 0.25 + diagonal * 0.25)[:rows_odd, :cols_odd]
-    return out
 
 
 def working_image(gray, working_size):
@@ -370,14 +290,24 @@ class Colorizer:
             deep = self.deep_maps(work)
         return predict_chroma(networks, work, probs, self.stride, self.context, deep)
 
+    def network_distribution(self, networks, work, probs, deep=None):
+        """:func:`~deepcolor.pipeline.distribution.chroma_distribution` of bin ``networks``
+        on the working image ``work``, with the inputs :meth:`network_chroma` gives them."""
+        from deepcolor.pipeline.distribution import chroma_distribution
+
+        if deep is None:
+            deep = self.deep_maps(work)
+        return chroma_distribution(networks, work, probs, self.stride, self.context, deep)
+
     def working_chroma(self, gray, refine=None, progress=None, keep_probs=False):
         """The automatic chroma of ``gray`` at the working resolution, before any hint.
 
         Returns a :class:`WorkingChroma`: the working image ``work``, its refined U/255,
         V/255 ``uv`` (h, w, 2) float32, the ``lookup``
         (:class:`~deepcolor.clustering.LookupResult`), the semantic ``probs`` (None unless
-        ``keep_probs``: at native resolution they are large), the ``gist`` and the
-        ``times`` (``time.perf_counter()`` when analysis and prediction ended).
+        ``keep_probs``: at native resolution they are large), the ``gist``, the
+        ``times`` (``time.perf_counter()`` when analysis and prediction ended) and the
+        ``deep`` maps the networks read (None unless ``keep_probs`` and the model reads them).
         ``progress`` is called as each stage starts, as for :meth:`colorize`.
         """
         from deepcolor.core.refine import refine_chroma
@@ -389,13 +319,14 @@ class Colorizer:
         t1 = time.perf_counter()
         result = self.select(work, probs, gist_vector, hist)
         step("predict")
-        uv = self.network_chroma([self.network(c) for c in result.chosen], work, probs)
+        deep = self.deep_maps(work)
+        uv = self.network_chroma([self.network(c) for c in result.chosen], work, probs, deep)
         if not keep_probs:
-            probs = None
+            probs = deep = None
         t2 = time.perf_counter()
         step("refine")
         return WorkingChroma(work, refine_chroma(work, uv, refine or self.refine), result, probs, gist_vector,
-                             (t1, t2))
+                             (t1, t2), deep)
 
     def colorize(self, image, refine=None, return_info=False, progress=None, hints=None, hint_weight=None,
                  hint_settings=None):
@@ -436,7 +367,7 @@ class Colorizer:
         gray = to_gray(image)
         method = refine or self.refine
         t0 = time.perf_counter()
-        work, uv, result, _, _, (t1, t2) = self.working_chroma(gray, method, progress)
+        work, uv, result, _, _, (t1, t2), _ = self.working_chroma(gray, method, progress)
         if hints is not None and len(hints):
             from deepcolor.pipeline.hints import apply_hints, as_marked, hint_chroma
 
