@@ -20,10 +20,17 @@ same dropout is the reference. The bin network is the package's (``deepcolor tra
 :mod:`deepcolor.networks.bins`); runs 1 to 5 in ``results/`` used this script's own copy of
 it, before it moved into the package (the same k-means, initialisation, minibatch order and
 learning-rate schedule).
+
+With ``--seeds N`` the bin network is also trained from N seeds, and the N networks are read
+two ways at T 1, 0.6 and 0.38: their annealed means averaged (what ``deepcolor train
+--ensemble N --bins K`` colorizes with), and their distributions averaged, then annealed
+once (:class:`Mixture`).
 """
 
 import sys
 import time
+
+import numpy as np
 
 import _common  # noqa: F401  (sets OMP_WAIT_POLICY before torch starts OpenMP)
 from general_vgg_capacity import held_out_study, image_weight_rows, imagenet_row, vgg_rows
@@ -31,7 +38,25 @@ from general_vgg_capacity import held_out_study, image_weight_rows, imagenet_row
 TEMPERATURES = (1.0, 0.6, 0.38, 0.2)
 
 
-def study(ho, deep, dims, bins, offset, log):
+class Mixture:
+    """Bin networks read as one distribution: their probabilities averaged (their bins side
+    by side, as the web app's palette reads them), then one annealed mean at ``temperature``.
+    Where :class:`deepcolor.networks.NetworkBlend` averages the networks' annealed means, a
+    colour that every network finds likely keeps its weight here instead of being averaged
+    toward the others' choices. At T 1 both are the mean."""
+
+    def __init__(self, networks, temperature):
+        self.networks, self.temperature = networks, temperature
+        self.input_dim = networks[0].input_dim
+        self.centres = np.concatenate([n.centres for n in networks]).astype(np.float64)
+
+    def predict(self, feats):
+        p = np.concatenate([n.distribution(feats) for n in self.networks], axis=1).astype(np.float64)
+        weights = np.power(np.maximum(p, 1e-30), 1.0 / self.temperature)  # softmax of log(p) / T
+        return (weights @ self.centres / weights.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def study(ho, deep, dims, bins, offset, log, seeds=1):
     from deepcolor.networks import train_network
 
     log("fitting the PCA on a tenth of the training pixels")
@@ -49,22 +74,42 @@ def study(ho, deep, dims, bins, offset, log):
     log(f"  {bins} bins, input dropout 0.4{how}: {time.perf_counter() - start:.0f} s")
     candidates = [(f"regression (squared error), input dropout 0.4{how}", regression)]
     candidates += [(f"{bins} bins{how}, annealed mean T {t}", classifier.at_temperature(t)) for t in TEMPERATURES]
+    if seeds > 1:  # the same network from other seeds, read two ways
+        members = [classifier]
+        for seed in range(1, seeds):
+            start = time.perf_counter()
+            members.append(train_network(sub, targets, epochs=5, seed=seed, device="cpu", dropout=0.4,
+                                         sample_weight=weights, bins=bins, temperature=1.0))
+            log(f"  {bins} bins{how}, seed {seed}: {time.perf_counter() - start:.0f} s")
+        candidates = [(name, n) for name, n in candidates if "T 0.2" not in name]
+        for t in TEMPERATURES[:3]:
+            candidates.append((f"{seeds} seeds' annealed means averaged{how}, T {t}",
+                               [m.at_temperature(t) for m in members]))
+            if t != 1.0:  # at T 1 the mixture's mean is the average of the means
+                candidates.append((f"{seeds} seeds' distributions averaged, then annealed{how}, T {t}",
+                                   Mixture(members, t)))
     rows, networks = [], {}
     for name, network in candidates:
-        rows.append(imagenet_row(ho, name, network.predict(held), log))
-        networks[name] = (network, part)
+        chroma = (np.mean([n.predict(held) for n in network], axis=0) if isinstance(network, list)
+                  else network.predict(held))
+        rows.append(imagenet_row(ho, name, chroma, log))
+        networks[name] = (network, part)  # a list is averaged
     return rows, networks
 
 
 def main(argv=None):
     def run(args, ho, deep, dims, log, result):
-        result.update(bins=args.bins, image_weight=args.image_weight)
-        return study(ho, deep, dims, args.bins, args.image_weight, log)
+        result.update(bins=args.bins, image_weight=args.image_weight, seeds=args.seeds)
+        return study(ho, deep, dims, args.bins, args.image_weight, log, args.seeds)
 
     def options(p):
         p.add_argument("--bins", type=int, default=32, help="chroma bins (k-means of the training pixels' U, V)")
         p.add_argument("--image-weight", type=float, default=0.0,
                        help="> 0: each image weighted by 1 / (its chroma energy + this), in both losses")
+        p.add_argument("--seeds", type=int, default=1,
+                       help="> 1: also train the bin network from this many seeds and read them two ways: "
+                            "annealed means averaged (deepcolor's --ensemble), and distributions averaged, then "
+                            "annealed, at T 1, 0.6, 0.38")
 
     return held_out_study(__doc__, argv, options, run)
 
