@@ -5,7 +5,7 @@ refinement: :meth:`deepcolor.pipeline.Colorizer.colorize`'s stages at the workin
 resolution), keeps that chroma, and answers every later request from it: the result under
 a list of hints (:mod:`deepcolor.pipeline.hints`, which only re-solves the hint
 propagation), and a palette of likely colours at a pixel. A model trained with ``--bins``
-suggests the modes of its networks' distribution over colours there, most likely first, with
+suggests the likeliest colours of its networks' distribution there, most likely first, with
 their probabilities (:mod:`deepcolor.pipeline.distribution`), as the SIGGRAPH 2017 system
 suggests colours from its network's distribution at the point; a regression model suggests
 the predictions of the nearest clusters' networks there.

@@ -4,7 +4,7 @@ A network trained with ``--bins`` predicts at each pixel a probability for each 
 chroma bins, and colorization reads that back as one colour, the annealed mean
 (:mod:`deepcolor.networks.bins`). Where the pixel's features do not decide (a shirt, a car,
 a balloon) the distribution has several modes, and the one colour is one of them or a dull
-compromise. The web app's palette offers the modes instead, most likely first, as the
+compromise. The web app's palette offers the likeliest bins instead, most likely first, as the
 SIGGRAPH 2017 system (Zhang et al., "Real-Time User-Guided Image Colorization with Learned
 Deep Priors") suggests colours from its network's distribution at the clicked point.
 """
