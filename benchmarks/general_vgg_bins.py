@@ -48,12 +48,17 @@ class Mixture:
     def __init__(self, networks, temperature):
         self.networks, self.temperature = networks, temperature
         self.input_dim = networks[0].input_dim
-        self.centres = np.concatenate([n.centres for n in networks]).astype(np.float64)
+        self.centres = np.concatenate([n.centres for n in networks])
 
     def predict(self, feats):
-        p = np.concatenate([n.distribution(feats) for n in self.networks], axis=1).astype(np.float64)
-        weights = np.power(np.maximum(p, 1e-30), 1.0 / self.temperature)  # softmax of log(p) / T
-        return (weights @ self.centres / weights.sum(axis=1, keepdims=True)).astype(np.float32)
+        import torch
+
+        from deepcolor.networks.bins import annealed_mean
+
+        p = np.concatenate([n.distribution(feats) for n in self.networks], axis=1)
+        # the annealed mean of the averaged distribution: its log-probabilities as the logits
+        logits = torch.log(torch.from_numpy(p).clamp_min(1e-30))
+        return annealed_mean(logits, torch.from_numpy(self.centres), self.temperature).numpy()
 
 
 def study(ho, deep, dims, bins, offset, log, seeds=1):

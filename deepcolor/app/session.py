@@ -163,8 +163,9 @@ def suggestions(candidates):
             shares.append(None if share is None else float(share))
         elif share is not None and shares[near[0]] is not None:
             shares[near[0]] += float(share)
+    # (a stable sort: suggestions without a share keep their order)
     rest = sorted((k for k in range(1, len(chosen)) if shares[k] is None or shares[k] >= PALETTE_MIN_SHARE),
-                  key=lambda k: -(shares[k] or 0.0))[:PALETTE_BINS]  # stable: suggestions without a share keep their order
+                  key=lambda k: -(shares[k] or 0.0))[:PALETTE_BINS]
     keep = [0] + rest if chosen else []
     return [chosen[k] for k in keep], [shares[k] for k in keep]
 

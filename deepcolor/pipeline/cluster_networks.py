@@ -86,7 +86,8 @@ def finished_network(path, key, seed, device):
     return network
 
 
-def _cluster_job(task, tset, model_dir, settings, threads, device, epoch_bar=False, temperature=ColorizeSettings.temperature):
+def _cluster_job(task, tset, model_dir, settings, threads, device, epoch_bar=False,
+                 temperature=ColorizeSettings.temperature):
     """Train (and judge) one cluster's network, or its ``settings.ensemble`` networks;
     ``epoch_bar``: show its epochs as a progress bar (in the main process only: one network on
     a large set trains for many minutes); ``temperature``: the colorization's, at which bin
@@ -161,7 +162,8 @@ def _cluster_job(task, tset, model_dir, settings, threads, device, epoch_bar=Fal
     return task, result
 
 
-def make_trainer(tset, model_dir, settings, jobs=1, device=None, progress=True, temperature=ColorizeSettings.temperature):
+def make_trainer(tset, model_dir, settings, jobs=1, device=None, progress=True,
+                 temperature=ColorizeSettings.temperature):
     """The ``trainer`` callable of :func:`deepcolor.clustering.build_hierarchy` for a training set
     (``temperature``: :class:`ColorizeSettings`'s, the one bin networks are judged at)."""
     from tqdm import tqdm
@@ -179,7 +181,8 @@ def make_trainer(tset, model_dir, settings, jobs=1, device=None, progress=True, 
                 results = Parallel(n_jobs=parallel_jobs(jobs), return_as="generator_unordered", batch_size=1)(
                     delayed(_cluster_job)(t, light, model_dir, settings, 1, device, False, temperature) for t in tasks)
             else:
-                results = (_cluster_job(t, light, model_dir, settings, None, device, progress, temperature) for t in tasks)
+                results = (_cluster_job(t, light, model_dir, settings, None, device, progress, temperature)
+                           for t in tasks)
             for item in results:
                 bar.update(1)
                 yield item

@@ -23,8 +23,9 @@ def predict_chroma(network, gray, probs=None, stride=1, context=None, deep=None)
     as a model trained with ``--alexnet`` expects (:meth:`Colorizer.network_chroma` passes them).
 
     ``network`` is one network or a list of them (or of lists: an ensemble cluster's); a
-    list's predictions are averaged (:class:`deepcolor.networks.NetworkBlend`). With ``stride`` > 1 the network runs only at
-    every ``stride``-th row and column and U, V are interpolated bilinearly in between
+    list's predictions are averaged (:class:`deepcolor.networks.NetworkBlend`). With ``stride``
+    > 1 the network runs only at every ``stride``-th row and column and U, V are interpolated
+    bilinearly in between
     (exact at the grid points): chrominance is smooth and refined afterwards, and the
     networks are the costly part of colorization.
     """
