@@ -56,7 +56,28 @@ def test_the_wheel_has_one_top_level_package_holding_every_module(wheel):
     missing = _source_modules() - {os.path.normpath(n) for n in names}
     assert not missing, f"modules left out of the wheel (add their package to setup.cfg): {sorted(missing)}"
     assert "deepcolor/models/default/model.json" in names
-    assert "deepcolor/models/default/parser/parser.safetensors" in names
+    assert "deepcolor/models/parsers/siftflow33/parser.safetensors" in names
+    # the shipped models refer to the shipped parsers (deepcolor.features.scene_parser.reference)
+    assert "deepcolor/models/default/parser/shipped.json" in names
+    assert "deepcolor/models/general-vgg/parser/siftflow33/shipped.json" in names
+
+
+def test_every_model_in_the_wheel_is_whole_and_sound(wheel):
+    """An installed (not editable) package holds every shipped model's files, and each model's
+    parser reference finds, in the installed package, the shipped parser it was written for."""
+    _, site = wheel
+    script = ("import json, os\n"
+              "from deepcolor.core.paths import MODELS_DIR, shipped_models\n"
+              "from deepcolor.pipeline.model_dir import check_model\n"
+              "assert MODELS_DIR.startswith(os.environ['SITE']), MODELS_DIR\n"
+              "print(json.dumps({m: check_model(os.path.join(MODELS_DIR, m))[0] for m in shipped_models()}))\n")
+    env = {**os.environ, "PYTHONPATH": str(site), "SITE": str(site)}
+    result = subprocess.run([sys.executable, "-c", script], cwd=str(site), env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    problems = json.loads(result.stdout.strip().splitlines()[-1])
+    assert len(problems) >= 6 and "general-vgg" in problems
+    assert all(not p for p in problems.values()), problems
 
 
 def test_layers_import_only_downward(wheel):

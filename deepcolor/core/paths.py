@@ -5,16 +5,17 @@ import os
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: The shipped default model directory.
 DEFAULT_MODEL_DIR = os.path.join(PACKAGE_DIR, "models", "default")
-#: The shipped scene parser: the one inside the default model (every model directory
-#: holds a copy of its parser, so it stays self-contained); ``deepcolor train`` uses it
-#: unless given ``--parser``.
-SHIPPED_PARSER_DIR = os.path.join(DEFAULT_MODEL_DIR, "parser")
 CACHE_ENV = "DEEPCOLOR_CACHE"
 #: The folder of the shipped models, one sub-folder per model name (``default``, ...).
 MODELS_DIR = os.path.join(PACKAGE_DIR, "models")
 #: The shipped scene parsers, one sub-folder per name (``siftflow33``: the paper's 33 SIFT
 #: Flow classes; ``stanford8``: Stanford Background's 8), for ``deepcolor train --parser NAME``.
+#: The shipped models refer to these instead of holding copies
+#: (:mod:`deepcolor.features.scene_parser.reference`).
 PARSERS_DIR = os.path.join(MODELS_DIR, "parsers")
+#: The default model's scene parser (the paper's 33 SIFT Flow classes); ``deepcolor train``
+#: uses it unless given ``--parser``.
+SHIPPED_PARSER_DIR = os.path.join(PARSERS_DIR, "siftflow33")
 
 
 def _shipped(folder, marker):

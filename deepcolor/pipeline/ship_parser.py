@@ -1,9 +1,11 @@
 """Copy a trained parser into the package (``deepcolor/models/parsers/<name>/``) with its manifest.
 
 A model trained with it (``deepcolor train --parser <name>``) holds its own copy, since its
-networks take the parser's probabilities as input.
+networks take the parser's probabilities as input. A model shipped with the package refers
+to the shipped parser instead (``--link``; :mod:`deepcolor.features.scene_parser.reference`).
 
     python -m deepcolor.pipeline.ship_parser RUN_DIR --eval EVAL_DIR [--which best|final] [--data ROOT]
+    python -m deepcolor.pipeline.ship_parser --link MODEL_DIR [MODEL_DIR ...]
 
 ``RUN_DIR`` is a ``train-parser -o`` folder; ``EVAL_DIR`` an ``eval-parser -o`` folder of
 the same weights (its ``summary.json`` gives the metrics). Writes ``parser.safetensors``,
@@ -57,10 +59,57 @@ def data_lists(root, dataset="stanford"):
     return lists
 
 
+def link_shipped_parsers(model_dir, parsers_dir=PARSERS_DIR):
+    """Replace each copy of a shipped parser inside ``model_dir`` by a reference to it.
+
+    A parser folder of the model (its ``parser/``, or each part of a combination) whose
+    weights and config are byte for byte a shipped parser's loses its files that equal the
+    shipped folder's (the weights, the config, an identical manifest) and gets a
+    ``shipped.json`` reference; ``model.json`` then records the new files' hashes. Folders
+    that match no shipped parser stay as they are.
+
+    Returns
+    -------
+    list of (folder, shipped parser name) : what was linked
+    """
+    from deepcolor.features.scene_parser.combined import is_combination, read_combination
+    from deepcolor.features.scene_parser.reference import is_reference, write_reference
+    from deepcolor.pipeline.model_dir import add_hashes, read_model_json
+
+    config = read_model_json(model_dir)
+    root = os.path.join(model_dir, config.get("parser") or "parser")
+    folders = read_combination(root) if is_combination(root) else [root]
+    by_hashes = {}
+    for name in sorted(os.listdir(parsers_dir)):
+        shipped = os.path.join(parsers_dir, name)
+        if not all(os.path.isfile(os.path.join(shipped, f)) for f in (WEIGHTS_NAME, CONFIG_NAME)):
+            continue
+        by_hashes[tuple(sha256(os.path.join(shipped, f)) for f in (WEIGHTS_NAME, CONFIG_NAME))] = name
+    linked = []
+    for folder in folders:
+        if is_reference(folder) or not all(os.path.isfile(os.path.join(folder, f)) for f in (WEIGHTS_NAME, CONFIG_NAME)):
+            continue
+        name = by_hashes.get(tuple(sha256(os.path.join(folder, f)) for f in (WEIGHTS_NAME, CONFIG_NAME)))
+        if name is None:
+            continue
+        shipped = os.path.join(parsers_dir, name)
+        write_reference(folder, name, parsers_dir)
+        for file in sorted(os.listdir(folder)):
+            twin = os.path.join(shipped, file)
+            if os.path.isfile(twin) and sha256(os.path.join(folder, file)) == sha256(twin):
+                os.remove(os.path.join(folder, file))
+        linked.append((folder, name))
+    if linked:
+        add_hashes(model_dir)
+    return linked
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("run", help="train-parser output folder")
-    ap.add_argument("--eval", required=True, help="eval-parser output folder for these weights")
+    ap.add_argument("run", nargs="?", help="train-parser output folder")
+    ap.add_argument("--link", nargs="+", metavar="MODEL_DIR",
+                    help="instead: replace the copies of shipped parsers inside these model folders by references")
+    ap.add_argument("--eval", help="eval-parser output folder for these weights (required with RUN_DIR)")
     ap.add_argument("--which", choices=("best", "final"), default="final")
     ap.add_argument("--data", default=None, help="data root, to hash the data lists (default $DEEPCOLOR_DATA)")
     ap.add_argument("--dest", default=None,
@@ -70,6 +119,14 @@ def main(argv=None):
     ap.add_argument("--train-commit", default=None, help="git commit the training run started from (default HEAD)")
     ap.add_argument("--note", default=None)
     args = ap.parse_args(argv)
+    if args.link:
+        for model_dir in args.link:
+            linked = link_shipped_parsers(model_dir)
+            print(f"{model_dir}: " + (", ".join(f"{os.path.relpath(f, model_dir)} -> {n}" for f, n in linked)
+                                      or "no copy of a shipped parser"))
+        return 0
+    if not args.run or not args.eval:
+        ap.error("give RUN_DIR and --eval EVAL_DIR, or --link MODEL_DIR")
 
     prefix = "best." if args.which == "best" else ""
     weights = os.path.join(args.run, prefix + WEIGHTS_NAME)

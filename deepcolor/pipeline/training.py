@@ -207,11 +207,14 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
     state_dir = os.path.join(model_dir, "checkpoints")
     state_file = os.path.join(state_dir, "train_state.json")
     if features.semantic:
+        from deepcolor.features.scene_parser.reference import resolve_reference
+
+        # a model keeps a full copy of its parser, also of one given as a reference to a shipped parser
         if isinstance(parser, (list, tuple)):
-            parts = [resolve_parser(p) for p in parser]
+            parts = [resolve_reference(resolve_parser(p)) for p in parser]
             parser = parts[0] if len(parts) == 1 else _combination(parts, cache)
         else:
-            parser = resolve_parser(parser)
+            parser = resolve_reference(resolve_parser(parser))
         if not os.path.exists(parser):
             raise FileNotFoundError(f"{parser}: scene parser not found (pass --parser NAME|DIR or --no-semantic)")
     else:

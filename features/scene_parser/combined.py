@@ -62,7 +62,8 @@ def write_combination(out, parsers, names=None):
     out : str
         Folder to create (must not exist, or be empty).
     parsers : list of str
-        Parser folders (``config.json`` + ``parser.safetensors``), 2 or more; copied.
+        Parser folders (``config.json`` + ``parser.safetensors``, or a reference to a shipped
+        parser, whose files are copied), 2 or more; copied.
     names : list of str, optional
         Sub-folder names (default ``part0``, ``part1``, ...).
     """
@@ -74,10 +75,12 @@ def write_combination(out, parsers, names=None):
     if os.path.isdir(out) and os.listdir(out):
         raise FileExistsError(f"{out}: folder exists and is not empty")
     from deepcolor.core.files import write_text
+    from deepcolor.features.scene_parser.reference import resolve_reference
     from deepcolor.features.scene_parser.weights import CONFIG_NAME, WEIGHTS_NAME
 
     os.makedirs(out, exist_ok=True)
     for folder, name in zip(parsers, names):
+        folder = resolve_reference(folder)
         dest = os.path.join(out, name)
         os.makedirs(dest)
         for file in (WEIGHTS_NAME, CONFIG_NAME):

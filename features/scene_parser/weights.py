@@ -52,8 +52,9 @@ def load_parser(path=None, device=None, *, cache=True):
         A folder holding ``parser.safetensors`` + ``config.json`` (what ``train-parser``
         writes, e.g. its ``-o`` folder, or ``best.parser.safetensors`` in it), or a
         ``.safetensors`` file, or a folder of parsers combined
-        (:mod:`deepcolor.features.scene_parser.combined`). Default: the parser shipped
-        with the package.
+        (:mod:`deepcolor.features.scene_parser.combined`), or a folder referring to a
+        shipped parser (:mod:`deepcolor.features.scene_parser.reference`). Default: the
+        parser of the default model.
     device : str or torch.device, optional
         Default CUDA when available, else CPU.
     cache : bool
@@ -65,7 +66,9 @@ def load_parser(path=None, device=None, *, cache=True):
     from deepcolor.features.scene_parser.model import SceneParser, build_network, default_device
 
     from deepcolor.features.scene_parser.combined import CombinedParser, is_combination, read_combination
+    from deepcolor.features.scene_parser.reference import resolve_reference
 
+    path = resolve_reference(path)
     if path is not None and is_combination(path):
         folders = read_combination(path)
         return CombinedParser([load_parser(f, device, cache=cache) for f in folders],
