@@ -7,7 +7,9 @@ port with the shipped default model (or ``--model``), uploads scikit-image's ``a
 ``--size`` x ``--size``, then times whole HTTP round trips (request, hint propagation,
 full-resolution chroma, PNG encoding, response) as the page makes them: the automatic
 result, then 1, 2, 5, 10 and 20 point hints and a stroke, and the palette at a point (a bin
-model's likeliest colours, or the nearest clusters' networks). Prints medians over
+model's likeliest colours, or the nearest clusters' networks). Then, in process, a photo
+session opened (the automatic colour, the palette's networks or distribution, the first
+render) against the automatic colour alone (``Colorizer.working_chroma``), its reference. Prints medians over
 ``--repeat`` runs, measured in this run on this machine.
 """
 
@@ -78,9 +80,26 @@ def main(argv=None):
             offered = len(json.loads(response.read())["colors"])
         palettes.append(time.perf_counter() - t0)
     server.should_exit = True
+    # the reference, in the same run: the automatic colour alone, without the palette's networks
+    # (the session computes both from one pass over the features)
+    from deepcolor.app.session import PhotoSession
+    from deepcolor.core.color import to_gray
+
+    colorizer, rgb = Colorizer.load(args.model), np.asarray(image)
+    alone, session = [], []
+    for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        colorizer.working_chroma(to_gray(rgb))
+        alone.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        PhotoSession(colorizer, rgb)
+        session.append(time.perf_counter() - t0)
     print(f"astronaut {args.size}x{args.size}, model {args.model or 'default'}, HTTP round trips, "
           f"medians of {args.repeat}")
     print(f"  open (upload, colorize, palette networks or distribution): {np.median(opens):.3f} s")
+    print(f"  in process: a photo session opened (automatic colour, palette, first render) {np.median(session):.3f} s, "
+          f"against the automatic colour alone "
+          f"{np.median(alone):.3f} s (ratio {np.median(session) / np.median(alone):.2f})")
     print(f"  palette at a point: {np.median(palettes):.3f} s ({offered} colours)")
     for name, values in times.items():
         print(f"  update, {name:20s} {np.median(values):.3f} s")

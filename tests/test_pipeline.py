@@ -673,9 +673,34 @@ def test_bins_train_bin_networks_that_colorize_and_are_listed(trained, tmp_path,
     rgb = np.asarray(Image.open(os.path.join(trained["images"], "img00.png")).convert("RGB"))
     session = PhotoSession(c, rgb)
     assert session.distribution is not None and session.palette_uv == []
+    # the session's one pass over the features gives exactly the separate calls' results
+    alone = c.working_chroma(rgb2gray(rgb))
+    np.testing.assert_array_equal(session.auto_uv, alone.uv)
+    work_probs = c.analyze(alone.work)[0]
+    np.testing.assert_array_equal(session.distribution.probabilities,
+                                  c.network_distribution([c.network(c.clusters[0])], alone.work,
+                                                         work_probs).probabilities)
     colors, shares = session.palette(5, 3)
     assert 2 <= len(colors) <= 7 and shares[0] is None
     assert all(s >= PALETTE_MIN_SHARE for s in shares[1:]) and sum(shares[1:]) <= 1 + 1e-6
+
+
+def test_the_palettes_networks_run_in_the_same_pass_as_the_automatic_colour(trained):
+    """``working_chroma(palette=...)``: the other networks' chroma and the automatic colour
+    from one computation of the features, each exactly as the single calls give it."""
+    c = Colorizer.load(trained["model"])
+    gray = rgb2gray(np.asarray(Image.open(os.path.join(trained["images"], "img00.png"))))
+    others = [c.network(k) for k in c.clusters[:3]]
+    found = c.working_chroma(gray, palette=lambda lookup, gist: (others, None))
+    alone = c.working_chroma(gray)
+    np.testing.assert_array_equal(found.uv, alone.uv)
+    maps, distribution = found.palette
+    assert distribution is None and len(maps) == 3 and alone.palette is None
+    probs = c.analyze(found.work)[0]
+    for network, uv in zip(others, maps):
+        np.testing.assert_array_equal(uv, c.network_chroma(network, found.work, probs))
+    with pytest.raises(ValueError, match="needs bin networks"):
+        c.working_chroma(gray, palette=lambda lookup, gist: ([], others))
 
 
 def test_an_ensemble_cluster_trains_its_networks_from_other_seeds_and_colorizes_with_their_average(trained,

@@ -50,21 +50,25 @@ class PhotoSession:
     def __init__(self, colorizer, image, name="photo"):
         self.colorizer, self.name = colorizer, name
         self.gray = to_gray(image)
-        self.work, self.auto_uv, result, probs, gist_vector, _, deep = colorizer.working_chroma(self.gray,
-                                                                                               keep_probs=True)
-        chosen = [colorizer.network(c) for c in result.chosen]
-        self.distribution, self.palette_uv = None, []
-        if all(m.bins for n in chosen for m in (n if isinstance(n, list) else [n])):
-            self.distribution = colorizer.network_distribution(chosen, self.work, probs, deep)
-        else:
-            # the palette's networks: the nearest clusters by gist (the lookup's candidates first)
-            names = [n for n, _, _ in result.candidates]
-            by_name = {c.name: c for c in colorizer.clusters}
-            order = names + sorted((c.name for c in colorizer.clusters if c.name not in names),
-                                   key=lambda n: float(np.sum((by_name[n].centre - gist_vector) ** 2)))
-            self.palette_uv = [colorizer.network_chroma(colorizer.network(by_name[n]), self.work, probs, deep)
-                               for n in order[:PALETTE_CLUSTERS]]
+        # the palette's networks run in the same pass over the features as the automatic colour's
+        found = colorizer.working_chroma(self.gray, palette=self._palette_networks)
+        self.work, self.auto_uv = found.work, found.uv
+        self.palette_uv, self.distribution = found.palette
         self.auto = self.render([])
+
+    def _palette_networks(self, result, gist_vector):
+        """``(other networks, bin networks or None)`` for :meth:`Colorizer.working_chroma`: a bin
+        model's chosen networks give their distribution; a regression model's palette
+        runs the nearest clusters' networks (the lookup's candidates first, then by gist)."""
+        colorizer = self.colorizer
+        chosen = [colorizer.network(c) for c in result.chosen]
+        if all(m.bins for n in chosen for m in (n if isinstance(n, list) else [n])):
+            return [], chosen
+        names = [n for n, _, _ in result.candidates]
+        by_name = {c.name: c for c in colorizer.clusters}
+        order = names + sorted((c.name for c in colorizer.clusters if c.name not in names),
+                               key=lambda n: float(np.sum((by_name[n].centre - gist_vector) ** 2)))
+        return [colorizer.network(by_name[n]) for n in order[:PALETTE_CLUSTERS]], None
 
     @property
     def shape(self):

@@ -48,7 +48,7 @@ from deepcolor.pipeline.prediction import predict_chroma
 
 
 #: What :meth:`Colorizer.working_chroma` returns.
-WorkingChroma = collections.namedtuple("WorkingChroma", "work uv lookup probs gist times deep")
+WorkingChroma = collections.namedtuple("WorkingChroma", "work uv lookup gist times palette")
 
 
 def colorize_settings_of(config):
@@ -299,16 +299,28 @@ class Colorizer:
             deep = self.deep_maps(work)
         return chroma_distribution(networks, work, probs, self.stride, self.context, deep)
 
-    def working_chroma(self, gray, refine=None, progress=None, keep_probs=False):
+    def network_outputs(self, networks, work, probs, deep, others=(), distribution=None):
+        """:meth:`network_chroma` of ``networks``, of each of ``others`` and (optionally)
+        :meth:`network_distribution` of the bin networks ``distribution``, from one
+        computation of the inputs they all read: ``([uv of networks, uv of each of others],
+        ChromaDistribution or None)`` (:func:`~deepcolor.pipeline.distribution.predict_together`)."""
+        from deepcolor.pipeline.distribution import predict_together
+
+        return predict_together([networks, *others], distribution, work, probs, self.stride, self.context, deep)
+
+    def working_chroma(self, gray, refine=None, progress=None, palette=None):
         """The automatic chroma of ``gray`` at the working resolution, before any hint.
 
         Returns a :class:`WorkingChroma`: the working image ``work``, its refined U/255,
         V/255 ``uv`` (h, w, 2) float32, the ``lookup``
-        (:class:`~deepcolor.clustering.LookupResult`), the semantic ``probs`` (None unless
-        ``keep_probs``: at native resolution they are large), the ``gist``, the
-        ``times`` (``time.perf_counter()`` when analysis and prediction ended) and the
-        ``deep`` maps the networks read (None unless ``keep_probs`` and the model reads them).
+        (:class:`~deepcolor.clustering.LookupResult`), the ``gist``, the ``times``
+        (``time.perf_counter()`` when analysis and prediction ended) and the ``palette``.
         ``progress`` is called as each stage starts, as for :meth:`colorize`.
+
+        ``palette`` (the web app's): None, or a function of the lookup and the gist giving
+        ``(other networks, bin networks or None)``; the ``palette`` returned is then
+        :meth:`network_outputs`' unrefined chroma of each of the other networks and the bin
+        networks' distribution, computed in the same pass over the inputs as ``uv``.
         """
         from deepcolor.core.refine import refine_chroma
 
@@ -320,13 +332,17 @@ class Colorizer:
         result = self.select(work, probs, gist_vector, hist)
         step("predict")
         deep = self.deep_maps(work)
-        uv = self.network_chroma([self.network(c) for c in result.chosen], work, probs, deep)
-        if not keep_probs:
-            probs = deep = None
+        chosen = [self.network(c) for c in result.chosen]
+        found = None
+        if palette is None:
+            uv = self.network_chroma(chosen, work, probs, deep)
+        else:
+            others, bins = palette(result, gist_vector)
+            (uv, *maps), distribution = self.network_outputs(chosen, work, probs, deep, others, bins)
+            found = (maps, distribution)
         t2 = time.perf_counter()
         step("refine")
-        return WorkingChroma(work, refine_chroma(work, uv, refine or self.refine), result, probs, gist_vector,
-                             (t1, t2), deep)
+        return WorkingChroma(work, refine_chroma(work, uv, refine or self.refine), result, gist_vector, (t1, t2), found)
 
     def colorize(self, image, refine=None, return_info=False, progress=None, hints=None, hint_weight=None,
                  hint_settings=None):
@@ -367,7 +383,7 @@ class Colorizer:
         gray = to_gray(image)
         method = refine or self.refine
         t0 = time.perf_counter()
-        work, uv, result, _, _, (t1, t2), _ = self.working_chroma(gray, method, progress)
+        work, uv, result, _, (t1, t2), _ = self.working_chroma(gray, method, progress)
         if hints is not None and len(hints):
             from deepcolor.pipeline.hints import apply_hints, as_marked, hint_chroma
 

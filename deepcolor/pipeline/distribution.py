@@ -13,9 +13,9 @@ import dataclasses
 
 import numpy as np
 
-from deepcolor.pipeline.prediction import network_inputs
+from deepcolor.pipeline.prediction import blended, run_on_grid, upsample_grid
 
-__all__ = ["ChromaDistribution", "chroma_distribution"]
+__all__ = ["ChromaDistribution", "chroma_distribution", "distribution_reader", "predict_together"]
 
 
 @dataclasses.dataclass
@@ -63,6 +63,21 @@ def chroma_distribution(networks, gray, probs=None, stride=1, context=None, deep
     -------
     ChromaDistribution
     """
+    read, centres, input_dim = distribution_reader(networks)
+    (grid,) = run_on_grid([read], input_dim, gray, probs, stride, context, deep)
+    return ChromaDistribution(grid, centres, max(1, int(stride)))
+
+
+def distribution_reader(networks):
+    """``(read, centres, input_dim)``: the function that gives bin ``networks``' mixture of
+    probabilities for inputs (n, input_dim) -> (n, K), and the K bins' U/255, V/255 (each
+    network's bins in turn, its probabilities divided by the number of networks).
+
+    Raises
+    ------
+    ValueError
+        A network is not a bin network, or they read inputs of different lengths.
+    """
     if not isinstance(networks, (list, tuple)):
         networks = [networks]
     networks = [m for n in networks for m in (n if isinstance(n, (list, tuple)) else [n])]
@@ -70,12 +85,38 @@ def chroma_distribution(networks, gray, probs=None, stride=1, context=None, deep
         raise ValueError("a distribution over colours needs bin networks (trained with --bins)")
     if len({n.input_dim for n in networks}) != 1:
         raise ValueError("the networks read inputs of different lengths")
-    stride = max(1, int(stride))
-    h, w = gray.shape
-    centres = np.concatenate([n.centres for n in networks])
-    grid = np.empty((-(-h // stride), -(-w // stride), len(centres)), dtype=np.float32)
-    for first, feats in network_inputs(networks[0].input_dim, gray, probs, stride, context, deep):
-        flat = feats.reshape(-1, feats.shape[-1])
-        p = np.concatenate([n.distribution(flat) for n in networks], axis=1) / len(networks)
-        grid[first:first + feats.shape[0]] = p.reshape(feats.shape[0], feats.shape[1], -1)
-    return ChromaDistribution(grid, centres, stride)
+
+    def read(flat):
+        return np.concatenate([n.distribution(flat) for n in networks], axis=1) / len(networks)
+
+    return read, np.concatenate([n.centres for n in networks]), networks[0].input_dim
+
+
+def predict_together(chroma, distribution, gray, probs=None, stride=1, context=None, deep=None):
+    """Several networks' chroma and bin networks' distribution from one computation of the
+    inputs they all read (the web app's automatic colour and palette).
+
+    Parameters
+    ----------
+    chroma : list
+        Each item one network or a list of them, as
+        :func:`~deepcolor.pipeline.prediction.predict_chroma` takes.
+    distribution : bin networks as :func:`chroma_distribution` takes, or None
+    gray, probs, stride, context, deep
+        As for :func:`~deepcolor.pipeline.prediction.predict_chroma`.
+
+    Returns
+    -------
+    (list of ndarray (h, w, 2) float32, ChromaDistribution or None)
+        Each exactly what :func:`~deepcolor.pipeline.prediction.predict_chroma` and
+        :func:`chroma_distribution` give alone.
+    """
+    runs = [blended(n) for n in chroma]
+    readers = [n.predict for n in runs]
+    if distribution is not None:
+        read, centres, _ = distribution_reader(distribution)
+        readers.append(read)
+    grids = run_on_grid(readers, runs[0].input_dim, gray, probs, stride, context, deep)
+    maps = [upsample_grid(g, gray.shape, stride) for g in grids[:len(runs)]]
+    found = ChromaDistribution(grids[-1], centres, max(1, int(stride))) if distribution is not None else None
+    return maps, found

@@ -9,7 +9,7 @@ distribution over colours.
 
 import numpy as np
 
-__all__ = ["network_inputs", "predict_chroma"]
+__all__ = ["blended", "network_inputs", "predict_chroma", "run_on_grid", "upsample_grid"]
 
 
 def predict_chroma(network, gray, probs=None, stride=1, context=None, deep=None):
@@ -29,21 +29,56 @@ def predict_chroma(network, gray, probs=None, stride=1, context=None, deep=None)
     (exact at the grid points): chrominance is smooth and refined afterwards, and the
     networks are the costly part of colorization.
     """
-    if isinstance(network, (list, tuple)):
-        from deepcolor.networks import NetworkBlend
+    network = blended(network)
+    (coarse,) = run_on_grid([network.predict], network.input_dim, gray, probs, stride, context, deep)
+    return upsample_grid(coarse, gray.shape, stride)
 
-        # an ensemble cluster's networks come as a list inside the list: all count alike
-        network = [m for n in network for m in (n if isinstance(n, (list, tuple)) else [n])]
-        network = network[0] if len(network) == 1 else NetworkBlend(network)
+
+def blended(network):
+    """The one network to run for ``network``: itself, or the
+    :class:`~deepcolor.networks.NetworkBlend` of a list's networks (an ensemble cluster's
+    list inside the list counts like the others)."""
+    if not isinstance(network, (list, tuple)):
+        return network
+    from deepcolor.networks import NetworkBlend
+
+    network = [m for n in network for m in (n if isinstance(n, (list, tuple)) else [n])]
+    return network[0] if len(network) == 1 else NetworkBlend(network)
+
+
+def run_on_grid(readers, input_dim, gray, probs=None, stride=1, context=None, deep=None):
+    """Each of ``readers`` on the inputs of the ``stride`` grid of ``gray``, which are
+    computed once, band by band (:func:`network_inputs`).
+
+    Parameters
+    ----------
+    readers : list of callables, each (n, input_dim) float32 -> (n, width) float32
+        A network's ``predict`` or ``distribution``, for instance; all read the same inputs.
+    input_dim, gray, probs, stride, context, deep
+        As for :func:`network_inputs`.
+
+    Returns
+    -------
+    list of ndarray (ceil(h / stride), ceil(w / stride), width) float32, one per reader
+    """
     stride = max(1, int(stride))
-    h, w = gray.shape
-    coarse = np.empty((-(-h // stride), -(-w // stride), 2), dtype=np.float32)
-    for first, feats in network_inputs(network.input_dim, gray, probs, stride, context, deep):
-        pred = network.predict(feats.reshape(-1, feats.shape[-1]))
-        coarse[first:first + feats.shape[0]] = pred.reshape(feats.shape[0], -1, 2)
-    if stride == 1:
-        return coarse
-    return _upsample(coarse, (h, w), stride)
+    shape = (-(-gray.shape[0] // stride), -(-gray.shape[1] // stride))
+    grids = [None] * len(readers)
+    for first, feats in network_inputs(input_dim, gray, probs, stride, context, deep):
+        flat = feats.reshape(-1, feats.shape[-1])
+        for i, read in enumerate(readers):
+            out = read(flat)
+            if grids[i] is None:
+                grids[i] = np.empty(shape + (out.shape[1],), dtype=np.float32)
+            grids[i][first:first + feats.shape[0]] = out.reshape(feats.shape[0], feats.shape[1], -1)
+    return grids
+
+
+def upsample_grid(coarse, shape, stride):
+    """U, V (or any channels) on the ``stride`` grid brought to every pixel of ``shape``:
+    bilinear between the grid points, exact at them; the grid itself for stride 1."""
+    stride = max(1, int(stride))
+    return coarse if stride == 1 else _upsample(coarse, shape, stride)
 
 
 def network_inputs(input_dim, gray, probs=None, stride=1, context=None, deep=None):
