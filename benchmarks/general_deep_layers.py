@@ -210,7 +210,9 @@ def whole_images(ho, trunk, networks, count, log, ways=None, sources=IMAGENET_SO
     ``(label, predict stride, domain-transform overrides)``; every network is always scored
     the colorizer's way (its stride, the release's domain transform). A network with a
     ``for_image(grid)`` method (``general_vgg_clusters.Routed``) is asked for the image's own
-    network, from the image's projected vectors at the prediction grid."""
+    network, from the image's projected vectors at the prediction grid; one with a
+    ``for_work(work, probs, stride, context, deep)`` method
+    (``general_vgg_adaptive.PerPhotoTemperature``) for the network to run on the working image."""
     from deepcolor.core.color import rgb2gray
     from deepcolor.core.io import load_rgb
     from deepcolor.core.metrics import colorfulness, psnr
@@ -248,6 +250,8 @@ def whole_images(ho, trunk, networks, count, log, ways=None, sources=IMAGENET_SO
                 maps = DeepMaps(work.shape, 1.0, [grid], grids=[(stride, 0.0)])  # exact at the grid points
             if hasattr(net, "for_image"):  # one network per cluster of images: the image's own
                 net = net.for_image(grid)
+            if hasattr(net, "for_work"):  # a read-out chosen per photo from the network's own inputs
+                net = net.for_work(work, probs, stride, ho.tset.config.context or None, maps)
             uv = predict_chroma(net, work, probs, stride, ho.tset.config.context or None, maps)
             refined = to_full_resolution(gray, work, refine_chroma(work, uv, "dt", **params))
             gains[name, label].append(psnr(rgb, refined) - base)

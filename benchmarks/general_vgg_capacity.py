@@ -158,11 +158,12 @@ def write_result(path, result, start):
         json.dump(result, handle, indent=1)
 
 
-def held_out_study(doc, argv, add_options, study, ways=None):
+def held_out_study(doc, argv, add_options, study, ways=None, finish=None):
     """The driver of the held-out VGG16 studies: the options of :func:`held_out_arguments` plus
     ``add_options(parser)``'s, the split and VGG16's vectors, ``study(args, ho, deep, dims,
     log, result) -> (rows, networks)`` (it may add its settings to ``result``), the whole
-    images (``ways`` as :func:`general_deep_layers.whole_images`) and the result file."""
+    images (``ways`` as :func:`general_deep_layers.whole_images`), ``finish(result)`` when
+    given, and the result file."""
     p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     held_out_arguments(p)
     add_options(p)
@@ -175,6 +176,8 @@ def held_out_study(doc, argv, add_options, study, ways=None):
         sources = tuple(f"general/{s.strip()}" for s in args.whole_sources.split(",") if s.strip())
         result["whole_sources"] = list(sources)
         result["whole_images"] = whole_images(ho, trunk, networks, args.whole, log, ways=ways, sources=sources)
+    if finish is not None:
+        finish(result)
     write_result(args.output, result, start)
     return 0
 
