@@ -78,8 +78,8 @@ def test_a_model_trained_with_a_referring_parser_folder_gets_the_parser_itself(t
         os.path.join(PARSERS_DIR, "stanford8")
 
     out = tmp_path / "combined"
-    write_combination(str(out), [os.path.join(MODELS_DIR, "general", "parser"), os.path.join(PARSERS_DIR, "siftflow33")],
-                      ["stanford8", "siftflow33"])
+    parts = [os.path.join(MODELS_DIR, "general", "parser"), os.path.join(PARSERS_DIR, "siftflow33")]
+    write_combination(str(out), parts, ["stanford8", "siftflow33"])
     for part, shipped in (("stanford8", "stanford8"), ("siftflow33", "siftflow33")):
         with open(out / part / "parser.safetensors", "rb") as mine, \
                 open(os.path.join(PARSERS_DIR, shipped, "parser.safetensors"), "rb") as theirs:

@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 
 from deepcolor.core.provenance import git_commit, sha256_file as sha256
 from deepcolor.core.paths import PARSERS_DIR
@@ -87,7 +88,8 @@ def link_shipped_parsers(model_dir, parsers_dir=PARSERS_DIR):
         by_hashes[tuple(sha256(os.path.join(shipped, f)) for f in (WEIGHTS_NAME, CONFIG_NAME))] = name
     linked = []
     for folder in folders:
-        if is_reference(folder) or not all(os.path.isfile(os.path.join(folder, f)) for f in (WEIGHTS_NAME, CONFIG_NAME)):
+        whole = all(os.path.isfile(os.path.join(folder, f)) for f in (WEIGHTS_NAME, CONFIG_NAME))
+        if is_reference(folder) or not whole:
             continue
         name = by_hashes.get(tuple(sha256(os.path.join(folder, f)) for f in (WEIGHTS_NAME, CONFIG_NAME)))
         if name is None:
@@ -121,7 +123,11 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.link:
         for model_dir in args.link:
-            linked = link_shipped_parsers(model_dir)
+            try:
+                linked = link_shipped_parsers(model_dir)
+            except (OSError, ValueError) as exc:  # not a model, or a damaged one: named in the message
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
             print(f"{model_dir}: " + (", ".join(f"{os.path.relpath(f, model_dir)} -> {n}" for f, n in linked)
                                       or "no copy of a shipped parser"))
         return 0
