@@ -1,6 +1,6 @@
 """The package's shape: one import name, layers that import only downward, README's API.
 
-The wheel is built from this checkout (``pip wheel``); the layer contract of ``setup.cfg``
+The wheel is built from a clean copy of this checkout (``pip wheel``); the layer contract of ``setup.cfg``
 is checked with ``lint-imports`` on the wheel's files, where ``features/``, ``clustering/``
 and ``data/`` sit inside ``deepcolor/`` as they do once installed.
 """
@@ -20,12 +20,31 @@ SOURCE_FOLDERS = {"deepcolor": "deepcolor", "features": "deepcolor/features", "c
                   "data": "deepcolor/data"}
 
 
+def _clean_copy(dest):
+    """The checkout's files as git sees them (tracked and not ignored, as they are now) in
+    ``dest``: no ``build/`` or ``*.egg-info`` of an earlier build, whose file lists would
+    let the wheel take files that ``setup.cfg`` does not name, as a fresh clone would not."""
+    import shutil
+
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                            capture_output=True, check=True).stdout.decode().split("\0")
+    for rel in filter(None, listed):
+        source = os.path.join(REPO, rel)
+        if os.path.isfile(source):
+            os.makedirs(os.path.join(dest, os.path.dirname(rel)), exist_ok=True)
+            shutil.copy2(source, os.path.join(dest, rel))
+    return dest
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
-    """The built wheel, unpacked: ``(wheel file, folder holding its files)``."""
+    """The wheel built from a clean copy of the checkout, unpacked: ``(wheel file, folder holding its files)``."""
     out = tmp_path_factory.mktemp("wheel")
+    if not os.path.isdir(os.path.join(REPO, ".git")):
+        pytest.skip("the wheel is built from git's list of the checkout's files, and this is not a git checkout")
+    source = _clean_copy(str(tmp_path_factory.mktemp("checkout")))
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                            "-w", str(out), REPO], capture_output=True, text=True, timeout=300)
+                            "-w", str(out), source], capture_output=True, text=True, timeout=300)
     assert build.returncode == 0, build.stderr[-3000:]
     (whl,) = [f for f in os.listdir(out) if f.endswith(".whl")]
     site = out / "site"
