@@ -9,8 +9,8 @@ full-resolution chroma, PNG encoding, response) as the page makes them: the auto
 result, then 1, 2, 5, 10 and 20 point hints and a stroke, and the palette at a point (a bin
 model's likeliest colours, or the nearest clusters' networks). Then, in process, a photo
 session opened (the automatic colour, the palette's networks or distribution, the first
-render) against the automatic colour alone (``Colorizer.working_chroma``), its reference. Prints medians over
-``--repeat`` runs, measured in this run on this machine.
+render) against the automatic colour alone (``Colorizer.working_chroma``), its reference.
+Prints medians over ``--repeat`` runs, measured in this run on this machine.
 """
 
 import argparse
@@ -45,7 +45,8 @@ def main(argv=None):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(make_app(Colorizer.load(args.model)), host="127.0.0.1", port=port,
+    colorizer = Colorizer.load(args.model)  # the server's, and the in-process reference's below
+    server = uvicorn.Server(uvicorn.Config(make_app(colorizer), host="127.0.0.1", port=port,
                                            log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
@@ -85,7 +86,7 @@ def main(argv=None):
     from deepcolor.app.session import PhotoSession
     from deepcolor.core.color import to_gray
 
-    colorizer, rgb = Colorizer.load(args.model), np.asarray(image)
+    rgb = np.asarray(image)
     alone, session = [], []
     for _ in range(args.repeat):
         t0 = time.perf_counter()

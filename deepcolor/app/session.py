@@ -60,9 +60,11 @@ class PhotoSession:
         """``(other networks, bin networks or None)`` for :meth:`Colorizer.working_chroma`: a bin
         model's chosen networks give their distribution; a regression model's palette
         runs the nearest clusters' networks (the lookup's candidates first, then by gist)."""
+        from deepcolor.pipeline.prediction import members
+
         colorizer = self.colorizer
         chosen = [colorizer.network(c) for c in result.chosen]
-        if all(m.bins for n in chosen for m in (n if isinstance(n, list) else [n])):
+        if all(m.bins for m in members(chosen)):
             return [], chosen
         names = [n for n, _, _ in result.candidates]
         by_name = {c.name: c for c in colorizer.clusters}

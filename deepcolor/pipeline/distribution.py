@@ -13,7 +13,7 @@ import dataclasses
 
 import numpy as np
 
-from deepcolor.pipeline.prediction import blended, run_on_grid, upsample_grid
+from deepcolor.pipeline.prediction import blended, members, run_on_grid, upsample_grid
 
 __all__ = ["ChromaDistribution", "chroma_distribution", "distribution_reader", "predict_together"]
 
@@ -78,9 +78,7 @@ def distribution_reader(networks):
     ValueError
         A network is not a bin network, or they read inputs of different lengths.
     """
-    if not isinstance(networks, (list, tuple)):
-        networks = [networks]
-    networks = [m for n in networks for m in (n if isinstance(n, (list, tuple)) else [n])]
+    networks = members(networks)
     if not networks or not all(n.bins for n in networks):
         raise ValueError("a distribution over colours needs bin networks (trained with --bins)")
     if len({n.input_dim for n in networks}) != 1:

@@ -9,7 +9,7 @@ distribution over colours.
 
 import numpy as np
 
-__all__ = ["blended", "network_inputs", "predict_chroma", "run_on_grid", "upsample_grid"]
+__all__ = ["blended", "members", "network_inputs", "predict_chroma", "run_on_grid", "upsample_grid"]
 
 
 def predict_chroma(network, gray, probs=None, stride=1, context=None, deep=None):
@@ -34,15 +34,22 @@ def predict_chroma(network, gray, probs=None, stride=1, context=None, deep=None)
     return upsample_grid(coarse, gray.shape, stride)
 
 
+def members(network):
+    """The networks in ``network``: one network, or a list of them in which an ensemble
+    cluster's list counts as its networks, as a flat list."""
+    if not isinstance(network, (list, tuple)):
+        return [network]
+    return [m for n in network for m in (n if isinstance(n, (list, tuple)) else [n])]
+
+
 def blended(network):
     """The one network to run for ``network``: itself, or the
-    :class:`~deepcolor.networks.NetworkBlend` of a list's networks (an ensemble cluster's
-    list inside the list counts like the others)."""
+    :class:`~deepcolor.networks.NetworkBlend` of a list's :func:`members`."""
     if not isinstance(network, (list, tuple)):
         return network
     from deepcolor.networks import NetworkBlend
 
-    network = [m for n in network for m in (n if isinstance(n, (list, tuple)) else [n])]
+    network = members(network)
     return network[0] if len(network) == 1 else NetworkBlend(network)
 
 
