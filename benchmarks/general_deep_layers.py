@@ -212,7 +212,9 @@ def whole_images(ho, trunk, networks, count, log, ways=None, sources=IMAGENET_SO
     ``for_image(grid)`` method (``general_vgg_clusters.Routed``) is asked for the image's own
     network, from the image's projected vectors at the prediction grid; one with a
     ``for_work(work, probs, stride, context, deep)`` method
-    (``general_vgg_adaptive.PerPhotoTemperature``) for the network to run on the working image."""
+    (``general_vgg_adaptive.PerPhotoTemperature``) for the network to run on the working image;
+    one with a ``chroma_on(work, probs, stride, context, deep)`` method
+    (``general_vgg_pooled.Pooled``) gives the chroma on the working image itself."""
     from deepcolor.core.color import rgb2gray
     from deepcolor.core.io import load_rgb
     from deepcolor.core.metrics import colorfulness, psnr
@@ -252,7 +254,10 @@ def whole_images(ho, trunk, networks, count, log, ways=None, sources=IMAGENET_SO
                 net = net.for_image(grid)
             if hasattr(net, "for_work"):  # a read-out chosen per photo from the network's own inputs
                 net = net.for_work(work, probs, stride, ho.tset.config.context or None, maps)
-            uv = predict_chroma(net, work, probs, stride, ho.tset.config.context or None, maps)
+            if hasattr(net, "chroma_on"):  # a reading of its own (general_vgg_pooled.Pooled)
+                uv = net.chroma_on(work, probs, stride, ho.tset.config.context or None, maps)
+            else:
+                uv = predict_chroma(net, work, probs, stride, ho.tset.config.context or None, maps)
             refined = to_full_resolution(gray, work, refine_chroma(work, uv, "dt", **params))
             gains[name, label].append(psnr(rgb, refined) - base)
             colour[name, label].append(colorfulness(refined))
