@@ -56,16 +56,16 @@ def ablation_model(name, options=None):
     return path
 
 
-def _method(model, refine, temperature=None):
+def _method(model, refine, temperature=None, pooling=None):
     from deepcolor.pipeline import Colorizer
 
-    colorizer = Colorizer.load(model, refine=refine, temperature=temperature)
+    colorizer = Colorizer.load(model, refine=refine, temperature=temperature, pooling=pooling)
     return lambda sample: colorizer.colorize(sample.gray)
 
 
 @register_method("deepcolor", "Deep Colorization: adaptive clusters of per-pixel networks (patch + DAISY + semantic), refined")
 def _deepcolor(options):
-    return _method(options.get("model"), options.get("refine"), options.get("temperature"))
+    return _method(options.get("model"), options.get("refine"), options.get("temperature"), options.get("pooling"))
 
 
 @register_method("deepcolor-norefine", "Deep Colorization without chroma refinement (ablation)")
