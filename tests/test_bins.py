@@ -120,7 +120,7 @@ def test_the_bins_change_a_clusters_run_key():
     assert len(keys) == 3
 
 
-def test_the_report_reads_a_temperature_and_a_pooling_per_method():
+def test_the_report_reads_a_temperature_per_method():
     from deepcolor.evaluation.report.specs import ReportError, parse_method
 
     entry = parse_method("deepcolor:model=default:temperature=0.6")
@@ -128,8 +128,6 @@ def test_the_report_reads_a_temperature_and_a_pooling_per_method():
     assert entry.key != parse_method("deepcolor:model=default").key  # a run folder of its own
     with pytest.raises(ReportError, match="temperature must be a number"):
         parse_method("deepcolor:temperature=warm")
-    pooled = parse_method("deepcolor:model=default:temperature=0.6:pooling=30")
-    assert pooled.options["pooling"] == 30 and pooled.key != entry.key
 
 
 def test_the_benchmark_reads_a_bin_model_at_another_temperature(tmp_path, capsys):
@@ -158,16 +156,10 @@ def test_the_benchmark_reads_a_bin_model_at_another_temperature(tmp_path, capsys
         assert json.loads((tmp_path / t / "run.json").read_text())["temperature"] == float(t)
         summaries[t] = json.loads((tmp_path / t / "summary.json").read_text())
     assert summaries["0.2"]["colorfulness_mean"] > summaries["2"]["colorfulness_mean"]
-    # --pooling alike: recorded, and a region reads one colour, another than each point's
-    assert main(base + ["--temperature", "0.2", "--pooling", "30", "-o", str(tmp_path / "p")]) == 0
-    assert json.loads((tmp_path / "p" / "run.json").read_text())["pooling"] == 30
-    pooled = json.loads((tmp_path / "p" / "summary.json").read_text())
-    assert pooled["colorfulness_mean"] != summaries["0.2"]["colorfulness_mean"]
     capsys.readouterr()
-    for option in ("--temperature", "--pooling"):
-        assert main(["benchmark", "--dataset", "folder", "--folder", str(tmp_path / "gt"), "--quiet", "--method",
-                     "gray", option, "1", "-o", str(tmp_path / "g")]) == 2
-        assert f"{option} reads a --bins model's networks: it needs --method deepcolor" in capsys.readouterr().err
+    assert main(["benchmark", "--dataset", "folder", "--folder", str(tmp_path / "gt"), "--quiet", "--method", "gray",
+                 "--temperature", "1", "-o", str(tmp_path / "g")]) == 2
+    assert "needs --method deepcolor" in capsys.readouterr().err
 
 
 def test_a_bin_network_gives_the_distribution_it_was_fitted_to_whatever_its_temperature():
@@ -199,50 +191,3 @@ def test_the_palette_offers_each_likely_colour_once_with_its_share():
     assert shares[0] is None and shares[1:] == pytest.approx([0.65, 0.3])
     many = [(auto, None)] + [((0.05 * k, -0.05 * k), 0.1) for k in range(1, 11)]
     assert len(suggestions(many)[0]) == 1 + PALETTE_BINS
-
-
-def _distribution(probabilities, centres=((0.1, 0.0), (-0.1, 0.0), (0.0, 0.1)), stride=2):
-    from deepcolor.pipeline.distribution import ChromaDistribution
-
-    return ChromaDistribution(np.asarray(probabilities, np.float32), np.asarray(centres, np.float32), stride)
-
-
-def test_pooling_makes_a_region_agree_and_stops_at_its_edges():
-    """``ChromaDistribution.pooled``: within a flat region the points come to agree, on about
-    the region's normalized geometric mean; at a strong edge of the gray image each side
-    keeps its own colours, where a flat gray image mixes them; a tiny sigma leaves each
-    point as it was."""
-    rng = np.random.default_rng(0)
-    gh, gw, sigma = 40, 120, 16.0  # sigma_s in working pixels: 8 grid steps
-
-    def geometric(p):
-        g = np.exp(np.log(p).reshape(-1, p.shape[-1]).mean(axis=0))
-        return g / g.sum()
-
-    left = rng.dirichlet([4, 2, 1], size=(gh, gw // 2))  # left half: red more likely
-    right = rng.dirichlet([1, 2, 4], size=(gh, gw // 2))  # right half: the third bin
-    found = _distribution(np.concatenate([left, right], axis=1))
-    flat = np.full((2 * gh, 2 * gw), 128, np.uint8)
-    edge = np.zeros_like(flat)
-    edge[:, gw:] = 255  # the halves' boundary: grid column gw // 2
-    mixed, kept = found.pooled(flat, sigma).probabilities, found.pooled(edge, sigma).probabilities
-    np.testing.assert_allclose(kept.sum(axis=-1), 1, atol=1e-5)
-    inner = slice(gw // 8, 3 * gw // 8)  # the middle of the left half, far from every border
-    assert kept[:, inner].std(axis=(0, 1)).max() < left.std(axis=(0, 1)).max() / 4
-    np.testing.assert_allclose(kept[:, inner].mean(axis=(0, 1)), geometric(left), atol=0.05)
-    last, first = gw // 2 - 1, gw // 2  # the columns either side of the boundary
-    np.testing.assert_allclose(kept[:, last].mean(axis=0), geometric(left), atol=0.05)
-    np.testing.assert_allclose(kept[:, first].mean(axis=0), geometric(right), atol=0.05)
-    assert mixed[:, last, 0].mean() < kept[:, last, 0].mean() - 0.1  # without the edge, red fades into blue
-    np.testing.assert_allclose(found.pooled(flat, 1e-3).probabilities, found.probabilities, atol=1e-4)
-
-
-def test_the_annealed_mean_of_a_distribution_is_its_mean_at_one_and_its_mode_when_cold():
-    found = _distribution([[[0.6, 0.3, 0.1], [0.2, 0.2, 0.6]]])
-    np.testing.assert_allclose(found.annealed(1.0), found.probabilities @ found.centres, atol=1e-6)
-    cold = found.annealed(0.01)
-    np.testing.assert_allclose(cold[0, 0], found.centres[0], atol=1e-6)
-    np.testing.assert_allclose(cold[0, 1], found.centres[2], atol=1e-6)
-    assert ColorizeSettings().pooling == 0  # off unless asked for
-    with pytest.raises(SettingsError, match="--pooling must be >= 0"):
-        ColorizeSettings(pooling=-1)

@@ -683,17 +683,6 @@ def test_bins_train_bin_networks_that_colorize_and_are_listed(trained, tmp_path,
     colors, shares = session.palette(5, 3)
     assert 2 <= len(colors) <= 7 and shares[0] is None
     assert all(s >= PALETTE_MIN_SHARE for s in shares[1:]) and sum(shares[1:]) <= 1 + 1e-6
-    # --pooling: the members' mixture pooled over regions, then annealed; the session reads
-    # its colour from the same pass as its palette, which stays the unpooled distribution
-    pooled = Colorizer.load(model, pooling=20)
-    chosen = [pooled.network(pooled.clusters[0])]
-    expected = pooled.network_distribution(chosen, gray, probs).pooled(gray, 20).annealed(0.5)
-    uv = pooled.network_chroma(chosen, gray, probs)
-    np.testing.assert_allclose(uv[::c.stride, ::c.stride], expected, atol=1e-6)
-    assert not np.allclose(uv, c.network_chroma([c.network(c.clusters[0])], gray, probs), atol=1e-3)
-    pooled_session = PhotoSession(pooled, rgb)
-    np.testing.assert_array_equal(pooled_session.auto_uv, pooled.working_chroma(rgb2gray(rgb)).uv)
-    np.testing.assert_array_equal(pooled_session.distribution.probabilities, session.distribution.probabilities)
 
 
 def test_the_palettes_networks_run_in_the_same_pass_as_the_automatic_colour(trained):

@@ -54,9 +54,6 @@ def register(subparsers):
     p.add_argument("--temperature", type=float, metavar="T",
                    help="deepcolor with a --bins model: read its chroma bins at this annealed-mean temperature "
                         "(default: the model's setting)")
-    p.add_argument("--pooling", type=float, metavar="SIGMA",
-                   help="deepcolor with a --bins model: pool its distributions over regions of this spatial sigma "
-                        "(working-image pixels) before the annealed mean; 0 = none (default: the model's setting)")
     add_arguments(p, HintSettings)
     p.add_argument("--hints-sweep", metavar="K1,K2,...", help="run a hint method once per hint count and write hints_sweep.csv")
     p.add_argument("--seed", type=int, default=0, help="seed of any randomness in the method (default: 0)")
@@ -171,19 +168,18 @@ def _run(args):
             raise ValueError(f"method {method!r} takes no hints; --hints-sweep needs one of: "
                              + ", ".join(n for n, s in available_methods().items() if s.accepts_hints))
     # deepcolor-hints' own settings go to the method and into run.json (a resumed run must match)
-    # --temperature and --pooling go to the deepcolor method and into run.json alike
-    reading = {k: v for k, v in (("temperature", args.temperature), ("pooling", args.pooling)) if v is not None}
-    own = dict(reading)
-    for key in reading:
-        if method != "deepcolor":
-            raise ValueError(f"--{key} reads a --bins model's networks: it needs --method deepcolor, not {method!r}")
+    # --temperature goes to the deepcolor method and into run.json alike
+    temperature = {} if args.temperature is None else {"temperature": args.temperature}
+    own = dict(temperature)
+    if temperature and method != "deepcolor":
+        raise ValueError(f"--temperature reads a --bins model's networks: it needs --method deepcolor, not {method!r}")
     if method == "deepcolor-hints":
         own = {**own, "hint_data_weight": hints.data_weight, "hint_gain_prior": hints.gain_prior,
                "hint_chroma_sigma": hints.chroma_sigma}
     options = runs.run_options(data_root=root, model=args.model, hints=hints.hints, hint_size=hints.hint_size,
                                seed=args.seed, cache_dir=args.cache_dir, jobs=args.jobs, quiet=args.quiet,
                                metrics=metrics, protocol=args.protocol, hint_settings=hints,
-                               **reading)
+                               **temperature)
     config = runs.run_config(args.dataset, args.split, method, folder=args.folder, predictions=args.predictions,
                              limit=args.limit, model=args.model, hints=hints.hints, hint_size=hints.hint_size,
                              hints_sweep=",".join(map(str, counts)) if counts else None, seed=args.seed,

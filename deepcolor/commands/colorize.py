@@ -224,7 +224,7 @@ def run_video(args, source, output):
     settings = from_arguments(VideoSettings, args)
     colorizer = Colorizer.load(args.model, refine=args.refine, k=args.lookup_k, layers=args.lookup_layers,
                                blend=args.blend, stride=args.predict_stride, working_size=args.working_size,
-                               temperature=args.temperature, pooling=args.pooling)
+                               temperature=args.temperature)
     # the bar shows after half a second, so an input refused at once prints no empty bar
     bar = tqdm(desc=os.path.basename(os.path.normpath(source)), unit="frame", delay=0.5, disable=args.quiet,
                file=sys.stderr, dynamic_ncols=True)
@@ -282,7 +282,7 @@ def run_command(args):
     try:
         colorizer = Colorizer.load(args.model, refine=args.refine, k=args.lookup_k, layers=args.lookup_layers,
                                    blend=args.blend, stride=args.predict_stride, working_size=args.working_size,
-                                   temperature=args.temperature, pooling=args.pooling)
+                                   temperature=args.temperature)
     except SettingsError as exc:  # the stored flag name is the train command's; this command says --stride
         raise SettingsError(str(exc).replace("--predict-stride", "--stride")) from None
     inputs = {os.path.abspath(p) for p, _ in found}

@@ -182,11 +182,6 @@ class ColorizeSettings(_Settings):
                                 "--bins reads its networks' chroma bins at (1: the distribution's mean; lower: its "
                                 "likelier colours, more vivid); no effect on other models", metavar="T",
                                 minimum=0.01, maximum=10.0, note="Zhang et al.'s")
-    pooling: float = _field(0.0, "--pooling", "a model trained with --bins: pool its networks' distributions over "
-                            "regions of this spatial sigma (working-image pixels; edge-aware, geometric mean) "
-                            "before the annealed mean reads them, so that a region commits to one colour; no "
-                            "effect on other models", metavar="SIGMA", minimum=0.0, maximum=1000.0,
-                            note="0 = each point read alone")
     working_size: int = _field(400, "--working-size", "colorize at most at this longer side (the reference "
                                "images' scale) and bring the chroma to full resolution edge-aware",
                                metavar="PX", minimum=0, maximum=100000,

@@ -56,16 +56,16 @@ def ablation_model(name, options=None):
     return path
 
 
-def _method(model, refine, temperature=None, pooling=None):
+def _method(model, refine, temperature=None):
     from deepcolor.pipeline import Colorizer
 
-    colorizer = Colorizer.load(model, refine=refine, temperature=temperature, pooling=pooling)
+    colorizer = Colorizer.load(model, refine=refine, temperature=temperature)
     return lambda sample: colorizer.colorize(sample.gray)
 
 
 @register_method("deepcolor", "Deep Colorization: adaptive clusters of per-pixel networks (patch + DAISY + semantic), refined")
 def _deepcolor(options):
-    return _method(options.get("model"), options.get("refine"), options.get("temperature"), options.get("pooling"))
+    return _method(options.get("model"), options.get("refine"), options.get("temperature"))
 
 
 @register_method("deepcolor-norefine", "Deep Colorization without chroma refinement (ablation)")

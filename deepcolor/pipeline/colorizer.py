@@ -60,8 +60,7 @@ def colorize_settings_of(config):
     lookup = config.get("lookup") or {}
     stored = {"refine": config.get("refine"), "lookup_k": lookup.get("k"), "lookup_layers": lookup.get("layers"),
               "blend": lookup.get("blend"), "predict_stride": config.get("predict_stride"),
-              "working_size": config.get("working_size"), "temperature": config.get("temperature"),
-              "pooling": config.get("pooling")}
+              "working_size": config.get("working_size"), "temperature": config.get("temperature")}
     stored = {k: v for k, v in stored.items() if v is not None}
     return ColorizeSettings.from_json(stored, **PAPER_COLORIZATION)
 
@@ -175,16 +174,15 @@ class Colorizer:
 
     @classmethod
     def load(cls, path=None, refine=None, k=None, device=None, layers=None, blend=None, stride=None,
-             working_size=None, temperature=None, pooling=None):
+             working_size=None, temperature=None):
         """Load a model directory (``None``: the shipped default model; a bare name: a
         shipped model, see ``deepcolor models``).
 
         ``refine``, ``k`` (nearest gist centres), ``layers`` (look up among the clusters
         of the first ``layers`` layers only; 0 = all), ``blend`` (networks averaged; 1 =
         the paper's single cluster) and ``stride`` (networks run on every ``stride``-th
-        row and column; 1 = every pixel), ``temperature`` (the annealed mean's, of a model
-        trained with ``--bins``) and ``pooling`` (the spatial sigma its distributions are
-        pooled over first; 0 = none) override the model's settings.
+        row and column; 1 = every pixel) and ``temperature`` (the annealed mean's, of a model
+        trained with ``--bins``) override the model's settings.
 
         Raises
         ------
@@ -202,7 +200,7 @@ class Colorizer:
                 f"no default model at {model_dir}: train one with 'deepcolor train -o DIR' and pass --model DIR")
         config = read_model_json(model_dir)
         overrides = {"refine": refine, "lookup_k": k, "lookup_layers": layers, "blend": blend, "predict_stride": stride,
-                     "working_size": working_size, "temperature": temperature, "pooling": pooling}
+                     "working_size": working_size, "temperature": temperature}
         settings = ColorizeSettings.from_json(
             {**colorize_settings_of(config).to_json(), **{k_: v for k_, v in overrides.items() if v is not None}})
         clusters = [Cluster.from_json(c) for c in config["clusters"]]
@@ -285,24 +283,12 @@ class Colorizer:
         return net_maps(self.deep_net, work, self._trunk, self.projection, self.alexnet_layers)
 
     def network_chroma(self, networks, work, probs, deep=None):
-        """:func:`predict_chroma` of ``networks`` (blended; bin networks with ``pooling`` set:
-        :func:`~deepcolor.pipeline.distribution.pooled_chroma`) on the working image ``work`` with
+        """:func:`predict_chroma` of ``networks`` (blended) on the working image ``work`` with
         the inputs this model's networks read (context, AlexNet's maps: ``deep``, computed
         when not given)."""
         if deep is None:
             deep = self.deep_maps(work)
-        if self.pools(networks):
-            from deepcolor.pipeline.distribution import pooled_chroma
-
-            return pooled_chroma(networks, work, probs, self.stride, self.context, deep, pooling=self.settings.pooling)
         return predict_chroma(networks, work, probs, self.stride, self.context, deep)
-
-    def pools(self, networks):
-        """Whether ``networks`` are read through their pooled distribution: bin networks,
-        and a ``pooling`` sigma above 0."""
-        from deepcolor.pipeline.prediction import members
-
-        return self.settings.pooling > 0 and all(m.bins for m in members(networks))
 
     def network_distribution(self, networks, work, probs, deep=None):
         """:func:`~deepcolor.pipeline.distribution.chroma_distribution` of bin ``networks``
@@ -320,8 +306,7 @@ class Colorizer:
         ChromaDistribution or None)`` (:func:`~deepcolor.pipeline.distribution.predict_together`)."""
         from deepcolor.pipeline.distribution import predict_together
 
-        return predict_together([networks, *others], distribution, work, probs, self.stride, self.context, deep,
-                                pooling=self.settings.pooling)
+        return predict_together([networks, *others], distribution, work, probs, self.stride, self.context, deep)
 
     def working_chroma(self, gray, refine=None, progress=None, palette=None):
         """The automatic chroma of ``gray`` at the working resolution, before any hint.

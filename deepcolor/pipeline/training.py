@@ -275,7 +275,6 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
             "predict_stride": colorization.predict_stride,
             "working_size": colorization.working_size,
             "temperature": colorization.temperature,
-            "pooling": colorization.pooling,
             "lookup": {"k": colorization.lookup_k, "layers": colorization.lookup_layers or None,
                        "gist": "euclidean", "semantic": "cosine", "blend": colorization.blend},
             "training": {**training.to_json(), **features.to_json()},

@@ -41,7 +41,7 @@ DATASET_TITLES = {"siftflow": "SIFT Flow", "sun": "SUN", "stanford": "Stanford B
                   "folder": "folder"}
 #: Options a method spec may set, with their parsers.
 OPTION_TYPES = {"refine": str, "hints": int, "hint_size": int, "seed": int, "samples": int, "model": str,
-                "temperature": float, "pooling": float}
+                "temperature": float}
 #: Methods that colorize with ``--model`` (or a ``model=NAME|DIR`` option); the ablations bring their own.
 MODEL_METHODS = ("deepcolor", "deepcolor-norefine", "deepcolor-noblend", "deepcolor-hints")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
