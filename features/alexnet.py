@@ -230,20 +230,31 @@ class DeepMaps:
         last of the layers it was projected from (they share one grid, :data:`LAYER_GRID`)
     grids : list of (stride, offset), where each map's position m lies in the trunk's input
         (pixel ``stride * m + offset``); default AlexNet's :data:`LAYER_GRID` of ``layers``
-    after : (mean, components), optional
-        A projection applied to the vectors once read (:func:`deep_at`), for layers on
-        different grids, which cannot be projected before reading
+    summed : bool
+        The maps are one projection's parts, one per layer on its own grid (each layer's
+        block of the projection applied to its map): a pixel's vector is the sum of what
+        each map gives there (:func:`with_projection`), not their concatenation
     """
 
-    def __init__(self, shape, factor, maps, layers=DEEP_LAYERS, grids=None, after=None):
-        self.shape, self.factor, self.maps, self.after = shape, factor, maps, after
+    def __init__(self, shape, factor, maps, layers=DEEP_LAYERS, grids=None, summed=False):
+        self.shape, self.factor, self.maps, self.summed = shape, factor, maps, bool(summed)
         self.layers = tuple(layers) if len(maps) == len(layers) else (tuple(layers)[-1],)
         self.grids = list(grids)[-len(maps):] if grids is not None else [LAYER_GRID[i] for i in self.layers]
 
     @property
     def dims(self):
         """Length of the vector read at a pixel (DEEP_DIMS, or the projection's k)."""
-        return self.after[1].shape[0] if self.after is not None else sum(m.shape[-1] for m in self.maps)
+        return self.maps[0].shape[-1] if self.summed else sum(m.shape[-1] for m in self.maps)
+
+    def joined(self, parts):
+        """The vectors read from each map (a list of (..., C_i) arrays) as this image's
+        vectors: summed (a projection's parts) or concatenated, float32."""
+        if not self.summed:
+            return np.concatenate(parts, axis=-1).astype(np.float32, copy=False)
+        total = parts[0].copy()
+        for part in parts[1:]:
+            total += part
+        return total
 
 
 def load_trunk(purpose, device=None):
@@ -269,7 +280,8 @@ def deep_maps(gray, trunk, projection=None, layers=DEEP_LAYERS):
         The convolutions (1-based) whose ReLU outputs are read, concatenated in this order
         (a hypercolumn, as Larsson et al. 2016 read theirs); default :data:`DEEP_LAYERS`.
         With a projection, layers on one grid (conv3-5) are projected before reading (the
-        maps hold k numbers), others after (:attr:`DeepMaps.after`).
+        maps hold k numbers); layers on several grids (VGG16's) each by its block of the
+        projection, and the parts are summed when read (:attr:`DeepMaps.summed`).
     """
     import torch
 
@@ -288,14 +300,25 @@ def deep_maps(gray, trunk, projection=None, layers=DEEP_LAYERS):
 
 
 def with_projection(maps, projection):
-    """``maps`` read through ``projection``: projected before reading when they share one grid
-    (bilinear reading commutes with it, and k numbers are read instead of C), else after."""
+    """``maps`` read through ``projection``, projected before reading: bilinear reading
+    commutes with it (its weights sum to 1), so k numbers are read instead of C.
+
+    Layers on one grid are concatenated and projected; layers on several grids (VGG16's
+    relu4_3 and relu5_3) cannot be concatenated, so each map is projected by its block of
+    the projection, ``(v_i - mean_i) @ components_i.T``, and the parts read at a pixel are
+    summed (:attr:`DeepMaps.summed`): the same vector as projecting the concatenated
+    vector read there, up to float32 rounding, without reading or multiplying all C numbers
+    at every point.
+    """
     if projection is None:
         return maps
     if len(set(maps.grids)) == 1:
         return DeepMaps(maps.shape, maps.factor, [project(np.concatenate(maps.maps, axis=-1), projection)],
                         maps.layers, maps.grids)
-    return DeepMaps(maps.shape, maps.factor, maps.maps, maps.layers, maps.grids, after=projection)
+    mean, components = projection
+    edges = np.cumsum([0] + [m.shape[-1] for m in maps.maps])
+    parts = [project(m, (mean[a:b], components[:, a:b])) for m, a, b in zip(maps.maps, edges[:-1], edges[1:])]
+    return DeepMaps(maps.shape, maps.factor, parts, maps.layers, maps.grids, summed=True)
 
 
 def project(vectors, projection):
@@ -354,22 +377,24 @@ def deep_at(maps, rows, cols):
     -------
     deep : ndarray, shape (n, C), float32 (C: the layers' channels, DEEP_DIMS by default, or the projection's k)
     """
-    y_in = (rows + 0.5) * maps.factor - 0.5
-    x_in = (cols + 0.5) * maps.factor - 0.5
     parts = []
     for (stride, offset), fmap in zip(maps.grids, maps.maps):  # a projected map sits on the layers' one grid
         h, w = fmap.shape[:2]
-        y = np.clip((y_in - offset) / stride, 0, h - 1)
-        x = np.clip((x_in - offset) / stride, 0, w - 1)
-        y0 = np.minimum(np.floor(y).astype(np.int64), h - 2) if h > 1 else np.zeros(y.shape, np.int64)
-        x0 = np.minimum(np.floor(x).astype(np.int64), w - 2) if w > 1 else np.zeros(x.shape, np.int64)
-        y1, x1 = np.minimum(y0 + 1, h - 1), np.minimum(x0 + 1, w - 1)
-        wy, wx = (y - y0)[:, None].astype(np.float32), (x - x0)[:, None].astype(np.float32)
+        y0, y1, wy = _bilinear_axis(rows, maps.factor, stride, offset, h)
+        x0, x1, wx = _bilinear_axis(cols, maps.factor, stride, offset, w)
         top = fmap[y0, x0] * (1 - wx) + fmap[y0, x1] * wx
         bottom = fmap[y1, x0] * (1 - wx) + fmap[y1, x1] * wx
         parts.append(top * (1 - wy) + bottom * wy)
-    out = np.concatenate(parts, axis=1).astype(np.float32, copy=False)
-    return out if maps.after is None else project(out, maps.after)
+    return maps.joined(parts)
+
+
+def _bilinear_axis(pixels, factor, stride, offset, size):
+    """Along one axis, for image pixels ``pixels`` (n,): the two map positions either side of
+    each pixel's centre on a map of ``size`` positions at ``(stride, offset)`` (clamped to
+    the map), and the second one's weight, (n, 1) float32."""
+    at = np.clip(((pixels + 0.5) * factor - 0.5 - offset) / stride, 0, size - 1)
+    first = np.minimum(np.floor(at).astype(np.int64), size - 2) if size > 1 else np.zeros(at.shape, np.int64)
+    return first, np.minimum(first + 1, size - 1), (at - first)[:, None].astype(np.float32)
 
 
 def deep_features(gray, rows, cols, trunk, layers=DEEP_LAYERS):
@@ -392,5 +417,15 @@ def deep_grid(maps, r0, r1, stride):
     h, w = maps.shape
     rows = np.arange(-(-r0 // stride) * stride, r1, stride, dtype=np.int64)
     cols = np.arange(0, w, stride, dtype=np.int64)
-    deep = deep_at(maps, np.repeat(rows, cols.size), np.tile(cols, rows.size))
-    return deep.reshape(rows.size, cols.size, deep.shape[-1])
+    # :func:`deep_at` at every (row, col) of the grid, equal to it bit for bit, read separably:
+    # each map row the rows need is interpolated across the columns once, then the rows
+    # between those (a fifth of the gathers of reading every point's four neighbours)
+    parts = []
+    for (grid_stride, offset), fmap in zip(maps.grids, maps.maps):
+        y0, y1, wy = _bilinear_axis(rows, maps.factor, grid_stride, offset, fmap.shape[0])
+        x0, x1, wx = _bilinear_axis(cols, maps.factor, grid_stride, offset, fmap.shape[1])
+        needed = np.unique(np.concatenate([y0, y1]))
+        across = fmap[needed][:, x0] * (1 - wx) + fmap[needed][:, x1] * wx  # (needed rows, cols, C)
+        top, bottom = across[np.searchsorted(needed, y0)], across[np.searchsorted(needed, y1)]
+        parts.append(top * (1 - wy[:, :, None]) + bottom * wy[:, :, None])
+    return maps.joined(parts)

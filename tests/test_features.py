@@ -408,7 +408,7 @@ def test_alexnet_projection_is_the_pca_and_commutes_with_reading_the_maps():
 
 
 def test_alexnet_hypercolumn_reads_each_layer_on_its_grid_and_projects_on_the_shared_one():
-    from deepcolor.features.alexnet import ALEXNET, deep_at, deep_maps, fit_projection, project
+    from deepcolor.features.alexnet import ALEXNET, deep_at, deep_grid, deep_maps, fit_projection, project
 
     trunk = _alexnet_trunk()
     rng = np.random.default_rng(2)
@@ -422,16 +422,21 @@ def test_alexnet_hypercolumn_reads_each_layer_on_its_grid_and_projects_on_the_sh
     np.testing.assert_array_equal(hyper, np.concatenate(alone, axis=1))
     np.testing.assert_array_equal(alone[2], deep_at(deep_maps(gray, trunk), rows, cols))
     # conv3-5 share one grid, so their projection is taken before reading; conv1 and conv5 are
-    # read apart and projected after
+    # on two grids, so each is projected by its block of the projection and the parts summed
     projection = fit_projection(hyper, 6)
     projected = deep_maps(gray, trunk, projection, layers=(3, 4, 5))
-    assert projected.layers == (5,) and projected.dims == 6 and projected.after is None
+    assert projected.layers == (5,) and projected.dims == 6 and not projected.summed
     np.testing.assert_allclose(deep_at(projected, rows, cols), project(hyper, projection), atol=1e-4)
     apart = deep_at(deep_maps(gray, trunk, layers=(1, 5)), rows, cols)
     projection = fit_projection(apart, 2)
     late = deep_maps(gray, trunk, projection, layers=(1, 5))
-    assert late.after is not None and late.dims == 2
+    assert late.summed and late.dims == 2 and [m.shape[-1] for m in late.maps] == [2, 2]
     np.testing.assert_allclose(deep_at(late, rows, cols), project(apart, projection), atol=1e-5)
+    # on a grid, deep_grid reads what deep_at reads at each of its points
+    band = deep_grid(late, 4, 20, 3)
+    grid_rows, grid_cols = np.arange(6, 20, 3), np.arange(0, gray.shape[1], 3)
+    np.testing.assert_array_equal(band, deep_at(late, np.repeat(grid_rows, grid_cols.size),
+                                                np.tile(grid_cols, grid_rows.size)).reshape(band.shape))
 
 
 def test_vgg16_block_outputs_are_read_on_their_grids():

@@ -580,7 +580,7 @@ def test_a_model_reading_vgg16_across_two_grids(trained, tmp_path, capsys):
     config = json.load(open(tmp_path / "m" / "model.json"))
     assert config["features"]["alexnet_net"] == "vgg16" and config["features"]["alexnet_layers"] == [4, 5]
     assert "VGG16" in json.load(open(tmp_path / "m" / "manifest.json"))["data_terms"]["vgg16"]
-    # relu4_3 and relu5_3 lie on different grids: the colorizer reads both, then projects
+    # relu4_3 and relu5_3 lie on different grids: the colorizer projects each by its block, reads both, sums
     c = Colorizer.load(tmp_path / "m")
     assert c.deep_net == "vgg16" and c.projection[1].shape == (8, 1024)
     tset = prepare(records_of(trained["images"]),
@@ -593,7 +593,7 @@ def test_a_model_reading_vgg16_across_two_grids(trained, tmp_path, capsys):
     g0 = rgb2gray(np.asarray(Image.open(tset.paths[0])))
     rows, cols = sample_pixels(g0.shape, 150, image_seed(tset.names[0], 0))
     maps = c.deep_maps(g0)
-    assert maps.after is not None and maps.dims == 8
+    assert maps.summed and maps.dims == 8  # each grid's map projected by its block, read and summed
     read = alexnet.deep_at(maps, rows, cols)
     np.testing.assert_allclose(read, alexnet.project(net_features("vgg16", g0, rows, cols, trunk, (4, 5)),
                                                      c.projection), atol=1e-3)
