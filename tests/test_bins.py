@@ -191,3 +191,40 @@ def test_the_palette_offers_each_likely_colour_once_with_its_share():
     assert shares[0] is None and shares[1:] == pytest.approx([0.65, 0.3])
     many = [(auto, None)] + [((0.05 * k, -0.05 * k), 0.1) for k in range(1, 11)]
     assert len(suggestions(many)[0]) == 1 + PALETTE_BINS
+
+
+def test_a_bin_models_colour_and_distribution_come_from_one_run_of_its_network(monkeypatch):
+    """The web app's session on a one-network bin model (``general-vgg-vivid``): its automatic
+    colour and its palette's distribution come from one run of the network per band, each
+    exactly what the single calls give. Needs the VGG16 weights."""
+    import skimage.data
+
+    from deepcolor.core.color import rgb2gray
+    from deepcolor.features import alexnet, vgg
+    from deepcolor.pipeline import Colorizer
+
+    try:
+        vgg.weights_path()
+    except alexnet.WeightsMissing:
+        pytest.skip(alexnet.INSTALL_HINT + " (README's install line; CI installs it)")
+    c = Colorizer.load("general-vgg-vivid")
+    gray = rgb2gray(skimage.data.coffee()[::3, ::3])
+    alone = c.working_chroma(gray)
+    chosen = [c.network(k) for k in alone.lookup.chosen]
+    assert len(chosen) == 1 and chosen[0].bins
+    probs = c.analyze(alone.work)[0]
+    expected = c.network_distribution(chosen, alone.work, probs)
+    runs = []
+    original = ChromaNetwork._run
+    monkeypatch.setattr(ChromaNetwork, "_run", lambda self, *a, **k: runs.append(a[2]) or original(self, *a, **k))
+    found = c.working_chroma(gray, palette=lambda lookup, gist: ([], [c.network(k) for k in lookup.chosen]))
+    assert runs and all(width == 2 + chosen[0].bins for width in runs)  # one run per band gives both
+    np.testing.assert_array_equal(found.uv, alone.uv)
+    maps, distribution = found.palette
+    assert maps == []
+    np.testing.assert_array_equal(distribution.probabilities, expected.probabilities)
+    np.testing.assert_array_equal(distribution.centres, expected.centres)
+    x = np.random.default_rng(0).normal(size=(50, chosen[0].input_dim)).astype(np.float32)
+    both = chosen[0].predict_with_distribution(x)
+    np.testing.assert_array_equal(both[:, :2], chosen[0].predict(x))
+    np.testing.assert_array_equal(both[:, 2:], chosen[0].distribution(x))

@@ -195,6 +195,16 @@ class ChromaNetwork:
             raise ValueError("only a bin network (trained with --bins) predicts a distribution over colours")
         return self._run(feats, batch, self.outputs, lambda y: torch.softmax(y, dim=1))
 
+    def predict_with_distribution(self, feats, batch=65536):
+        """A bin network's :meth:`predict` and :meth:`distribution` side by side from one run
+        of the network: (n, 2 + bins) float32, each part equal to what the call alone gives."""
+        import torch
+
+        if self._centres is None:
+            raise ValueError("only a bin network (trained with --bins) predicts a distribution over colours")
+        return self._run(feats, batch, 2 + self.outputs, lambda y: torch.cat(
+            [annealed_mean(y, self._centres, self.temperature), torch.softmax(y, dim=1)], dim=1))
+
     def _run(self, feats, batch, width, read):
         """``read`` of the outputs for each row of ``feats`` (n, D) -> (n, width) float32, batch by batch."""
         import torch

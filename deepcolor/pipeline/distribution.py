@@ -111,10 +111,24 @@ def predict_together(chroma, distribution, gray, probs=None, stride=1, context=N
     """
     runs = [blended(n) for n in chroma]
     readers = [n.predict for n in runs]
-    if distribution is not None:
+    # a bin model's one network gives its colour and its distribution from one run (the
+    # web app's session asks for both); other networks run once for each
+    joint = distribution is not None and _one_bin_network(chroma[0], distribution)
+    if joint:
+        readers[0], centres = runs[0].predict_with_distribution, runs[0].centres
+    elif distribution is not None:
         read, centres, _ = distribution_reader(distribution)
         readers.append(read)
     grids = run_on_grid(readers, runs[0].input_dim, gray, probs, stride, context, deep)
+    if joint:
+        both = grids[0]
+        grids = [np.ascontiguousarray(both[..., :2])] + grids[1:] + [np.ascontiguousarray(both[..., 2:])]
     maps = [upsample_grid(g, gray.shape, stride) for g in grids[:len(runs)]]
     found = ChromaDistribution(grids[-1], centres, max(1, int(stride))) if distribution is not None else None
     return maps, found
+
+
+def _one_bin_network(network, distribution):
+    """Whether ``network`` and ``distribution`` are the same single bin network."""
+    a, b = members(network), members(distribution)
+    return len(a) == 1 and len(b) == 1 and a[0] is b[0] and bool(a[0].bins)
