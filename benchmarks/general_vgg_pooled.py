@@ -17,8 +17,8 @@ At T 1 the annealed mean is linear in the probabilities, so pooling them is the 
 own smoothing moved earlier; below T 1 the order matters. Two poolings: the probabilities'
 (arithmetic: the region's mixture) and their logarithms' (geometric: the normalized geometric
 mean, which keeps what the neighbours agree on). Each reading is followed by the colorizer's
-refinement, as in the other rows. ``--image-weight`` and ``--seeds`` train the network as
-``general_vgg_bins.py`` does (several seeds: each pooled and read alone, colours averaged).
+refinement, as in the other rows. ``--image-weight`` weights the images in the network's loss
+as ``general_vgg_bins.py`` does.
 
 Held out, geometric pooling moved the frontier by +0.02 to +0.15 dB; on the general test it
 did not (README, "Pooling the distribution over regions"). The network is ``general_vgg_bins.py``'s (seed 0; its pixel rows repeat that
@@ -115,21 +115,15 @@ def parse_readings(text):
     return tuple(out)
 
 
-def study(ho, deep, dims, log, readings=READINGS, offset=0.0, seeds=1):
-    rows, networks = bins_study(ho, deep, dims, 32, offset, log, seeds)
-    if seeds > 1:  # the seeds' networks at T 1, as bins_study lists them for their averaged annealed means
-        members, part = networks[next(n for n in networks if n.startswith(f"{seeds} seeds' annealed") and
-                                      n.endswith("T 1.0"))]
-    else:
-        network, part = networks[next(n for n in networks if n.startswith("32 bins") and n.endswith("T 1.0"))]
-        members = [network]
-    cache = DistributionCache(members)
+def study(ho, deep, dims, log, readings=READINGS, offset=0.0):
+    rows, networks = bins_study(ho, deep, dims, 32, offset, log)
+    network, part = networks[next(n for n in networks if n.startswith("32 bins") and n.endswith("T 1.0"))]
+    cache = DistributionCache([network])
     how = f", images weighted 1/(energy + {offset:g})" if offset else ""
-    who = f"{seeds} seeds' " if seeds > 1 else ""
     readers = {}  # every whole-image reading from the one distribution per photo and network
     for pooling, sigma_s, t in readings:
         kind = "no pooling" if pooling == "none" else f"{pooling} pooling sigma_s {sigma_s:g}"
-        readers[f"{who}32 bins{how}, {kind}, then annealed mean T {t:g}"] = (Pooled(cache, pooling, sigma_s, t), part)
+        readers[f"32 bins{how}, {kind}, then annealed mean T {t:g}"] = (Pooled(cache, pooling, sigma_s, t), part)
     return rows, readers
 
 
@@ -137,16 +131,14 @@ def main(argv=None):
     def run(args, ho, deep, dims, log, result):
         readings = parse_readings(args.readings) if args.readings else READINGS
         result.update(bins=32, readings=[list(r) for r in readings], sigma_r=SIGMA_R,
-                      image_weight=args.image_weight, seeds=args.seeds)
-        return study(ho, deep, dims, log, readings, args.image_weight, args.seeds)
+                      image_weight=args.image_weight)
+        return study(ho, deep, dims, log, readings, args.image_weight)
 
     def options(p):
         p.add_argument("--readings", metavar="POOLING:SIGMA_S:T,...",
                        help="the readings to score (default: READINGS); pooling none, arithmetic or geometric")
         p.add_argument("--image-weight", type=float, default=0.0,
                        help="> 0: each image weighted by 1 / (its chroma energy + this) in the loss")
-        p.add_argument("--seeds", type=int, default=1,
-                       help="> 1: train the bin network from this many seeds; each is read alone, colours averaged")
 
     return held_out_study(__doc__, argv, options, run)
 
