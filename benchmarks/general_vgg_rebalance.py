@@ -32,8 +32,11 @@ LAMBDAS = (0.5,)
 def rebalancing_weights(targets, centres, mix):
     """Zhang et al.'s weight of each target (n, 2): ``((1 - mix) p_q + mix / Q)^-1`` of its
     nearest bin q, with ``p_q`` the bins' shares of the targets, normalized to mean 1."""
-    d = ((targets[:, None, :] - centres[None, :, :]) ** 2).sum(axis=-1)
-    nearest = d.argmin(axis=1)
+    import torch
+
+    from deepcolor.networks.bins import nearest_bins
+
+    nearest = nearest_bins(torch.from_numpy(targets), torch.from_numpy(centres)).numpy()
     share = np.bincount(nearest, minlength=len(centres)) / len(targets)
     w = 1.0 / ((1 - mix) * share + mix / len(centres))
     weights = w[nearest]

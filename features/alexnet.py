@@ -425,7 +425,8 @@ def deep_grid(maps, r0, r1, stride):
         y0, y1, wy = _bilinear_axis(rows, maps.factor, grid_stride, offset, fmap.shape[0])
         x0, x1, wx = _bilinear_axis(cols, maps.factor, grid_stride, offset, fmap.shape[1])
         needed = np.unique(np.concatenate([y0, y1]))
-        across = fmap[needed][:, x0] * (1 - wx) + fmap[needed][:, x1] * wx  # (needed rows, cols, C)
+        band = fmap[needed]
+        across = band[:, x0] * (1 - wx) + band[:, x1] * wx  # (needed rows, cols, C)
         top, bottom = across[np.searchsorted(needed, y0)], across[np.searchsorted(needed, y1)]
         parts.append(top * (1 - wy[:, :, None]) + bottom * wy[:, :, None])
     return maps.joined(parts)
