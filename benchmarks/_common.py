@@ -74,7 +74,7 @@ def smooth_noise(rng, h, w, sigma):
     return np.clip(np.rint((img - img.min()) / (img.max() - img.min()) * 255), 0, 255).astype(np.uint8)
 
 
-def model_training_set(data, model, names, datasets, cache=None):
+def model_training_set(data, model, names, datasets, cache=None, jobs=1):
     """The cached training data of some images of a trained (or partly trained) model.
 
     Parameters
@@ -90,6 +90,8 @@ def model_training_set(data, model, names, datasets, cache=None):
         The run's ``NAME:SPLIT`` lists.
     cache : str, optional
         The cache folder (``--cache``; default as ``deepcolor train``'s).
+    jobs : int
+        Processes computing the features of images not in the cache.
 
     Returns
     -------
@@ -114,7 +116,8 @@ def model_training_set(data, model, names, datasets, cache=None):
     config = feature_config(settings["samples"], settings["seed"], settings["semantic"], parser,
                             settings.get("context", False))
     names = state["images"] if names is None else names
-    tset = prepare([records[m] for m in names], config, cache_dir(cache, "features"), parser=parser, progress=False)
+    tset = prepare([records[m] for m in names], config, cache_dir(cache, "features"), parser=parser, jobs=jobs,
+                   progress=False)
     if tset.failed:
         raise SystemExit(f"{len(tset.failed)} images not in the cache, e.g. {tset.failed[0][1]}")
     return settings, tset

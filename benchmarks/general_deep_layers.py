@@ -282,14 +282,20 @@ def whole_images(ho, trunk, networks, count, log, ways=None, sources=IMAGENET_SO
 def held_out_split(args):
     """``(settings, tset, ho)`` from the studies' options: ``--model``'s training set (every
     ``--subset``-th image), held out by :func:`imagenet_split`, every ``--train-every``-th
-    remaining image training."""
-    names = None
-    if args.subset > 1:
-        with open(os.path.join(args.model, "checkpoints", "train_state.json"), encoding="utf-8") as handle:
-            names = json.load(handle)["images"][::args.subset]
-    settings, tset = _common.model_training_set(args.data, args.model, names, args.dataset, args.cache)
-    train, held = imagenet_split(tset.names, args.imagenet_every, args.every)
-    return settings, tset, HeldOut(tset, settings, args.every, split=(train[::args.train_every], held))
+    remaining image training; ``tset`` holds only those images (``--jobs`` processes compute
+    the features of any not cached)."""
+    with open(os.path.join(args.model, "checkpoints", "train_state.json"), encoding="utf-8") as handle:
+        names = json.load(handle)["images"][::args.subset]
+    train, held = imagenet_split(names, args.imagenet_every, args.every)
+    train = train[::args.train_every]
+    # only the images the split uses are read (their features computed when not cached), in
+    # the run's order, so the rows, and the networks trained on them, are those of the whole set
+    used = sorted(train + held)
+    settings, tset = _common.model_training_set(args.data, args.model, [names[i] for i in used], args.dataset,
+                                                args.cache, jobs=getattr(args, "jobs", 1))
+    position = {i: k for k, i in enumerate(used)}
+    return settings, tset, HeldOut(tset, settings, args.every,
+                                   split=([position[i] for i in train], [position[i] for i in held]))
 
 
 def main(argv=None):

@@ -61,11 +61,13 @@ class Mixture:
         return annealed_mean(logits, torch.from_numpy(self.centres), self.temperature).numpy()
 
 
-def study(ho, deep, dims, bins, offset, log, seeds=1):
+def study(ho, deep, dims, bins, offset, log, seeds=1, columns=None, label=""):
+    """The regression and the bin network on ``general-vgg``'s inputs (``columns`` of ``deep``
+    in place of relu4_3 + relu5_3 when given, ``label`` then naming them in the rows)."""
     from deepcolor.networks import train_network
 
     log("fitting the PCA on a tenth of the training pixels")
-    part, sub, held = vgg_rows(ho, deep, dims)
+    part, sub, held = vgg_rows(ho, deep, dims, columns=columns)
     targets = ho.targets[ho.sub_rows]
     weights, how = None, ""
     if offset:  # each image weighted by 1 / (its chroma energy + offset), as --image-weight
@@ -94,7 +96,7 @@ def study(ho, deep, dims, bins, offset, log, seeds=1):
                 candidates.append((f"{seeds} seeds' distributions averaged, then annealed{how}, T {t}",
                                    Mixture(members, t)))
     rows, networks = [], {}
-    for name, network in candidates:
+    for name, network in ((label + name, network) for name, network in candidates):
         chroma = (np.mean([n.predict(held) for n in network], axis=0) if isinstance(network, list)
                   else network.predict(held))
         rows.append(imagenet_row(ho, name, chroma, log))

@@ -88,16 +88,18 @@ def study(ho, deep, dims, epochs, log):
     return rows, networks
 
 
-def vgg_rows(ho, deep, dims, pca=128):
+def vgg_rows(ho, deep, dims, pca=128, columns=None):
     """``(part, sub, held)``: ``general-vgg``'s VGG16 input, relu4_3 + relu5_3 through a PCA
     to ``pca`` dims fitted on a tenth of the training pixels (``part`` as the networks
     dictionaries of :func:`general_deep_layers.whole_images` take it), appended to the
-    model's features of the training rows (``sub``) and of the held-out rows (``held``)."""
+    model's features of the training rows (``sub``) and of the held-out rows (``held``).
+    ``columns`` (an index array of ``deep``'s columns) reads another part of the trunk's
+    vectors; default the columns after the first map's (relu4_3 + relu5_3 of :class:`VGGColumn`)."""
     from deepcolor.features.alexnet import fit_projection
 
     n_sub = len(ho.sub_rows)
-    upper = slice(dims[0], deep.shape[1])  # relu4_3 + relu5_3
-    part = (upper, fit_projection(np.asarray(deep[np.arange(0, n_sub, 10), upper], np.float32), pca))
+    upper = slice(dims[0], deep.shape[1]) if columns is None else columns
+    part = (upper, fit_projection(np.asarray(deep[np.arange(0, n_sub, 10)][:, upper], np.float32), pca))
     sub = np.concatenate([ho.feats[ho.sub_rows], projected(deep[:n_sub, upper], part[1])], axis=1)
     held = np.concatenate([ho.feats[ho.held_rows], projected(deep[n_sub:, upper], part[1])], axis=1)
     return part, sub, held
@@ -134,18 +136,20 @@ def held_out_arguments(p):
                         "caltech101: the held-out classes of each)")
     p.add_argument("--subset", type=int, default=1, help="every n-th training image only (a quick check of the script)")
     p.add_argument("--cache")
+    p.add_argument("--jobs", type=int, default=1, help="processes computing the features of images not in the cache")
     p.add_argument("-o", "--output", required=True)
 
 
-def held_out_vgg(args, log):
-    """``(ho, trunk, deep, result)``: the held-out split, VGG16's column, its vectors at the
-    pixels used and the result's header, from :func:`held_out_arguments`' options."""
+def held_out_vgg(args, log, trunk=None):
+    """``(ho, trunk, deep, result)``: the held-out split, VGG16's column (``trunk()`` when
+    given), its vectors at the pixels used and the result's header, from
+    :func:`held_out_arguments`' options."""
     import torch
 
     torch.set_num_threads(2)
     settings, tset, ho = held_out_split(args)
     log(f"{len(tset)} images: {len(ho.train)} training, {len(ho.held)} held out")
-    trunk = VGGColumn()
+    trunk = (trunk or VGGColumn)()
     deep, _ = hypercolumns(ho, settings, trunk, args.deep_file, log)
     result = {"model": os.path.abspath(args.model), "imagenet_every": args.imagenet_every, "every": args.every,
               "train_every": args.train_every, "training_images": len(ho.train), "held_out": len(ho.held)}
@@ -158,19 +162,20 @@ def write_result(path, result, start):
         json.dump(result, handle, indent=1)
 
 
-def held_out_study(doc, argv, add_options, study, ways=None, finish=None):
+def held_out_study(doc, argv, add_options, study, ways=None, finish=None, trunk=None):
     """The driver of the held-out VGG16 studies: the options of :func:`held_out_arguments` plus
     ``add_options(parser)``'s, the split and VGG16's vectors, ``study(args, ho, deep, dims,
     log, result) -> (rows, networks)`` (it may add its settings to ``result``), the whole
     images (``ways`` as :func:`general_deep_layers.whole_images`), ``finish(result)`` when
-    given, and the result file."""
+    given, and the result file. ``trunk`` (a callable returning the ``Trunk`` interface of
+    ``general_deep_layers``) replaces :class:`VGGColumn`."""
     p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     held_out_arguments(p)
     add_options(p)
     args = p.parse_args(argv)
     log = lambda s: print(s, flush=True)  # noqa: E731
     start = time.perf_counter()
-    ho, trunk, deep, result = held_out_vgg(args, log)
+    ho, trunk, deep, result = held_out_vgg(args, log, trunk)
     result["pixels"], networks = study(args, ho, deep, trunk.dims, log, result)
     if args.whole:
         sources = tuple(f"general/{s.strip()}" for s in args.whole_sources.split(",") if s.strip())
