@@ -292,7 +292,7 @@ def held_out_split(args):
     # the run's order, so the rows, and the networks trained on them, are those of the whole set
     used = sorted(train + held)
     settings, tset = _common.model_training_set(args.data, args.model, [names[i] for i in used], args.dataset,
-                                                args.cache, jobs=getattr(args, "jobs", 1))
+                                                args.cache, jobs=args.jobs)
     position = {i: k for k, i in enumerate(used)}
     return settings, tset, HeldOut(tset, settings, args.every,
                                    split=([position[i] for i in train], [position[i] for i in held]))
@@ -315,6 +315,7 @@ def main(argv=None):
     p.add_argument("--whole", type=int, default=0, help="colorize this many held-out ImageNet-class photos whole")
     p.add_argument("--subset", type=int, default=1, help="every n-th training image only (a quick check of the script)")
     p.add_argument("--cache")
+    p.add_argument("--jobs", type=int, default=1, help="processes computing the features of images not in the cache")
     p.add_argument("-o", "--output", required=True)
     args = p.parse_args(argv)
     log = lambda s: print(s, flush=True)  # noqa: E731

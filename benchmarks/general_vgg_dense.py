@@ -80,39 +80,26 @@ class DenseColumn:
         self.name, self.layers, self.top, self.column = "vgg16", (4, 5, 5), "relu5_3 dense", "relu4_3+5_3+5_3 dense"
         self.dims = list(DIMS)
 
-    def outputs(self, gray):
-        """``(factor, relu4_3, relu5_3, dense relu5_3)``, each (1, 512, h, w) torch tensors."""
+    def maps(self, gray):
+        """VGG16's relu4_3 and relu5_3 (:func:`~deepcolor.features.vgg.vgg_maps`, which also
+        enlarges a small photo) and relu5_3 computed again every 8 pixels from that relu4_3."""
         import torch
 
-        from deepcolor.features._validate import check_gray, gray_as_float32
-        from deepcolor.features.alexnet import MIN_SIDE
-
-        img = gray_as_float32(check_gray(gray))
-        h, w = img.shape
-        factor = max(1.0, MIN_SIDE / min(h, w))
-        if factor > 1:  # as vgg_maps enlarges a small image
-            import cv2
-
-            img = cv2.resize(img, (int(round(w * factor)), int(round(h * factor))), interpolation=cv2.INTER_LINEAR)
-        with torch.no_grad():
-            x = torch.from_numpy(img / np.float32(127.5) - np.float32(1))
-            outs = self.net.block_outputs(x.expand(1, 3, *img.shape), last=5)
-            dense = dense_top(outs[3], self.net.convs[10:13])
-        return factor, outs[3], outs[4], dense
-
-    def maps(self, gray):
         from deepcolor.features.alexnet import DeepMaps
+        from deepcolor.features.vgg import vgg_maps
 
-        factor, *parts = self.outputs(gray)
-        maps = [p[0].permute(1, 2, 0).contiguous().numpy() for p in parts]
-        return DeepMaps(np.asarray(gray).shape, factor, maps, self.layers, list(GRIDS))
+        plain = vgg_maps(gray, self.net, (4, 5))
+        with torch.no_grad():
+            relu4_3 = torch.from_numpy(plain.maps[0]).permute(2, 0, 1)[None]
+            dense = dense_top(relu4_3, self.net.convs[10:13])[0].permute(1, 2, 0).contiguous().numpy()
+        return DeepMaps(plain.shape, plain.factor, plain.maps + [dense], self.layers, list(GRIDS))
 
 
 def check_dense(trunk, gray):
     """The largest difference between the dense relu5_3's even positions and VGG16's relu5_3,
     and relu5_3's largest value."""
-    _, _, top, dense = trunk.outputs(gray)
-    return float((dense[:, :, 0::2, 0::2] - top).abs().max()), float(top.abs().max())
+    _, top, dense = trunk.maps(gray).maps
+    return float(np.abs(dense[0::2, 0::2] - top).max()), float(np.abs(top).max())
 
 
 def main(argv=None):
