@@ -35,6 +35,11 @@ Three inputs, each through the networks of ``general_vgg_bins.py`` (the regressi
 Training-pixel vectors: ``--vgg-file`` holds VGG16's (``general_vgg_dense.py``'s file; its
 first 1024 columns are relu4_3 + relu5_3), ``--inception-file`` Inception's, computed here
 when absent, and ``--deep-file`` both side by side (3,840 float16 numbers a row).
+
+Measured (``results/general_inception.txt``, 600 held-out ImageNet-class photos whole): VGG16
++ Inception leads VGG16 alone by +0.12 to +0.19 dB at every reading, with more colour (32 bins,
+T 0.6: +0.942 / 20.8 against +0.801 / 19.3); Inception alone trails VGG16. The Caltech-101
+proxy's whole photos are not yet measured (README, "Inception v3 beside VGG16").
 """
 
 import argparse
