@@ -285,18 +285,33 @@ def deep_maps(gray, trunk, projection=None, layers=DEEP_LAYERS):
     """
     import torch
 
+    img, factor = enlarged_gray(gray, MIN_SIDE)
+    with torch.no_grad():
+        x = torch.from_numpy(img / np.float32(127.5) - np.float32(1)).to(trunk.device)
+        outs = trunk.relu_outputs(x.expand(1, 3, *img.shape), last=max(layers))
+    maps = [channels_last(outs[i - 1]) for i in layers]
+    return with_projection(DeepMaps(np.shape(gray), factor, maps, layers), projection)
+
+
+def enlarged_gray(gray, min_side):
+    """``gray`` (H, W) as float32 in the 0..255 scale, enlarged (bilinear) so that its short
+    side is at least ``min_side`` pixels (the scale a trunk needs), and the factor (>= 1).
+
+    Every trunk (AlexNet, VGG16, Inception) is run on this image; :class:`DeepMaps` keeps the
+    factor so that pixels of the original image are read at the right place."""
     img = gray_as_float32(check_gray(gray))
     h, w = img.shape
-    factor = max(1.0, MIN_SIDE / min(h, w))
+    factor = max(1.0, min_side / min(h, w))
     if factor > 1:
         import cv2
 
         img = cv2.resize(img, (int(round(w * factor)), int(round(h * factor))), interpolation=cv2.INTER_LINEAR)
-    with torch.no_grad():
-        x = torch.from_numpy(img / np.float32(127.5) - np.float32(1)).to(trunk.device)
-        outs = trunk.relu_outputs(x.expand(1, 3, *img.shape), last=max(layers))
-    maps = [outs[i - 1][0].permute(1, 2, 0).contiguous().cpu().numpy() for i in layers]
-    return with_projection(DeepMaps((h, w), factor, maps, layers), projection)
+    return img, factor
+
+
+def channels_last(batch_output):
+    """The first image of a trunk's output (1, C, h, w) tensor as an (h, w, C) float32 array."""
+    return batch_output[0].permute(1, 2, 0).contiguous().cpu().numpy()
 
 
 def with_projection(maps, projection):

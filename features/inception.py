@@ -22,8 +22,7 @@ import os
 
 import numpy as np
 
-from ._validate import check_gray, gray_as_float32
-from .alexnet import DeepMaps
+from .alexnet import DeepMaps, channels_last, enlarged_gray
 
 #: id -> (name, index among the network's layers, channels, (stride, offset) in its input).
 BLOCKS = {6: ("Mixed_6e", 14, 768, (16, 21)), 7: ("Mixed_7c", 17, 2048, (32, 37))}
@@ -96,15 +95,9 @@ def inception_maps(gray, trunk, layers=(6, 7)):
     :data:`BLOCKS`), read by :func:`~deepcolor.features.alexnet.deep_at`."""
     import torch
 
-    img = gray_as_float32(check_gray(gray))
-    h, w = img.shape
-    factor = max(1.0, SIDE / min(h, w))
-    if factor > 1:
-        import cv2
-
-        img = cv2.resize(img, (int(round(w * factor)), int(round(h * factor))), interpolation=cv2.INTER_LINEAR)
+    img, factor = enlarged_gray(gray, SIDE)
     with torch.no_grad():
         x = torch.from_numpy(img / np.float32(128) - np.float32(1)).to(trunk.device)
         outs = trunk.block_outputs(x.expand(1, 3, *img.shape), tuple(layers))
-    maps = [o[0].permute(1, 2, 0).contiguous().cpu().numpy() for o in outs]
-    return DeepMaps((h, w), factor, maps, layers, [BLOCKS[b][3] for b in layers])
+    maps = [channels_last(o) for o in outs]
+    return DeepMaps(np.shape(gray), factor, maps, layers, [BLOCKS[b][3] for b in layers])

@@ -20,9 +20,9 @@ import numpy as np
 
 from deepcolor.core.paths import cache_dir
 
-from ._validate import check_gray, check_points, gray_as_float32
-from .alexnet import (INSTALL_HINT, MIN_SIDE, SCALE, SHIFT, DeepMaps, WeightsMissing, _ArraysOnly, deep_at,
-                      with_projection)
+from ._validate import check_points
+from .alexnet import (INSTALL_HINT, MIN_SIDE, SCALE, SHIFT, DeepMaps, WeightsMissing, _ArraysOnly, channels_last,
+                      deep_at, enlarged_gray, with_projection)
 
 #: Output channels of each convolution, block by block.
 VGG16 = ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512))
@@ -111,18 +111,12 @@ def vgg_maps(gray, trunk, layers=(5,), projection=None):
     through ``projection`` when given (:func:`~deepcolor.features.alexnet.with_projection`)."""
     import torch
 
-    img = gray_as_float32(check_gray(gray))
-    h, w = img.shape
-    factor = max(1.0, MIN_SIDE / min(h, w))
-    if factor > 1:
-        import cv2
-
-        img = cv2.resize(img, (int(round(w * factor)), int(round(h * factor))), interpolation=cv2.INTER_LINEAR)
+    img, factor = enlarged_gray(gray, MIN_SIDE)
     with torch.no_grad():
         x = torch.from_numpy(img / np.float32(127.5) - np.float32(1)).to(trunk.device)
         outs = trunk.block_outputs(x.expand(1, 3, *img.shape), last=max(layers))
-    maps = [outs[b - 1][0].permute(1, 2, 0).contiguous().cpu().numpy() for b in layers]
-    return with_projection(DeepMaps((h, w), factor, maps, layers, [VGG_GRID[b] for b in layers]), projection)
+    maps = [channels_last(outs[b - 1]) for b in layers]
+    return with_projection(DeepMaps(np.shape(gray), factor, maps, layers, [VGG_GRID[b] for b in layers]), projection)
 
 
 def vgg_features(gray, rows, cols, trunk, layers=(5,)):
