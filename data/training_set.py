@@ -36,7 +36,7 @@ class FeatureConfig:
     #: Append AlexNet's conv5 at each sample (:mod:`deepcolor.features.alexnet`); cached in
     #: entries of their own (:attr:`TrainingSet.deep_keys`), so not in this key either.
     alexnet: bool = False
-    #: The AlexNet layers read (:func:`deepcolor.features.alexnet.parse_layers`), in those entries' keys.
+    #: The deep network's layers read (:func:`deepcolor.features.deep.net_layers`), in those entries' keys.
     alexnet_layers: tuple = (5,)
     #: ... of this network (:data:`deepcolor.features.deep.DEEP_NETS`), in those keys too.
     deep_net: str = "alexnet"
@@ -62,12 +62,15 @@ class TrainingSet:
     failed: list = dataclasses.field(default_factory=list)
     #: The scene parser (folder) whose maps :meth:`semantic` recomputes; None without semantics.
     parser: object = None
-    #: The cache entries holding each image's AlexNet conv5 at its samples (``"deep"``,
-    #: float16); set by :func:`deepcolor.pipeline.training_set.prepare` with ``alexnet``.
+    #: The cache entries holding each image's deep vectors at its samples (``"deep"``,
+    #: float16); set by :func:`deepcolor.pipeline.training_set.prepare_deep`.
     deep_keys: list = None
     #: ``(mean, components)``: the PCA through which the samples give conv5
-    #: (:func:`deepcolor.features.alexnet.fit_projection`); None: all 256 numbers.
+    #: (:func:`deepcolor.features.deep.fit_net_projection`); None: all the numbers.
     deep_projection: tuple = None
+    #: The entries of ``deep_keys`` hold the vectors through ``deep_projection`` already
+    #: (:func:`deepcolor.pipeline.training_set.prepare_deep` with a projection).
+    deep_projected: bool = False
 
     def __len__(self):
         return len(self.names)
@@ -96,7 +99,7 @@ class TrainingSet:
         if data["deep"].shape[0] != count:
             raise ValueError(f"{self.paths[index]}: {count} cached samples but {data['deep'].shape[0]} AlexNet vectors")
         deep = data["deep"].astype(np.float32)
-        if self.deep_projection is None:
+        if self.deep_projection is None or self.deep_projected:
             return deep
         mean, components = self.deep_projection  # as deepcolor.features.alexnet.project
         return ((deep - mean) @ components.T).astype(np.float32, copy=False)

@@ -161,15 +161,6 @@ def layer_dims(layers):
     return sum(ALEXNET[i - 1][0] for i in layers)
 
 
-def parse_layers(text):
-    """``"3,4,5"`` -> ``(3, 4, 5)`` (the ``--alexnet-layers`` setting, or model.json's list):
-    increasing layer numbers 1..5 (AlexNet's convolutions, or VGG16's blocks)."""
-    layers = tuple(int(x) for x in (text.split(",") if isinstance(text, str) else text))
-    if not layers or any(not 1 <= i <= len(ALEXNET) for i in layers) or list(layers) != sorted(set(layers)):
-        raise ValueError(f"layers must be increasing numbers 1..{len(ALEXNET)}, got {text!r}")
-    return layers
-
-
 #: Bumped when the numbers change, so models and caches record which deep feature they hold.
 DEEP_VERSION = "1"
 #: Images with a shorter side are enlarged (bilinear) for the trunk: conv5 needs about 67 px.

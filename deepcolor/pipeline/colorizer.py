@@ -159,7 +159,7 @@ class Colorizer:
         self.alexnet = bool(config["features"].get("alexnet", 0))
         #: the layers it reads (conv5, or the hypercolumn conv3-5; ``--alexnet-layers``)
         self.alexnet_layers = tuple(config["features"].get("alexnet_layers", [5]))
-        #: ... of this network (``--deep-net``: alexnet or vgg16)
+        #: ... of this network (``--deep-net``: alexnet, vgg16 or vgg16+inception)
         self.deep_net = config["features"].get("alexnet_net", "alexnet")
         #: their PCA (:func:`deepcolor.features.alexnet.fit_projection`), read by :meth:`load`
         self.projection = None

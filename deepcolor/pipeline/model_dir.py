@@ -74,8 +74,8 @@ def _relative_file(value, model_file, field, folder):
 def validate_config(config, model_file):
     """Check the structure of a parsed ``model.json``; :class:`DamagedModelError` names the field."""
     from deepcolor.features import CONTEXT_DIMS, GIST_DIMS
-    from deepcolor.features.alexnet import DEEP_LAYERS, DEEP_VERSION, parse_layers
-    from deepcolor.features.deep import DEEP_NETS, net_dims
+    from deepcolor.features.alexnet import DEEP_LAYERS, DEEP_VERSION
+    from deepcolor.features.deep import DEEP_NETS, net_dims, net_layers
 
     if not isinstance(config, dict):
         raise DamagedModelError(f"{model_file}: expected a JSON object, got {type(config).__name__}; the model "
@@ -97,13 +97,13 @@ def validate_config(config, model_file):
     if features.get("context", 0) not in (0, CONTEXT_DIMS):
         _fail(model_file, "features.context", f"must be 0 or {CONTEXT_DIMS}, got {features['context']!r}")
     _int(features.get("alexnet", 0), model_file, "features.alexnet")
-    try:  # models before --alexnet-layers read conv5 and do not say so
-        layers = parse_layers(features.get("alexnet_layers", list(DEEP_LAYERS)))
-    except (TypeError, ValueError) as exc:
-        _fail(model_file, "features.alexnet_layers", str(exc))
     net = features.get("alexnet_net", "alexnet")  # models before --deep-net read AlexNet and do not say so
     if net not in DEEP_NETS:
         _fail(model_file, "features.alexnet_net", f"must be one of {', '.join(DEEP_NETS)}, got {net!r}")
+    try:  # models before --alexnet-layers read conv5 and do not say so
+        layers = net_layers(net, features.get("alexnet_layers", list(DEEP_LAYERS)))
+    except (TypeError, ValueError) as exc:
+        _fail(model_file, "features.alexnet_layers", str(exc))
     if not 0 <= features.get("alexnet", 0) <= net_dims(net, layers):
         _fail(model_file, "features.alexnet", f"must be 0..{net_dims(net, layers)} for {net} layers {list(layers)}, "
               f"got {features['alexnet']!r}")

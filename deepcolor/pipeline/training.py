@@ -42,16 +42,15 @@ from deepcolor.pipeline.model_dir import (ALEXNET_PROJECTION, MODEL_FILE, MODEL_
 PROJECTION_IMAGES = 2000
 
 
-def _alexnet_projection(tset, dims, model_dir):
-    """Fit the PCA of ``--alexnet`` on the conv5 vectors of up to :data:`PROJECTION_IMAGES`
-    training images and store it in the model (:data:`ALEXNET_PROJECTION`); a resume reads
-    back the one its networks were trained with."""
+def _alexnet_projection(tset, dims, model_dir, cache, progress=True):
+    """Fit the PCA of ``--alexnet`` on the raw deep vectors of up to :data:`PROJECTION_IMAGES`
+    training images (computed for those images only) and store it in the model
+    (:data:`ALEXNET_PROJECTION`); a resume reads back the one its networks were trained with."""
     from safetensors.numpy import load_file, save_file
 
     from deepcolor.core.files import atomic_write
-    from deepcolor.data.cache import FeatureCache
-    from deepcolor.features.alexnet import fit_projection
-    from deepcolor.features.deep import net_dims
+    from deepcolor.features.deep import fit_net_projection, net_dims
+    from deepcolor.pipeline.training_set import prepare_deep
 
     path = os.path.join(model_dir, ALEXNET_PROJECTION)
     if os.path.isfile(path):
@@ -63,9 +62,9 @@ def _alexnet_projection(tset, dims, model_dir):
                 and stored["components"].shape == (dims, net_dims(tset.config.deep_net, tset.config.alexnet_layers)):
             return stored["mean"], stored["components"]
     step = max(1, len(tset) // PROJECTION_IMAGES)
-    cache = FeatureCache(tset.cache_root)
-    vectors = np.concatenate([cache.load(tset.deep_keys[i], ["deep"])["deep"] for i in range(0, len(tset), step)])
-    mean, components = fit_projection(vectors, dims)
+    raw = prepare_deep(tset, cache, progress, indices=range(0, len(tset), step))
+    vectors = np.concatenate([cache.load(key, ["deep"])["deep"] for key in raw])
+    mean, components = fit_net_projection(tset.config.deep_net, tset.config.alexnet_layers, vectors, dims)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with atomic_write(path) as tmp:
         save_file({"mean": mean, "components": components}, tmp,
@@ -195,10 +194,10 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
     from deepcolor.clustering import build_hierarchy
     from deepcolor.data.cache import FeatureCache
     from deepcolor.features import CONTEXT_DIMS, CONTEXT_VERSION, DAISY_DIMS, LOW_MID_DIMS, PATCH_DIMS
-    from deepcolor.features.alexnet import DEEP_VERSION, parse_layers
-    from deepcolor.features.deep import net_dims
+    from deepcolor.features.alexnet import DEEP_VERSION
+    from deepcolor.features.deep import check_projection_dims, net_dims, net_layers
     from deepcolor.pipeline.manifest import training_manifest
-    from deepcolor.pipeline.training_set import feature_config, prepare
+    from deepcolor.pipeline.training_set import feature_config, prepare, prepare_deep
 
     training = training or TrainSettings()
     features = features or FeatureSettings()
@@ -224,10 +223,19 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
         raise ValueError("image names must be unique across the training data")
     if not records:
         raise ValueError("no training images")
-    deep_layers = parse_layers(features.alexnet_layers)
+    try:
+        deep_layers = net_layers(features.deep_net, features.alexnet_layers)
+    except ValueError as exc:
+        raise SettingsError(f"--alexnet-layers {features.alexnet_layers} with --deep-net {features.deep_net}: "
+                            f"{exc}") from None
     if features.alexnet > net_dims(features.deep_net, deep_layers):
         raise SettingsError(f"--alexnet must be <= {net_dims(features.deep_net, deep_layers)} with --deep-net "
                             f"{features.deep_net} --alexnet-layers {features.alexnet_layers}, got {features.alexnet}")
+    if features.alexnet:
+        try:
+            check_projection_dims(features.deep_net, deep_layers, features.alexnet)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
     config = feature_config(features.samples, training.seed, features.semantic, parser, features.context,
                             features.alexnet, deep_layers, features.deep_net)
     state = {"settings": {**training.to_json(), **features.to_json()}, "images": names,
@@ -242,9 +250,14 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
     started = time.time()
     cache = FeatureCache(cache_dir(cache, "features"))
     tset = prepare(records, config, cache, parser=parser, jobs=jobs, progress=progress)
-    t_features = time.time() - started
     if len(tset) == 0:
         raise ValueError("no readable training image")
+    n_deep = features.alexnet
+    if n_deep:  # the PCA first, then each image's K projected numbers: the cache never holds all D
+        tset.deep_projection = _alexnet_projection(tset, n_deep, model_dir, cache, progress)
+        tset.deep_keys = prepare_deep(tset, cache, progress, projection=tset.deep_projection)
+        tset.deep_projected = True
+    t_features = time.time() - started
     for _, message in tset.failed:
         log(f"skipped {message}")
     log(f"features: {len(tset)} images ready in {t_features:.0f} s (cache {cache.root})")
@@ -252,9 +265,6 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
         _copy_parser(parser, model_dir)
     n_semantic = int(tset.histograms.shape[1]) if features.semantic else 0
     n_context = CONTEXT_DIMS if features.context else 0
-    n_deep = features.alexnet
-    if n_deep:
-        tset.deep_projection = _alexnet_projection(tset, n_deep, model_dir)
 
     def write_model(clusters, layers, complete):
         model = {

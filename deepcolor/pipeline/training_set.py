@@ -27,11 +27,11 @@ def feature_config(samples, seed, semantic, parser, context=False, alexnet=False
                    deep_net="alexnet"):
     """The :class:`FeatureConfig` of a training run: its settings and the code and parser versions."""
     from deepcolor import features
-    from deepcolor.features.alexnet import parse_layers
+    from deepcolor.features.deep import net_layers
 
     return FeatureConfig(samples=samples, seed=seed, semantic=semantic, parser_id=folder_identity(parser),
                          feature_version=str(features.FEATURE_VERSION), gist_version=str(features.GIST_VERSION),
-                         context=bool(context), alexnet=bool(alexnet), alexnet_layers=parse_layers(alexnet_layers),
+                         context=bool(context), alexnet=bool(alexnet), alexnet_layers=net_layers(deep_net, alexnet_layers),
                          deep_net=deep_net)
 
 
@@ -144,39 +144,66 @@ def prepare(records, config, cache=None, parser=None, jobs=1, progress=True):
     hists = np.stack(hists) if hists else np.zeros((0, 0), np.float32)
     tset = TrainingSet(names, paths, good_keys, gists, hists, config, cache.root, failed,
                        parser=parser if config.semantic else None)
-    if config.alexnet:
-        tset.deep_keys = prepare_deep(tset, cache, progress)
-    return tset
+    return tset  # the deep network's vectors are cached apart (prepare_deep), after its PCA is known
 
 
-def deep_cache_key(path, name, config):
-    """The cache key of an image's AlexNet vectors (conv5, or the config's layers) at its sampled pixels."""
+def deep_cache_key(path, name, config, projection=None):
+    """The cache key of an image's deep vectors (AlexNet's conv5, or the config's network and
+    layers) at its sampled pixels: the raw vectors, or those through ``projection``."""
+    import hashlib
+
     from deepcolor.features.alexnet import DEEP_VERSION
 
     net = {} if config.deep_net == "alexnet" else {"net": config.deep_net}  # AlexNet's keys predate the choice
+    if projection is not None:
+        digest = hashlib.sha256()
+        for array in projection:
+            digest.update(np.ascontiguousarray(array, np.float32).tobytes())
+        net["projection"] = digest.hexdigest()
     return cache_key(path, {"alexnet": DEEP_VERSION, "layers": list(config.alexnet_layers), **net, "name": name,
                             "samples": config.samples, "seed": config.seed})
 
 
-def prepare_deep(tset, cache, progress=True):
-    """Compute (or reuse) the deep network's vectors (AlexNet's conv5 by default) at the samples of
-    every image of ``tset``: one cache entry per image (``deep``, float16, about 0.13 MB for conv5
-    at 250 samples), in this process (AlexNet about 15 ms per image on a CPU, VGG16 about 0.1 s;
+def prepare_deep(tset, cache, progress=True, indices=None, projection=None):
+    """Compute (or reuse) the deep network's vectors at the samples of the images ``indices``
+    of ``tset`` (default all): one cache entry per image (``deep``, float16), in this process
+    (AlexNet about 15 ms per image on a CPU, VGG16 about 0.1 s, VGG16 + Inception about 0.45 s;
     a network the workers would each have to load).
-    Returns the entries' keys, in ``tset``'s order."""
+
+    Without ``projection`` the entries hold the raw vectors (256 numbers for conv5, 3840 for
+    VGG16 + Inception's 4,5,6,7), which training reads only to fit the PCA; with it, the K
+    projected numbers (:func:`~deepcolor.features.alexnet.with_projection`: projected before
+    reading, as the colorizer does), so that the cache of a large set stays K numbers a
+    sample, not D. An image whose raw vectors are cached is projected from them (equal up to
+    their float16 rounding) instead of running the network again.
+
+    Returns the entries' keys, in the order of ``indices``."""
     from tqdm import tqdm
 
     from deepcolor.core.color import rgb2gray
     from deepcolor.core.io import load_rgb
-    from deepcolor.features.deep import load_net, net_features
+    from deepcolor.features.alexnet import deep_at, project
+    from deepcolor.features.deep import load_net, net_maps
 
-    keys = [deep_cache_key(path, name, tset.config) for name, path in zip(tset.names, tset.paths)]
-    todo = [i for i, k in enumerate(keys) if not cache.has(k)]
-    net = tset.config.deep_net
-    trunk = load_net(net, "--alexnet") if todo else None
-    for i in tqdm(todo, desc=f"{net} features", unit="img", disable=not progress):
-        gray = rgb2gray(load_rgb(tset.paths[i]))
-        rows, cols = sample_pixels(gray.shape, tset.config.samples, image_seed(tset.names[i], tset.config.seed))
-        cache.save(keys[i], deep=net_features(net, gray, rows, cols, trunk, tset.config.alexnet_layers)
-                   .astype(np.float16))
+    cache = cache if isinstance(cache, FeatureCache) else FeatureCache(cache)
+    config, net = tset.config, tset.config.deep_net
+    indices = list(range(len(tset)) if indices is None else indices)
+    keys = [deep_cache_key(tset.paths[i], tset.names[i], config, projection) for i in indices]
+    todo = [j for j, k in enumerate(keys) if not cache.has(k)]
+    trunk = None
+    what = f"{net} features" + (f" (PCA to {projection[1].shape[0]})" if projection is not None else "")
+    for j in tqdm(todo, desc=what, unit="img", disable=not progress):
+        i = indices[j]
+        raw = None
+        if projection is not None:
+            raw = cache.load(deep_cache_key(tset.paths[i], tset.names[i], config), ["deep"])
+        if raw is not None:
+            vectors = project(raw["deep"].astype(np.float32), projection)
+        else:
+            if trunk is None:
+                trunk = load_net(net, "--alexnet")
+            gray = rgb2gray(load_rgb(tset.paths[i]))
+            rows, cols = sample_pixels(gray.shape, config.samples, image_seed(tset.names[i], config.seed))
+            vectors = deep_at(net_maps(net, gray, trunk, projection, config.alexnet_layers), rows, cols)
+        cache.save(keys[j], deep=vectors.astype(np.float16))
     return keys
