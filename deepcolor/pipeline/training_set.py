@@ -31,8 +31,8 @@ def feature_config(samples, seed, semantic, parser, context=False, alexnet=False
 
     return FeatureConfig(samples=samples, seed=seed, semantic=semantic, parser_id=folder_identity(parser),
                          feature_version=str(features.FEATURE_VERSION), gist_version=str(features.GIST_VERSION),
-                         context=bool(context), alexnet=bool(alexnet), alexnet_layers=net_layers(deep_net, alexnet_layers),
-                         deep_net=deep_net)
+                         context=bool(context), alexnet=bool(alexnet),
+                         alexnet_layers=net_layers(deep_net, alexnet_layers), deep_net=deep_net)
 
 
 def extract_image(path, name, config, parser=None):
