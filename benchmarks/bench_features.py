@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/bench_features.py [--repeats 11] [--large 4000 3000] [--n-semantic 33]
-                                        [--skip-large]
+                                        [--skip-large] [--deep-nets]
 
 Prints
 
@@ -21,6 +21,11 @@ Prints
   - ``iter_feature_bands(gray, semantic)`` with an N-class float32 map (114 dims for
     N = 33), consuming the bands: peak traced memory (the semantic input, allocated
     before, is not counted).
+
+With ``--deep-nets`` only: each ``--deep-net``'s vectors at 250 samples of a 224 x 298 image
+(the general set's photos have a short side of at most 224), as training computes them:
+median seconds, and the ratio to AlexNet's conv5 measured in the same run. Networks that
+are not installed are named and left out.
 """
 
 import argparse
@@ -56,6 +61,7 @@ def main(argv=None):
     ap.add_argument("--n-semantic", type=int, default=33)
     ap.add_argument("--skip-large", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--deep-nets", action="store_true", help="time the deep networks only")
     args = ap.parse_args(argv)
     if args.repeats < 5:
         ap.error("--repeats must be >= 5")
@@ -69,6 +75,9 @@ def main(argv=None):
 
     def image(h, w):
         return smooth_noise(rng, h, w, 1.5)
+
+    if args.deep_nets:
+        return _deep_nets(image(224, 298), rng, args.repeats)
 
     # ---- gist
     for h, w in ((256, 256), (480, 640)):
@@ -128,6 +137,25 @@ def main(argv=None):
         f"{n_bands} bands (last {band_mb:.0f} MiB); peak traced {peak / 2**20:.0f} MiB "
         f"(semantic input {semantic.nbytes / 2**20:.0f} MiB not counted); max RSS {_maxrss_mb():.0f} MB"
     )
+
+
+def _deep_nets(gray, rng, repeats):
+    from deepcolor.features.deep import load_net, net_features
+
+    rows, cols = rng.integers(0, gray.shape[0], 250), rng.integers(0, gray.shape[1], 250)
+    reference = None
+    for net, layers in (("alexnet", (5,)), ("vgg16", (4, 5)), ("vgg16+inception", (4, 5, 6, 7))):
+        try:
+            trunk = load_net(net, "bench_features.py", device="cpu")
+        except ValueError as exc:
+            print(f"{net}: not installed, left out ({exc})")
+            continue
+        net_features(net, gray, rows, cols, trunk, layers)  # warm-up
+        med, mn = _med(lambda: net_features(net, gray, rows, cols, trunk, layers), repeats)
+        reference = med if net == "alexnet" else reference
+        ratio = f", {med / reference:.1f} x AlexNet's conv5" if reference else ""
+        print(f"{net} layers {','.join(map(str, layers))}, 224x298, 250 samples: median {med / 1e3:.3f} s, "
+              f"min {mn / 1e3:.3f} s{ratio} ({repeats} runs)")
 
 
 if __name__ == "__main__":
