@@ -21,6 +21,7 @@ examples:
   deepcolor train --parser runs/parser -o models/mine      # a train-parser output folder
   deepcolor train --parser stanford8 siftflow33 -o models/both   # two parsers side by side
   deepcolor train --dataset siftflow:train sun:extra general:train -o models/general
+  deepcolor train --context --alexnet 256 --alexnet-layers 4,5,6,7 --deep-net vgg16+inception -o models/vi
 
 The default data are siftflow:train (2488 images) + sun:extra (1035). Features of each
 image are cached (--cache, default $DEEPCOLOR_CACHE or ~/.cache/deepcolor), so a second run
