@@ -73,32 +73,20 @@ class InceptionColumn:
         self.maps = lambda gray: inception_maps(gray, net, self.layers)
 
 
-def in_image_pixels(grid, factor):
-    """A map's ``(stride, offset)`` in the trunk's input enlarged by ``factor``, given instead
-    in the image's own pixels (``deep_at`` reads it identically with factor 1)."""
-    stride, offset = grid
-    return stride / factor, (offset + 0.5) / factor - 0.5
-
-
 class JoinedColumn:
     """VGG16's relu4_3 + relu5_3 and Inception's Mixed_6e + Mixed_7c of a gray image, each
-    network at its own scale, as one set of maps (every grid in the image's pixels)."""
+    network at its own scale, as one set of maps (every grid in the image's pixels): the
+    package's ``--deep-net vgg16+inception`` (:func:`deepcolor.features.deep.net_maps`)."""
 
     def __init__(self):
-        from deepcolor.features.vgg import VGG16Trunk
+        from deepcolor.features.deep import JoinedTrunk, net_maps
+        from deepcolor.features.inception import block_dims
 
-        self.vgg, self.inception = VGG16Trunk(device="cpu"), InceptionColumn()
+        net = JoinedTrunk(device="cpu")
         self.name, self.layers, self.top, self.column = "vgg16+inception", (4, 5, 6, 7), "Mixed_7c", \
             "relu4_3+5_3+Mixed_6e+7c"
-        self.dims = list(VGG_DIMS) + self.inception.dims
-
-    def maps(self, gray):
-        from deepcolor.features.alexnet import DeepMaps
-        from deepcolor.features.vgg import vgg_maps
-
-        parts = [vgg_maps(gray, self.vgg, (4, 5)), self.inception.maps(gray)]
-        grids = [in_image_pixels(g, p.factor) for p in parts for g in p.grids]
-        return DeepMaps(parts[0].shape, 1.0, parts[0].maps + parts[1].maps, self.layers, grids)
+        self.dims = list(VGG_DIMS) + [block_dims((b,)) for b in (6, 7)]
+        self.maps = lambda gray: net_maps("vgg16+inception", gray, net, None, self.layers)
 
 
 def join_vectors(vgg_path, inception, out_path, block=131072):
