@@ -13,6 +13,8 @@ Training, the cache and the colorizer reach every network through these function
 model names its network once (``model.json``: ``features.alexnet_net``).
 """
 
+import functools
+
 import numpy as np
 
 from .alexnet import ALEXNET, DeepMaps, deep_at, fit_projection, layer_dims, with_projection
@@ -95,6 +97,13 @@ def load_net(net, purpose, device=None):
         return trunks[net](device=device)
     except (WeightsMissing, NetworkMissing) as exc:
         raise ValueError(f"{purpose} reads {net}: {exc}") from None
+
+
+@functools.lru_cache(maxsize=1)
+def process_net(net):
+    """``net``'s trunk loaded once per process (the workers of training's parallel stages run
+    many images each), else :func:`load_net`'s ValueError naming ``--alexnet``."""
+    return load_net(net, "--alexnet")
 
 
 def in_image_pixels(maps):

@@ -615,6 +615,33 @@ def test_a_model_reading_vgg16_across_two_grids(trained, tmp_path, capsys):
     assert "VGG16 block4+block5 (8 dims by PCA" in capsys.readouterr().out
 
 
+def test_the_deep_stage_in_worker_processes_caches_what_one_process_does(trained, tmp_path, monkeypatch):
+    from deepcolor.data.cache import FeatureCache
+    from deepcolor.features import alexnet
+    from deepcolor.pipeline import training_set
+    from deepcolor.pipeline.training_set import feature_config, prepare, prepare_deep
+
+    try:
+        alexnet.AlexNetTrunk(device="cpu")
+    except alexnet.WeightsMissing:
+        pytest.skip(alexnet.INSTALL_HINT + " (README's install line; CI installs it)")
+    tset = prepare(records_of(trained["images"]), feature_config(150, 0, True, trained["parser"], False, True),
+                   trained["cache"], parser=trained["parser"], progress=False)
+    monkeypatch.setattr(training_set, "DEEP_CHUNK", 2)  # several tasks from a few images
+    rng = np.random.default_rng(0)
+    projection = (rng.normal(size=256).astype(np.float32), rng.normal(size=(6, 256)).astype(np.float32))
+    for proj in (None, projection):
+        here, workers = FeatureCache(tmp_path / f"one{proj is None}"), FeatureCache(tmp_path / f"two{proj is None}")
+        keys = prepare_deep(tset, here, progress=False, projection=proj)
+        assert prepare_deep(tset, workers, progress=False, projection=proj, jobs=2) == keys
+        assert len(set(keys)) == len(tset) > 2 * training_set.DEEP_CHUNK
+        for key in keys:
+            a, b = here.load(key, ["deep"])["deep"], workers.load(key, ["deep"])["deep"]
+            assert a.shape == (150, 256 if proj is None else 6)
+            # one torch thread against two: the same up to float16 rounding of the sums
+            np.testing.assert_allclose(a.astype(np.float32), b.astype(np.float32), rtol=2e-3, atol=2e-3)
+
+
 def test_a_model_reading_vgg16_and_inception_side_by_side(trained, tmp_path, capsys):
     from safetensors.numpy import load_file
 

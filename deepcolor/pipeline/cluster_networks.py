@@ -11,7 +11,6 @@ other two. A file whose digest or seed differs, or that cannot be read, is train
 """
 
 import dataclasses
-import functools
 import hashlib
 import json
 import os
@@ -24,17 +23,10 @@ from deepcolor.core.settings import ColorizeSettings
 from deepcolor.pipeline.colorizer import colorize_with_network
 
 
-@functools.lru_cache(maxsize=1)
-def _trunk(net):
-    from deepcolor.features.deep import load_net
-
-    return load_net(net, "--alexnet")  # once per process: judging runs in workers
-
-
 def _deep_maps(gray, projection, config):
-    from deepcolor.features.deep import net_maps
+    from deepcolor.features.deep import net_maps, process_net
 
-    return net_maps(config.deep_net, gray, _trunk(config.deep_net), projection, config.alexnet_layers)
+    return net_maps(config.deep_net, gray, process_net(config.deep_net), projection, config.alexnet_layers)
 
 
 def judge_image(network, tset, index, refine="none", stride=1):

@@ -42,7 +42,7 @@ from deepcolor.pipeline.model_dir import (ALEXNET_PROJECTION, MODEL_FILE, MODEL_
 PROJECTION_IMAGES = 2000
 
 
-def _alexnet_projection(tset, dims, model_dir, cache, progress=True):
+def _alexnet_projection(tset, dims, model_dir, cache, progress=True, jobs=1):
     """Fit the PCA of ``--alexnet`` on the raw deep vectors of up to :data:`PROJECTION_IMAGES`
     training images (computed for those images only) and store it in the model
     (:data:`ALEXNET_PROJECTION`); a resume reads back the one its networks were trained with."""
@@ -62,7 +62,7 @@ def _alexnet_projection(tset, dims, model_dir, cache, progress=True):
                 and stored["components"].shape == (dims, net_dims(tset.config.deep_net, tset.config.alexnet_layers)):
             return stored["mean"], stored["components"]
     step = max(1, len(tset) // PROJECTION_IMAGES)
-    raw = prepare_deep(tset, cache, progress, indices=range(0, len(tset), step))
+    raw = prepare_deep(tset, cache, progress, indices=range(0, len(tset), step), jobs=jobs)
     vectors = np.concatenate([cache.load(key, ["deep"])["deep"] for key in raw])
     mean, components = fit_net_projection(tset.config.deep_net, tset.config.alexnet_layers, vectors, dims)
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -254,8 +254,8 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
         raise ValueError("no readable training image")
     n_deep = features.alexnet
     if n_deep:  # the PCA first, then each image's K projected numbers: the cache never holds all D
-        tset.deep_projection = _alexnet_projection(tset, n_deep, model_dir, cache, progress)
-        tset.deep_keys = prepare_deep(tset, cache, progress, projection=tset.deep_projection)
+        tset.deep_projection = _alexnet_projection(tset, n_deep, model_dir, cache, progress, jobs)
+        tset.deep_keys = prepare_deep(tset, cache, progress, projection=tset.deep_projection, jobs=jobs)
         tset.deep_projected = True
     t_features = time.time() - started
     for _, message in tset.failed:

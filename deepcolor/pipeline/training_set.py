@@ -164,11 +164,14 @@ def deep_cache_key(path, name, config, projection=None):
                             "samples": config.samples, "seed": config.seed})
 
 
-def prepare_deep(tset, cache, progress=True, indices=None, projection=None):
+#: Images per task of the parallel deep stage: the network loads once per process, and a
+#: task carries the projection (K x D numbers) once for this many images.
+DEEP_CHUNK = 16
+
+
+def prepare_deep(tset, cache, progress=True, indices=None, projection=None, jobs=1):
     """Compute (or reuse) the deep network's vectors at the samples of the images ``indices``
-    of ``tset`` (default all): one cache entry per image (``deep``, float16), in this process
-    (AlexNet about 15 ms per image on a CPU, VGG16 about 0.1 s, VGG16 + Inception about 0.45 s;
-    a network the workers would each have to load).
+    of ``tset`` (default all): one cache entry per image (``deep``, float16).
 
     Without ``projection`` the entries hold the raw vectors (256 numbers for conv5, 3840 for
     VGG16 + Inception's 4,5,6,7), which training reads only to fit the PCA; with it, the K
@@ -177,33 +180,59 @@ def prepare_deep(tset, cache, progress=True, indices=None, projection=None):
     sample, not D. An image whose raw vectors are cached is projected from them (equal up to
     their float16 rounding) instead of running the network again.
 
+    With ``jobs`` > 1 (or a Dask cluster) the images go to worker processes in chunks of
+    :data:`DEEP_CHUNK`, each process loading the network once and running it on one thread:
+    on 2 cores two one-thread processes compute VGG16 + Inception about 1.5 times as fast as
+    one process on two threads (``benchmarks/bench_features.py --deep-nets``, README). The
+    entries do not depend on ``jobs``.
+
     Returns the entries' keys, in the order of ``indices``."""
+    from joblib import Parallel, delayed
     from tqdm import tqdm
 
+    cache = cache if isinstance(cache, FeatureCache) else FeatureCache(cache)
+    config = tset.config
+    indices = list(range(len(tset)) if indices is None else indices)
+    keys = [deep_cache_key(tset.paths[i], tset.names[i], config, projection) for i in indices]
+    todo = [(tset.paths[i], tset.names[i], k) for i, k in zip(indices, keys) if not cache.has(k)]
+    what = f"{config.deep_net} features" + (f" (PCA to {projection[1].shape[0]})" if projection is not None else "")
+    bar = tqdm(total=len(todo), desc=what, unit="img", disable=not progress)
+    elsewhere = in_processes(jobs) and len(todo) > DEEP_CHUNK
+    chunks = [todo[s:s + DEEP_CHUNK] for s in range(0, len(todo), DEEP_CHUNK)]
+    tasks = (delayed(_deep_to_cache)(chunk, config, projection, cache.root, elsewhere) for chunk in chunks)
+    if elsewhere:
+        done = Parallel(n_jobs=parallel_jobs(jobs), return_as="generator_unordered", batch_size=1)(tasks)
+    else:
+        done = (t[0](*t[1], **t[2]) for t in tasks)
+    for count in done:
+        bar.update(count)
+    bar.close()
+    return keys
+
+
+def _deep_to_cache(chunk, config, projection, cache_root, single_thread=False):
+    """The deep entries of ``chunk`` (path, name, key) into the cache; returns how many."""
     from deepcolor.core.color import rgb2gray
     from deepcolor.core.io import load_rgb
     from deepcolor.features.alexnet import deep_at, project
-    from deepcolor.features.deep import load_net, net_maps
+    from deepcolor.features.deep import net_maps, process_net
 
-    cache = cache if isinstance(cache, FeatureCache) else FeatureCache(cache)
-    config, net = tset.config, tset.config.deep_net
-    indices = list(range(len(tset)) if indices is None else indices)
-    keys = [deep_cache_key(tset.paths[i], tset.names[i], config, projection) for i in indices]
-    todo = [j for j, k in enumerate(keys) if not cache.has(k)]
-    trunk = None
-    what = f"{net} features" + (f" (PCA to {projection[1].shape[0]})" if projection is not None else "")
-    for j in tqdm(todo, desc=what, unit="img", disable=not progress):
-        i = indices[j]
-        raw = None
-        if projection is not None:
-            raw = cache.load(deep_cache_key(tset.paths[i], tset.names[i], config), ["deep"])
+    if single_thread:
+        import torch
+
+        torch.set_num_threads(1)
+        one_thread()
+    cache = FeatureCache(cache_root)
+    for path, name, key in chunk:
+        if cache.has(key):
+            continue
+        raw = cache.load(deep_cache_key(path, name, config), ["deep"]) if projection is not None else None
         if raw is not None:
             vectors = project(raw["deep"].astype(np.float32), projection)
         else:
-            if trunk is None:
-                trunk = load_net(net, "--alexnet")
-            gray = rgb2gray(load_rgb(tset.paths[i]))
-            rows, cols = sample_pixels(gray.shape, config.samples, image_seed(tset.names[i], config.seed))
-            vectors = deep_at(net_maps(net, gray, trunk, projection, config.alexnet_layers), rows, cols)
-        cache.save(keys[j], deep=vectors.astype(np.float16))
-    return keys
+            gray = rgb2gray(load_rgb(path))
+            rows, cols = sample_pixels(gray.shape, config.samples, image_seed(name, config.seed))
+            trunk = process_net(config.deep_net)
+            vectors = deep_at(net_maps(config.deep_net, gray, trunk, projection, config.alexnet_layers), rows, cols)
+        cache.save(key, deep=vectors.astype(np.float16))
+    return len(chunk)
