@@ -13,7 +13,10 @@ in blocks:
    block's samples are standardized and shuffled, and cut into minibatches; the rows
    that do not fill the block's last minibatch are carried into the next block, so every
    minibatch but the epoch's last is full and an epoch has ``ceil(n / batch_size)`` steps,
-   as in memory; the cosine learning-rate schedule is the same.
+   as in memory; the cosine learning-rate schedule is the same;
+3. with a ``checkpoint`` file, the training state is written there after each epoch but the
+   last (:mod:`deepcolor.networks.epoch_state`), and a training that finds the state of the
+   same run there goes on from it: a killed run loses at most the epoch it was in.
 
 The result differs from the in-memory training only in the minibatches' composition
 (samples are shuffled within blocks of images, not across the whole cluster); memory is
@@ -21,6 +24,8 @@ one block (``block_images`` x 1000 samples x D floats, about 90 MB at 256 images
 the network.
 """
 
+import hashlib
+import json
 import math
 
 import numpy as np
@@ -29,6 +34,7 @@ from deepcolor.core.settings import ColorizeSettings, TrainSettings
 from deepcolor.networks.bins import chroma_bins
 from deepcolor.networks.chroma import (ChromaNetwork, _build, check_bins, default_device, fit_loss, fitted_form,
                                        hidden_units, image_weights)
+from deepcolor.networks.epoch_state import load_epoch_state, save_epoch_state
 
 __all__ = ["load_samples", "train_network_streaming"]
 
@@ -92,7 +98,7 @@ def _moments(source, n_images, block_images, image_weight=0.0, target_sample=Non
 def train_network_streaming(source, *, hidden=None, layers=3, epochs=TrainSettings.epochs,
                             batch_size=TrainSettings.batch_size, lr=TrainSettings.lr, seed=0, device=None,
                             block_images=BLOCK_IMAGES, progress=None, dropout=0.0, image_weight=0.0, bins=0,
-                            temperature=ColorizeSettings.temperature):
+                            temperature=ColorizeSettings.temperature, checkpoint=None, checkpoint_key=""):
     """Train one network on the samples of ``source``'s images, a block of images at a time.
 
     Parameters
@@ -108,6 +114,14 @@ def train_network_streaming(source, *, hidden=None, layers=3, epochs=TrainSettin
         0: all equal (the paper's loss).
     block_images : int
         Images per block (memory: their samples, standardized).
+    checkpoint : str, optional
+        A file for the state after each epoch but the last; when it holds the state of this
+        run (same ``checkpoint_key`` and settings), the training goes on from it and ends
+        with the weights an uninterrupted run ends with. The caller removes it when the
+        network is saved.
+    checkpoint_key : str
+        A digest of the data (``source``'s images and features); the state of another
+        key is not used.
 
     Returns
     -------
@@ -122,12 +136,21 @@ def train_network_streaming(source, *, hidden=None, layers=3, epochs=TrainSettin
     if not 0 <= dropout < 1 or image_weight < 0:
         raise ValueError(f"need 0 <= dropout < 1 and image_weight >= 0, got {dropout} and {image_weight}")
     check_bins(bins, temperature)
-    kept = [] if bins else None
-    mean, std, n, dim, mean_weight = _moments(source, n_images, block_images, image_weight,
-                                              None if kept is None else (kept, np.random.default_rng(seed)))
-    centres = chroma_bins(np.concatenate(kept), bins, seed) if bins else None
-    del kept
     device = device or default_device()
+    fingerprint = hashlib.sha256(json.dumps(
+        {"key": checkpoint_key, "images": n_images, "hidden": hidden, "layers": layers, "epochs": epochs,
+         "batch_size": batch_size, "lr": lr, "seed": seed, "block_images": block_images, "dropout": dropout,
+         "image_weight": image_weight, "bins": bins, "device": str(device)}, sort_keys=True).encode()).hexdigest()
+    resumed = load_epoch_state(checkpoint, fingerprint) if checkpoint else None
+    if resumed is not None:  # the moments' pass and the bins are the state's
+        mean, std, centres = resumed["mean"], resumed["std"], resumed["centres"]
+        n, mean_weight, dim = resumed["meta"]["rows"], resumed["meta"]["mean_weight"], len(resumed["mean"])
+    else:
+        kept = [] if bins else None
+        mean, std, n, dim, mean_weight = _moments(source, n_images, block_images, image_weight,
+                                                  None if kept is None else (kept, np.random.default_rng(seed)))
+        centres = chroma_bins(np.concatenate(kept), bins, seed) if bins else None
+        del kept
     centres_t = None if centres is None else torch.from_numpy(centres).to(device)
     hidden = hidden or hidden_units(dim)
     torch.manual_seed(seed)
@@ -139,7 +162,19 @@ def train_network_streaming(source, *, hidden=None, layers=3, epochs=TrainSettin
     min_lr = lr / 20.0
     gen = torch.Generator().manual_seed(seed)
     history = []
-    step = 0
+    step = first_epoch = 0
+    if resumed is not None:
+        net.load_state_dict(resumed["net"])
+        opt.load_state_dict(resumed["opt"])
+        gen.set_state(resumed["generator"])
+        torch.set_rng_state(resumed["rng_state"])
+        if resumed["cuda_rng_state"] is not None:
+            torch.cuda.set_rng_state(resumed["cuda_rng_state"], device)
+        step, first_epoch = resumed["meta"]["step"], resumed["meta"]["epochs_done"]
+        history = list(resumed["meta"]["history"])
+        for epoch, loss in enumerate(history):  # a progress bar counts the epochs done before
+            if progress is not None:
+                progress(epoch, loss)
     fitted.train()
 
     def run(x, y, w):
@@ -153,7 +188,7 @@ def train_network_streaming(source, *, hidden=None, layers=3, epochs=TrainSettin
         step += 1
         return float(loss.detach()) * x.shape[0]
 
-    for epoch in range(epochs):
+    for epoch in range(first_epoch, epochs):
         order = torch.randperm(n_images, generator=gen).numpy()
         carry = None  # (x, y, w) rows that did not fill the last block's minibatch
         total_loss = 0.0
@@ -176,6 +211,10 @@ def train_network_streaming(source, *, hidden=None, layers=3, epochs=TrainSettin
         if carry is not None and carry[0].shape[0]:
             total_loss += run(*(None if t is None else t.to(device) for t in carry))
         history.append(total_loss / n)
+        if checkpoint and epoch + 1 < epochs:
+            save_epoch_state(checkpoint, fingerprint, epochs_done=epoch + 1, step=step, history=history, net=net,
+                             optimizer=opt, generator=gen, mean=mean, std=std, centres=centres, rows=n,
+                             mean_weight=mean_weight, device=device)
         if progress is not None:
             progress(epoch, history[-1])
     net.eval()

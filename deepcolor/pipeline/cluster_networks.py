@@ -125,8 +125,10 @@ def _cluster_job(task, tset, model_dir, settings, threads, device, epoch_bar=Fal
         fit = dict(hidden=settings.hidden or None, epochs=settings.epochs, batch_size=settings.batch_size,
                    lr=settings.lr, seed=member_seed, device=device, progress=progress, dropout=settings.dropout,
                    bins=settings.bins, temperature=temperature)
-        if streamed:
-            network = train_network_streaming(tset.source(members), image_weight=settings.image_weight, **fit)
+        if streamed:  # long: its state after each epoch is kept in checkpoints/ until the network is saved
+            state = os.path.join(model_dir, "checkpoints", "epochs", os.path.basename(rels[-1]))
+            network = train_network_streaming(tset.source(members), image_weight=settings.image_weight,
+                                              checkpoint=state, checkpoint_key=key, **fit)
         else:
             if feats is None:
                 feats, targets, weights = load_samples(tset.source(members), range(len(members)),
@@ -134,6 +136,8 @@ def _cluster_job(task, tset, model_dir, settings, threads, device, epoch_bar=Fal
             network = train_network(feats, targets, sample_weight=weights, **fit)
         network.config["run_key"] = key
         network.save(os.path.join(model_dir, rels[-1]))
+        if streamed and os.path.isfile(state):
+            os.remove(state)
         networks.append(network)
         if bar is not None and member + 1 < settings.ensemble:
             bar.reset()

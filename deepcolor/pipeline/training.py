@@ -251,7 +251,8 @@ def train_model(records, model_dir, training=None, features=None, colorization=N
              "parser_id": config.parser_id}
     _check_resume(state_file, state, model_dir, resume, log)
     os.makedirs(state_dir, exist_ok=True)
-    for folder in (model_dir, state_dir, os.path.join(model_dir, "networks")):  # left by a killed run
+    for folder in (model_dir, state_dir, os.path.join(model_dir, "networks"), os.path.join(state_dir, "epochs")):
+        # left by a killed run
         remove_stale_temporaries_in(folder)
     _park_networks(model_dir, state_dir, keep=None)  # a deeper resume uses the parked ones again
     write_json(state_file, state)
