@@ -1,5 +1,8 @@
-"""A streamed network killed between epochs goes on from its last epoch and ends with the
-weights of an uninterrupted run (deepcolor.networks.epoch_state)."""
+"""Streamed training (deepcolor.networks.streaming): a network killed between epochs goes on
+from its last epoch and ends with the weights of an uninterrupted run (epoch_state), and the
+next block is read in a background thread without changing the network."""
+
+import threading
 
 import numpy as np
 import pytest
@@ -16,12 +19,14 @@ class Source:
         self.x = rng.normal(size=(720, 7)).astype(np.float32)
         self.y = np.tanh(self.x[:, :2] @ rng.normal(size=(2, 2))).astype(np.float32) * 0.3
         self.loaded = 0
+        self.calls = []  # (positions, thread) of each load
 
     def __len__(self):
         return 12
 
     def load(self, positions):
         self.loaded += len(positions)
+        self.calls.append((list(positions), threading.current_thread().name))
         rows = np.concatenate([np.arange(60 * p, 60 * p + 60) for p in positions])
         return self.x[rows], self.y[rows]
 
@@ -113,3 +118,15 @@ def test_a_training_killed_in_a_streamed_network_resumes_at_its_epoch(trained, t
     a, b = (ChromaNetwork.load(str(tmp_path / m / name), device="cpu") for m in ("whole", "m"))
     assert _same_weights(a, b) and a.history == b.history
     assert not list((tmp_path / "m" / "checkpoints" / "epochs").iterdir())  # removed once the network is saved
+
+
+def test_reading_ahead_in_a_thread_gives_the_network_reading_in_turn_gives():
+    in_turn, ahead = Source(), Source()
+    a = train_network_streaming(in_turn, prefetch=False, **FIT)
+    b = train_network_streaming(ahead, **FIT)
+    assert _same_weights(a, b) and a.history == b.history
+    # the same images in the same order, each read once a pass (one by one: image_weight):
+    # the moments' pass, then five epochs
+    assert [p for p, _ in ahead.calls] == [p for p, _ in in_turn.calls] and len(ahead.calls) == 12 * 6
+    assert {t for _, t in in_turn.calls} == {threading.current_thread().name}
+    assert all(t.startswith("deepcolor-read-ahead") for _, t in ahead.calls)

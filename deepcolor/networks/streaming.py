@@ -51,6 +51,28 @@ def _blocks(order, size):
         yield order[start:start + size]
 
 
+def _read_ahead(source, blocks, image_weight, prefetch):
+    """:func:`load_samples` of each of ``blocks`` in turn; with ``prefetch``, the next block is
+    read in a background thread while the caller works on the current one. Reading is most
+    of a streamed epoch (two cache files and the image for the context features per image,
+    against a one-thread MLP step), so on two cores the two overlap; the blocks and their
+    order are the same either way, and so is the network."""
+    blocks = list(blocks)
+    if not prefetch:
+        for block in blocks:
+            yield load_samples(source, block, image_weight)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="deepcolor-read-ahead") as pool:
+        pending = pool.submit(load_samples, source, blocks[0], image_weight) if blocks else None
+        for position in range(len(blocks)):
+            ready = pending.result()
+            pending = pool.submit(load_samples, source, blocks[position + 1], image_weight) \
+                if position + 1 < len(blocks) else None
+            yield ready
+
+
 def load_samples(source, block, image_weight=0.0):
     """``(feats, targets, weights)`` of the images of ``source`` at positions ``block``;
     ``weights`` None without ``image_weight``, else :func:`~deepcolor.networks.chroma.image_weights`'
@@ -63,7 +85,7 @@ def load_samples(source, block, image_weight=0.0):
             image_weights(targets, [len(t) for _, t in parts], image_weight))
 
 
-def _moments(source, n_images, block_images, image_weight=0.0, target_sample=None):
+def _moments(source, n_images, block_images, image_weight=0.0, target_sample=None, prefetch=True):
     """``(mean, std, rows, dim, mean weight)`` over every sample of ``source`` (std floored
     as in memory; the weight's mean is 1 without ``image_weight``); with a ``target_sample``
     list and a random generator ``(list, rng)``, a random subset of each block's targets is
@@ -71,8 +93,8 @@ def _moments(source, n_images, block_images, image_weight=0.0, target_sample=Non
     shift = total = sq = None
     rows = 0
     weight_sum = 0.0
-    for block in _blocks(np.arange(n_images), block_images):
-        feats, targets, weights = load_samples(source, block, image_weight)
+    for feats, targets, weights in _read_ahead(source, _blocks(np.arange(n_images), block_images), image_weight,
+                                               prefetch):
         if target_sample is not None and len(targets):
             kept, rng = target_sample
             kept.append(np.asarray(targets, np.float32)[
@@ -98,7 +120,8 @@ def _moments(source, n_images, block_images, image_weight=0.0, target_sample=Non
 def train_network_streaming(source, *, hidden=None, layers=3, epochs=TrainSettings.epochs,
                             batch_size=TrainSettings.batch_size, lr=TrainSettings.lr, seed=0, device=None,
                             block_images=BLOCK_IMAGES, progress=None, dropout=0.0, image_weight=0.0, bins=0,
-                            temperature=ColorizeSettings.temperature, checkpoint=None, checkpoint_key=""):
+                            temperature=ColorizeSettings.temperature, checkpoint=None, checkpoint_key="",
+                            prefetch=True):
     """Train one network on the samples of ``source``'s images, a block of images at a time.
 
     Parameters
@@ -122,6 +145,10 @@ def train_network_streaming(source, *, hidden=None, layers=3, epochs=TrainSettin
     checkpoint_key : str
         A digest of the data (``source``'s images and features); the state of another
         key is not used.
+    prefetch : bool
+        Read the next block in a background thread while training on the current one
+        (``source.load`` must allow a call from another thread); False reads them in turn.
+        The network is the same.
 
     Returns
     -------
@@ -148,7 +175,8 @@ def train_network_streaming(source, *, hidden=None, layers=3, epochs=TrainSettin
     else:
         kept = [] if bins else None
         mean, std, n, dim, mean_weight = _moments(source, n_images, block_images, image_weight,
-                                                  None if kept is None else (kept, np.random.default_rng(seed)))
+                                                  None if kept is None else (kept, np.random.default_rng(seed)),
+                                                  prefetch)
         centres = chroma_bins(np.concatenate(kept), bins, seed) if bins else None
         del kept
     centres_t = None if centres is None else torch.from_numpy(centres).to(device)
@@ -192,8 +220,7 @@ def train_network_streaming(source, *, hidden=None, layers=3, epochs=TrainSettin
         order = torch.randperm(n_images, generator=gen).numpy()
         carry = None  # (x, y, w) rows that did not fill the last block's minibatch
         total_loss = 0.0
-        for block in _blocks(order, block_images):
-            feats, targets, weights = load_samples(source, block, image_weight)
+        for feats, targets, weights in _read_ahead(source, _blocks(order, block_images), image_weight, prefetch):
             x = torch.from_numpy((np.asarray(feats, dtype=np.float32) - mean) / std)
             y = torch.from_numpy(np.ascontiguousarray(targets, dtype=np.float32))
             w = None if weights is None else torch.from_numpy((weights / mean_weight).astype(np.float32))
