@@ -26,7 +26,8 @@ examples:
 The default data are siftflow:train (2488 images) + sun:extra (1035). Features of each
 image are cached (--cache, default $DEEPCOLOR_CACHE or ~/.cache/deepcolor), so a second run
 with the same feature settings skips extraction. Every trained cluster is checkpointed in
-MODEL_DIR/checkpoints: after a kill, --resume redoes nothing that finished.
+MODEL_DIR/checkpoints: after a kill, --resume redoes nothing that finished (a cluster
+above --stream-rows keeps its network's state after each epoch, and goes on at the next).
 """
 
 
