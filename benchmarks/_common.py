@@ -74,6 +74,24 @@ def smooth_noise(rng, h, w, sigma):
     return np.clip(np.rint((img - img.min()) / (img.max() - img.min()) * 255), 0, 255).astype(np.uint8)
 
 
+def run_records(data, model, datasets):
+    """A (partly) trained model's ``checkpoints/train_state.json`` (its images, in order, and
+    settings) and the records of its ``NAME:SPLIT`` lists ``datasets`` under the data root
+    ``data``, by name."""
+    import json
+
+    from deepcolor.commands.train import parse_dataset
+    from deepcolor.data import resolve_data_root
+
+    with open(os.path.join(model, "checkpoints", "train_state.json"), encoding="utf-8") as handle:
+        state = json.load(handle)
+    root = resolve_data_root(data)
+    records = {}
+    for spec in datasets:
+        records.update({r.name: r for r in parse_dataset(spec, root)})
+    return state, records
+
+
 def model_training_set(data, model, names, datasets, cache=None, jobs=1):
     """The cached training data of some images of a trained (or partly trained) model.
 
@@ -98,20 +116,11 @@ def model_training_set(data, model, names, datasets, cache=None, jobs=1):
     settings : dict, the run's training and feature settings
     tset : TrainingSet of the images, with the model's parser for recomputing semantic maps
     """
-    import json
-
-    from deepcolor.commands.train import parse_dataset
     from deepcolor.core.paths import cache_dir
-    from deepcolor.data import resolve_data_root
     from deepcolor.pipeline.training_set import feature_config, prepare
 
-    with open(os.path.join(model, "checkpoints", "train_state.json"), encoding="utf-8") as handle:
-        state = json.load(handle)
+    state, records = run_records(data, model, datasets)
     settings = state["settings"]
-    root = resolve_data_root(data)
-    records = {}
-    for spec in datasets:
-        records.update({r.name: r for r in parse_dataset(spec, root)})
     parser = os.path.join(model, "parser")
     config = feature_config(settings["samples"], settings["seed"], settings["semantic"], parser,
                             settings.get("context", False))

@@ -19,31 +19,23 @@ medians and the ratio of the two epochs' rates are printed, measured in the same
 """
 
 import argparse
-import json
 import os
 import time
 
 import numpy as np
 
-from _common import print_calibration
+from _common import print_calibration, run_records
 
 
 def _training_set(data, model, datasets, wanted, cache, parser=None):
     from safetensors.numpy import load_file
 
-    from deepcolor.commands.train import parse_dataset
     from deepcolor.core.paths import cache_dir
-    from deepcolor.data import resolve_data_root
     from deepcolor.data.cache import FeatureCache
     from deepcolor.pipeline.training_set import deep_cache_key, feature_config, prepare
 
-    with open(os.path.join(model, "checkpoints", "train_state.json"), encoding="utf-8") as handle:
-        state = json.load(handle)
+    state, records = run_records(data, model, datasets)
     settings = state["settings"]
-    root = resolve_data_root(data)
-    records = {}
-    for spec in datasets:
-        records.update({r.name: r for r in parse_dataset(spec, root)})
     parser = parser or os.path.join(model, "parser")
     config = feature_config(settings["samples"], settings["seed"], settings["semantic"], parser,
                             settings.get("context", False), bool(settings.get("alexnet")),
