@@ -81,8 +81,8 @@ def finished_network(path, key, seed, device):
 def _cluster_job(task, tset, model_dir, settings, threads, device, epoch_bar=False,
                  temperature=ColorizeSettings.temperature, read_ahead=True):
     """Train (and judge) one cluster's network, or its ``settings.ensemble`` networks;
-    ``epoch_bar``: show its epochs as a progress bar (in the main process only: one network on
-    a large set trains for many minutes); ``temperature``: the colorization's, at which bin
+    ``epoch_bar``: show its epochs as a progress bar (in the main process, or in the worker that
+    trains the layer's only network: one network on a large set trains for many minutes); ``temperature``: the colorization's, at which bin
     networks are judged; ``read_ahead``: a streamed network reads its next block in a thread
     (the one-thread network leaves a core for it, unless other clusters' jobs take it)."""
     import torch
@@ -180,7 +180,8 @@ def make_trainer(tset, model_dir, settings, jobs=1, device=None, progress=True,
                 # (bench_streaming_read.py, two at once), one alone 1.55 times
                 alone = len(tasks) == 1
                 results = Parallel(n_jobs=parallel_jobs(jobs), return_as="generator_unordered", batch_size=1)(
-                    delayed(_cluster_job)(t, light, model_dir, settings, 1, device, False, temperature, alone)
+                    delayed(_cluster_job)(t, light, model_dir, settings, 1, device, progress and alone,
+                                          temperature, alone)
                     for t in tasks)
             else:
                 results = (_cluster_job(t, light, model_dir, settings, None, device, progress, temperature)
