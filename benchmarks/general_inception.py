@@ -137,6 +137,9 @@ def prepare(argv, log):
 def options(p):
     p.add_argument("--vgg-file", help="VGG16's vectors at the split's pixels (general_vgg_dense.py's --deep-file)")
     p.add_argument("--inception-file", help="Inception's vectors at the split's pixels (computed when absent)")
+    p.add_argument("--image-weight", type=float, default=0.0,
+                   help="> 0: only the joined input, each image weighted by 1 / (its chroma energy + this) "
+                        "(deepcolor train --image-weight); the unweighted rows are the default run's")
 
 
 def main(argv=None):
@@ -151,16 +154,22 @@ def main(argv=None):
                       inception_maps=[{"name": n, "channels": c, "grid": g} for n, _, c, g in BLOCKS.values()],
                       columns=["relu4_3 + relu5_3, PCA 128", "Mixed_6e + Mixed_7c, PCA 128",
                                "relu4_3 + relu5_3, PCA 128, beside Mixed_6e + Mixed_7c, PCA 128"])
+        inputs = (("", VGG_COLUMNS), ("Inception: ", INCEPTION_COLUMNS),
+                  ("VGG16 + Inception: ", [VGG_COLUMNS, INCEPTION_COLUMNS]))
+        if args.image_weight:  # the weighted variant of the joined input only
+            result["image_weight"] = args.image_weight
+            inputs = inputs[2:]
         rows, networks = [], {}
-        for label, columns in (("", VGG_COLUMNS), ("Inception: ", INCEPTION_COLUMNS),
-                               ("VGG16 + Inception: ", [VGG_COLUMNS, INCEPTION_COLUMNS])):
-            r, n = bins_study(ho, deep, dims, 32, 0.0, log, columns=columns, label=label)
+        for label, columns in inputs:
+            r, n = bins_study(ho, deep, dims, 32, args.image_weight, log, columns=columns, label=label)
             rows += r
             networks.update(n)
         # whole photos: the reference's rows are general_vgg_dense.py's (same split, features and
         # seeds); T 0.6 is run again to show it, T 0.2 (the palest gain) is left out
         keep = {name: n for name, n in networks.items() if "T 0.2" not in name
                 and (name.startswith(("Inception", "VGG16 + Inception")) or "T 0.6" in name)}
+        if args.image_weight:  # the weighted bins: the readings a shipped model would use
+            keep = {name: n for name, n in keep.items() if "bins" in name}
         return rows, keep
 
     return held_out_study(__doc__, argv, options, run, trunk=JoinedColumn)
