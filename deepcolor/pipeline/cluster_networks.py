@@ -83,8 +83,9 @@ def _cluster_job(task, tset, model_dir, settings, threads, device, epoch_bar=Fal
     """Train (and judge) one cluster's network, or its ``settings.ensemble`` networks;
     ``epoch_bar``: show its epochs as a progress bar (in the main process, or in the worker that
     trains the layer's only network: one network on a large set trains for many minutes);
-    ``temperature``: the colorization's, at which bin networks are judged; ``read_ahead``: a streamed network reads its next block in a thread
-    (the one-thread network leaves a core for it, unless other clusters' jobs take it)."""
+    ``temperature``: the colorization's, at which bin networks are judged; ``read_ahead``: a
+    streamed network reads its next block in a thread (the one-thread network leaves a core
+    for it, unless other clusters' jobs take it)."""
     import torch
 
     from deepcolor.clustering import cluster_name, layer_is_judged
